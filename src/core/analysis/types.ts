@@ -1,0 +1,66 @@
+/**
+ * The contract between a language analyser and the planner. Everything is per cell;
+ * the planner combines cells into steps. Lines are 1-based within the ORIGINAL cell source
+ * (before magics were rewritten), so every message points at what the user sees.
+ */
+import type { Diagnostic } from '../errors';
+
+export interface NameRef {
+  name: string;
+  line: number;
+  column: number;
+}
+
+export interface ImportInfo {
+  /** Names the statement binds in the module namespace (`np` for `import numpy as np`). */
+  names: string[];
+  /** Top-level module names (`numpy`, `sklearn`), for requirements; relative imports excluded. */
+  modules: string[];
+  /** The statement's source text, re-emitted at the top of every step that uses one of `names`. */
+  code: string;
+  line: number;
+}
+
+export interface DefinitionInfo {
+  name: string;
+  kind: 'function' | 'class';
+  /** Full source text, decorators included. */
+  code: string;
+  line: number;
+  /** Free names its body reads from module scope (not builtins, not its own locals/params). */
+  globals: NameRef[];
+}
+
+export interface CellAnalysis {
+  /**
+   * Executable code of the cell with IPython syntax rewritten to plain code and with the
+   * top-level import statements and def/class statements REMOVED (they are listed in
+   * `imports` / `definitions` and re-emitted by the generator). Empty string when nothing remains.
+   */
+  body: string;
+  /** Free names read at top level before the cell binds them itself (builtins excluded), first occurrence each. */
+  uses: NameRef[];
+  /** Names bound at top level (assignment, for, with, walrus, augmented, del-then-rebind...), excluding imports and def/class. */
+  defines: string[];
+  /** Names deleted at top level with `del`. */
+  deletes: string[];
+  /** Received names the cell mutates in place (`df["a"] = 1`, `x.append(1)`, `df.drop(..., inplace=True)`). */
+  mutates: string[];
+  imports: ImportInfo[];
+  definitions: DefinitionInfo[];
+  /** Names bound by module-level `global` statements inside functions (a function that writes a global). */
+  globalWrites: string[];
+  /** Requirement specifiers from `%pip install` / `!pip install` lines (`pandas==2.1`, `scikit-learn`). */
+  requirements: string[];
+  /** Modules the rewritten body needs that the cell did not import (e.g. `subprocess` for `!cmd`). */
+  extraImports: ImportInfo[];
+  /** Literal assignments `name = <literal>` at top level, evaluated to JSON values (for parameters cells). */
+  literals: Record<string, unknown>;
+  diagnostics: Diagnostic[];
+}
+
+export interface CellAnalyzer {
+  readonly language: string;
+  /** `cell` is the cell index, only used to fill diagnostics. Never throws on bad syntax: reports an error diagnostic. */
+  analyzeCell(source: string, cell: number): CellAnalysis;
+}

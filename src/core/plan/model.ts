@@ -1,0 +1,53 @@
+/** The Plan: the language-neutral description of the pipeline a notebook becomes. */
+import type { Diagnostic } from '../errors';
+import type { DefinitionInfo, ImportInfo } from '../analysis/types';
+
+export interface StepInput {
+  name: string;
+  /** The step that produces the value (nearest earlier producer on the path). */
+  from: string;
+}
+
+export interface StepCell {
+  index: number;
+  id: string;
+}
+
+export interface Step {
+  /** Safe slug: [a-z_][a-z0-9_]*, never a Python keyword, unique in the plan. */
+  name: string;
+  /** The name as written in the tag (for messages only; never reaches code or paths). */
+  label: string;
+  cells: StepCell[];
+  /** Executable body, cells joined, imports and definitions moved out. */
+  code: string;
+  uses: string[];
+  defines: string[];
+  inputs: StepInput[];
+  outputs: string[];
+  after: string[];
+  params: string[];
+  metrics: string[];
+  imports: ImportInfo[];
+  /** Names of shared definitions (functions/classes) the step calls. */
+  sharedUses: string[];
+  resources: Record<string, string>;
+  image?: string;
+  diagnostics: Diagnostic[];
+}
+
+export interface Plan {
+  notebook: string;
+  notebookHash: string;
+  language: string;
+  /** Parameter name -> literal value (JSON). */
+  params: Record<string, unknown>;
+  steps: Step[];
+  /** Functions and classes of the notebook, in notebook order, for the shared module. */
+  definitions: DefinitionInfo[];
+  /** Imports the shared definitions need. */
+  sharedImports: ImportInfo[];
+  /** Requirement lines from %pip/!pip (specifiers), and modules imported anywhere. */
+  requirements: { pins: string[]; modules: string[] };
+  diagnostics: Diagnostic[];
+}
