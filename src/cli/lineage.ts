@@ -1,7 +1,91 @@
-import type { CliContext } from './context';
-import { Nb2prodError } from '../core/errors';
+/**
+ * `nb2prod lineage [NB] [--json]`, `lineage diff V1 V2`, `lineage trace IMAGE|FILE|SHA`, `lineage verify`.
+ * The workspace is the current directory or `--workspace DIR`; paths given are relative to the cwd.
+ */
+import * as path from 'path';
+import { CliContext, EXIT, UsageError } from './context';
+import { parseArgs, stringFlag } from './args';
+import {
+  diffVersions,
+  findByIdPrefix,
+  foldRecords,
+  openStore,
+  trace,
+  verifyStore,
+  workspaceRelative,
+  LineageModel,
+} from '../core/lineage';
+import { renderDiffText, renderTraceText, renderTreeText, renderVerifyText, traceJson, treeJson } from '../core/lineage/render';
 
-// Placeholder until the lineage command lands; keeps the CLI bundle building.
-export async function lineageCommand(_argv: string[], _ctx: CliContext): Promise<number> {
-  throw new Nb2prodError('nb2prod lineage is not available in this build yet');
+const SPEC = { json: 'bool', workspace: 'value' } as const;
+const SUBCOMMANDS = new Set(['diff', 'trace', 'verify']);
+
+export async function lineageCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const args = parseArgs(argv, SPEC);
+  const json = args.flags.get('json') === true;
+  const workspace = path.resolve(ctx.cwd, stringFlag(args, 'workspace') ?? '.');
+  const [first, ...rest] = args.positionals;
+  const print = (value: unknown) => ctx.out(JSON.stringify(value, null, 2));
+
+  if (first === 'verify') {
+    if (rest.length > 0) throw new UsageError('verify takes no arguments');
+    const result = verifyStore(openStore(workspace).file);
+    if (json) print(result);
+    else for (const line of renderVerifyText(result)) (result.ok ? ctx.out : ctx.err)(line);
+    return result.ok ? EXIT.ok : EXIT.failed;
+  }
+
+  const model = load(workspace, ctx);
+
+  if (first === 'diff') {
+    if (rest.length !== 2) throw new UsageError('usage: nb2prod lineage diff V1 V2 (version ids; prefixes ok)');
+    const a = findByIdPrefix(model, rest[0], 'version');
+    const b = findByIdPrefix(model, rest[1], 'version');
+    const diff = diffVersions(a.record, b.record);
+    if (json) print(diff);
+    else renderDiffText(diff).forEach((l) => ctx.out(l));
+    return EXIT.ok;
+  }
+
+  if (first === 'trace') {
+    if (rest.length !== 1) throw new UsageError('usage: nb2prod lineage trace IMAGE|FILE|SHA');
+    const hits = traceQuery(model, rest[0], workspace, ctx.cwd);
+    if (json) print(traceJson(hits));
+    else if (hits.length > 0) renderTraceText(hits).forEach((l) => ctx.out(l));
+    if (hits.length === 0) {
+      if (!json) ctx.err(`nothing in the lineage store matches ${JSON.stringify(rest[0])} (an image id, an artifact path or sha256)`);
+      return EXIT.failed;
+    }
+    return EXIT.ok;
+  }
+
+  if (rest.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(rest[0])}`);
+  const notebook = first === undefined ? undefined : workspaceRelative(workspace, path.resolve(ctx.cwd, first));
+  if (notebook !== undefined && !model.notebooks.has(notebook)) {
+    if (json) print({ notebooks: [] });
+    else ctx.err(`no lineage recorded for ${notebook}`);
+    return json ? EXIT.ok : EXIT.failed;
+  }
+  if (json) print(treeJson(model, notebook));
+  else {
+    const lines = renderTreeText(model, notebook);
+    if (lines.length === 0) ctx.err(`no lineage recorded yet in ${openStore(workspace).file}`);
+    lines.forEach((l) => ctx.out(l));
+  }
+  return EXIT.ok;
+}
+
+function load(workspace: string, ctx: CliContext): LineageModel {
+  const { records, problems } = openStore(workspace).read();
+  // Problems go to stderr in both modes so --json output stays parseable.
+  for (const p of problems) ctx.err(`warning: lineage store: ${p.message}`);
+  return foldRecords(records);
+}
+
+/** A path the user typed is relative to the cwd; the store holds workspace-relative paths. */
+function traceQuery(model: LineageModel, query: string, workspace: string, cwd: string) {
+  const direct = trace(model, query);
+  if (direct.length > 0) return direct;
+  const rel = workspaceRelative(workspace, path.resolve(cwd, query));
+  return rel === query ? direct : trace(model, rel);
 }

@@ -1,11 +1,18 @@
 /**
  * Lineage record shapes: one JSON object per line in `.nb2prod/lineage.jsonl`.
- * The store adds `id`, `ts`, `prev` (sha256 of the previous line) when appending.
+ * The store adds `id`, `ts`, `parents` and `prev` (sha256 of the previous line) when appending.
+ * Fields added after the first release are optional, so old lines still read.
  */
 export interface FileHash {
-  path: string;
+  path: string; // workspace-relative, forward slashes
   sha256: string;
   bytes: number;
+}
+
+/** A run artifact: which step wrote it and under which name (from run.json). */
+export interface ArtifactHash extends FileHash {
+  step?: string;
+  name?: string;
 }
 
 export interface VersionRecordInput {
@@ -44,18 +51,34 @@ export interface RunRecordInput {
   image?: string; // image id, or undefined for a local run
   local: boolean;
   params: Record<string, unknown>;
-  steps: { name: string; status: string; seconds: number }[];
-  artifacts: FileHash[]; // workspace-relative paths
+  steps: { name: string; status: string; seconds: number; error?: string }[];
+  artifacts: ArtifactHash[]; // workspace-relative paths
   metrics: Record<string, unknown>;
   status: 'succeeded' | 'failed' | 'cancelled';
   error?: string;
+  /** Workspace-relative directory holding run.json, when the pipeline wrote one. */
+  runDir?: string;
+  started?: string;
+  finished?: string;
+  /** What did not add up while recording (e.g. an artifact whose hash differs from run.json). */
+  notes?: string[];
 }
 
 export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput;
 
-export type LineageRecord = RecordInput & {
+/** What the store adds to every record. */
+export interface StoredFields {
+  /**
+   * First 16 hex digits of the sha256 of the record's JSON without `id` (which includes `prev`),
+   * so an edited line no longer matches its own id and `verify` can name it.
+   */
   id: string;
   ts: string; // ISO time
   parents: string[];
   prev: string; // sha256 of the previous line ('' for the first)
-};
+}
+
+export type LineageRecord = RecordInput & StoredFields;
+export type VersionRecord = VersionRecordInput & StoredFields;
+export type BuildRecord = BuildRecordInput & StoredFields;
+export type RunRecord = RunRecordInput & StoredFields;

@@ -1,0 +1,32 @@
+/** The lineage API other parts of nb2prod use (productionize/build/run recording, the tree, the CLI). */
+export type {
+  ArtifactHash,
+  BuildRecord,
+  BuildRecordInput,
+  FileHash,
+  LineageRecord,
+  RecordInput,
+  RunRecord,
+  RunRecordInput,
+  StoredFields,
+  VersionRecord,
+  VersionRecordInput,
+} from './records';
+export { openStore, storePath, LineageReader, STORE_DIR, STORE_FILE } from './store';
+export type { LineageStore, ReadResult, ReadNewResult, StoreOptions } from './store';
+export type { LineageProblem } from './parse';
+export { LineageModel, foldRecords } from './model';
+export type { NotebookNode, VersionNode, BuildNode, RunNode, StepNode, LineageNode } from './model';
+export { LiveLineage } from './live';
+export type { RefreshResult } from './live';
+export { diffVersions, diffFiles, findByIdPrefix, trace } from './queries';
+export type { VersionDiff, TraceHit, FileChanges } from './queries';
+export { verifyStore, verifyBytes } from './verify';
+export type { VerifyResult, ChainBreak } from './verify';
+export { hashFile, hashFiles, collectDataFiles, collectDataFilesFromCode, extractStringLiterals, workspaceRelative } from './hashing';
+export { gitInfo } from './git';
+export type { GitInfo } from './git';
+export { artifactsFromRunJson } from './artifacts';
+export type { RunJson, RunArtifacts } from './artifacts';
+export { recordVersion, recordBuild, recordRun, stableHash, tail } from './recording';
+export type { VersionFacts, BuildFacts, RunFacts, RecordOptions } from './recording';

@@ -1,0 +1,217 @@
+/**
+ * The lineage model: records folded into Notebook → Version → Build / Run → Step → Artifact / Metric.
+ *
+ * Folding is incremental (`apply` takes only new records), so a tree can refresh on each appended
+ * line. Records arrive in file order, which is time order: a build or run that does not name its
+ * version belongs to the latest version of its notebook seen so far.
+ */
+import type { ArtifactHash, BuildRecord, LineageRecord, RunRecord, VersionRecord } from './records';
+
+export interface NotebookNode {
+  path: string;
+  versions: VersionNode[];
+  /** Builds and runs whose version is unknown (named but missing, or recorded before any version). */
+  unversioned: { builds: BuildNode[]; runs: RunNode[] };
+}
+
+export interface VersionNode {
+  kind: 'version';
+  id: string;
+  record: VersionRecord;
+  notebook: NotebookNode;
+  builds: BuildNode[];
+  runs: RunNode[];
+}
+
+export interface BuildNode {
+  kind: 'build';
+  id: string;
+  record: BuildRecord;
+  version?: VersionNode;
+  /** True when the record did not name its version and the model placed it under the latest one. */
+  inferredVersion: boolean;
+  runs: RunNode[];
+}
+
+export interface RunNode {
+  kind: 'run';
+  id: string;
+  record: RunRecord;
+  version?: VersionNode;
+  build?: BuildNode;
+  inferredVersion: boolean;
+}
+
+export interface StepNode {
+  name: string;
+  status?: string;
+  seconds?: number;
+  error?: string;
+  /** Source cells, from the version the run belongs to. */
+  cells: { index: number; id: string }[];
+  artifacts: ArtifactHash[];
+}
+
+export type LineageNode = VersionNode | BuildNode | RunNode;
+
+export interface ModelIssue {
+  id: string;
+  message: string;
+}
+
+export class LineageModel {
+  readonly notebooks = new Map<string, NotebookNode>();
+  readonly byId = new Map<string, LineageNode>();
+  /** Not chain problems (see verify): duplicates and dangling references met while folding. */
+  readonly issues: ModelIssue[] = [];
+  private count = 0;
+  // Built on the first trace query, then kept up to date by `apply`.
+  private artifactIndex?: { byPath: Map<string, RunNode[]>; bySha: Map<string, RunNode[]> };
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Fold new records in; returns the notebook paths whose subtree changed. */
+  apply(records: Iterable<LineageRecord>): Set<string> {
+    const changed = new Set<string>();
+    for (const r of records) {
+      if (this.byId.has(r.id)) {
+        this.issues.push({ id: r.id, message: `record ${r.id} appears twice; the copy is ignored` });
+        continue;
+      }
+      this.count++;
+      changed.add(r.notebook);
+      if (r.type === 'version') this.addVersion(r as VersionRecord);
+      else if (r.type === 'build') this.addBuild(r as BuildRecord);
+      else if (r.type === 'run') this.addRun(r as RunRecord);
+    }
+    return changed;
+  }
+
+  notebook(path: string): NotebookNode {
+    let nb = this.notebooks.get(path);
+    if (!nb) {
+      nb = { path, versions: [], unversioned: { builds: [], runs: [] } };
+      this.notebooks.set(path, nb);
+    }
+    return nb;
+  }
+
+  get(id: string): LineageNode | undefined {
+    return this.byId.get(id);
+  }
+
+  latestVersion(notebook: string): VersionNode | undefined {
+    const versions = this.notebooks.get(notebook)?.versions;
+    return versions?.[versions.length - 1];
+  }
+
+  /** The run's steps with their source cells and the artifacts each wrote. */
+  steps(run: RunNode): StepNode[] {
+    const cellsByStep = new Map((run.version?.record.steps ?? []).map((s) => [s.name, s.cells]));
+    const steps = new Map<string, StepNode>();
+    for (const s of run.record.steps ?? []) {
+      steps.set(s.name, { name: s.name, status: s.status, seconds: s.seconds, error: s.error, cells: cellsByStep.get(s.name) ?? [], artifacts: [] });
+    }
+    for (const a of run.record.artifacts ?? []) {
+      const name = a.step ?? '';
+      let step = steps.get(name);
+      if (!step) {
+        step = { name, cells: cellsByStep.get(name) ?? [], artifacts: [] };
+        steps.set(name, step);
+      }
+      step.artifacts.push(a);
+    }
+    return [...steps.values()];
+  }
+
+  /** Runs that recorded an artifact at this workspace-relative path. */
+  runsByArtifactPath(path: string): RunNode[] {
+    return this.index().byPath.get(path) ?? [];
+  }
+
+  /** Runs that recorded an artifact whose sha256 starts with `prefix`. */
+  runsByArtifactSha(prefix: string): RunNode[] {
+    const { bySha } = this.index();
+    const exact = bySha.get(prefix);
+    if (exact) return exact;
+    const out: RunNode[] = [];
+    for (const [sha, runs] of bySha) if (sha.startsWith(prefix)) out.push(...runs);
+    return out;
+  }
+
+  private addVersion(r: VersionRecord): void {
+    const nb = this.notebook(r.notebook);
+    const node: VersionNode = { kind: 'version', id: r.id, record: r, notebook: nb, builds: [], runs: [] };
+    nb.versions.push(node);
+    this.byId.set(r.id, node);
+  }
+
+  private addBuild(r: BuildRecord): void {
+    const nb = this.notebook(r.notebook);
+    const { version, inferred } = this.versionFor(r.id, r.versionId, nb);
+    const node: BuildNode = { kind: 'build', id: r.id, record: r, version, inferredVersion: inferred, runs: [] };
+    (version ? version.builds : nb.unversioned.builds).push(node);
+    this.byId.set(r.id, node);
+  }
+
+  private addRun(r: RunRecord): void {
+    const nb = this.notebook(r.notebook);
+    let build: BuildNode | undefined;
+    if (r.buildId) {
+      const b = this.byId.get(r.buildId);
+      if (b?.kind === 'build') build = b;
+      else this.issues.push({ id: r.id, message: `run ${r.id} names build ${r.buildId}, which is not in the store` });
+    }
+    let version: VersionNode | undefined;
+    let inferred = false;
+    if (!r.versionId && build?.version) version = build.version;
+    else ({ version, inferred } = this.versionFor(r.id, r.versionId, nb));
+    const node: RunNode = { kind: 'run', id: r.id, record: r, version, build, inferredVersion: inferred };
+    (version ? version.runs : nb.unversioned.runs).push(node);
+    build?.runs.push(node);
+    this.byId.set(r.id, node);
+    if (this.artifactIndex) indexRun(this.artifactIndex, node);
+  }
+
+  private versionFor(id: string, versionId: string | undefined, nb: NotebookNode): { version?: VersionNode; inferred: boolean } {
+    if (versionId) {
+      const v = this.byId.get(versionId);
+      if (v?.kind === 'version') return { version: v, inferred: false };
+      this.issues.push({ id, message: `record ${id} names version ${versionId}, which is not in the store` });
+      return { inferred: false };
+    }
+    const latest = nb.versions[nb.versions.length - 1];
+    return { version: latest, inferred: latest !== undefined };
+  }
+
+  private index(): { byPath: Map<string, RunNode[]>; bySha: Map<string, RunNode[]> } {
+    if (!this.artifactIndex) {
+      this.artifactIndex = { byPath: new Map(), bySha: new Map() };
+      for (const node of this.byId.values()) if (node.kind === 'run') indexRun(this.artifactIndex, node);
+    }
+    return this.artifactIndex;
+  }
+}
+
+function indexRun(index: { byPath: Map<string, RunNode[]>; bySha: Map<string, RunNode[]> }, run: RunNode): void {
+  for (const a of run.record.artifacts ?? []) {
+    push(index.byPath, a.path, run);
+    push(index.bySha, a.sha256, run);
+  }
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) {
+    if (list[list.length - 1] !== value) list.push(value);
+  } else map.set(key, [value]);
+}
+
+/** Fold a whole store read in one go. */
+export function foldRecords(records: Iterable<LineageRecord>): LineageModel {
+  const model = new LineageModel();
+  model.apply(records);
+  return model;
+}

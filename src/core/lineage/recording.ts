@@ -1,0 +1,221 @@
+/**
+ * What productionize, build and run call to record themselves. Each gathers the facts it can
+ * (hashes, git, data files, run.json), links to the version/build it belongs to, and appends.
+ */
+import * as path from 'path';
+import { createHash } from 'crypto';
+import { openStore, LineageStore } from './store';
+import { collectDataFiles, extractStringLiterals, hashFile, workspaceRelative } from './hashing';
+import { gitInfo } from './git';
+import { artifactsFromRunJson } from './artifacts';
+import { diffFiles } from './queries';
+import type { BuildRecord, BuildRecordInput, FileHash, LineageRecord, RunRecord, RunRecordInput, VersionRecord } from './records';
+
+export interface VersionFacts {
+  workspaceDir: string;
+  /** Absolute, or relative to the workspace. */
+  notebookPath: string;
+  /** Hash of the notebook's sources without outputs. */
+  notebookHash: string;
+  /** Any stable hash of the plan; `stableHash(plan)` will do. */
+  planHash: string;
+  /** The pipeline package directory: absolute, or relative to the workspace. */
+  outDir: string;
+  packageName: string;
+  /** Generated files as written, relative to `outDir`; hashed on disk (users may edit them). */
+  generatedFiles: string[];
+  steps: { name: string; cells: { index: number; id: string }[]; outputs: string[] }[];
+  /** Sources of the notebook's code cells: string literals naming workspace files are its data. */
+  code?: string[];
+  /** Or the string literals themselves, when the analysis already has them. */
+  stringLiterals?: string[];
+}
+
+export interface RecordOptions {
+  /** Reuse an open store (the extension keeps one); otherwise one is opened for `workspaceDir`. */
+  store?: LineageStore;
+}
+
+/**
+ * Record a version, unless the latest version of this notebook is the same (same notebook, plan,
+ * generated files and data): then that one is returned with `created: false`.
+ */
+export async function recordVersion(facts: VersionFacts, options: RecordOptions = {}): Promise<{ record: VersionRecord; created: boolean }> {
+  const ws = path.resolve(facts.workspaceDir);
+  const store = options.store ?? openStore(ws);
+  const notebookAbs = path.resolve(ws, facts.notebookPath);
+  const notebook = workspaceRelative(ws, notebookAbs);
+  const outDirAbs = path.resolve(ws, facts.outDir);
+  const files: FileHash[] = [];
+  for (const rel of [...facts.generatedFiles].sort()) {
+    const abs = path.resolve(outDirAbs, rel);
+    try {
+      files.push({ path: workspaceRelative(ws, abs), ...(await hashFile(abs)) });
+    } catch {
+      // Not on disk (the writer skipped a user-edited file that was then removed): nothing to hash.
+    }
+  }
+  const literals = [...(facts.stringLiterals ?? []), ...(facts.code ?? []).flatMap(extractStringLiterals)];
+  const data = await collectDataFiles(ws, path.dirname(notebookAbs), literals);
+  const git = await gitInfo(path.dirname(notebookAbs));
+  const latest = latestVersion(store, notebook);
+  if (
+    latest &&
+    latest.notebookHash === facts.notebookHash &&
+    latest.planHash === facts.planHash &&
+    latest.outDir === workspaceRelative(ws, outDirAbs) &&
+    sameFiles(latest.files, files) &&
+    sameFiles(latest.data ?? [], data) &&
+    latest.git?.dirty === git?.dirty &&
+    latest.git?.commit === git?.commit
+  ) {
+    return { record: latest, created: false };
+  }
+  const record = (await store.append({
+    type: 'version',
+    notebook,
+    notebookHash: facts.notebookHash,
+    ...(git ? { git } : {}),
+    planHash: facts.planHash,
+    outDir: workspaceRelative(ws, outDirAbs),
+    package: facts.packageName,
+    files,
+    steps: facts.steps.map((s) => ({ name: s.name, cells: s.cells.map((c) => ({ index: c.index, id: c.id })), outputs: [...s.outputs] })),
+    data,
+  })) as VersionRecord;
+  return { record, created: true };
+}
+
+export interface BuildFacts extends Omit<BuildRecordInput, 'type' | 'notebook' | 'versionId' | 'error'> {
+  workspaceDir: string;
+  notebookPath: string;
+  /** Defaults to the latest version of the notebook. */
+  versionId?: string;
+  /** Reason for a failed or cancelled build; the build log (its tail is kept). */
+  error?: string;
+}
+
+/** Record a build (succeeded, failed, cancelled or up-to-date). */
+export async function recordBuild(facts: BuildFacts, options: RecordOptions = {}): Promise<BuildRecord> {
+  const ws = path.resolve(facts.workspaceDir);
+  const store = options.store ?? openStore(ws);
+  const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));
+  const { workspaceDir: _w, notebookPath: _n, versionId: given, error, ...rest } = facts;
+  const versionId = given ?? latestVersion(store, notebook)?.id;
+  const input: BuildRecordInput = {
+    type: 'build',
+    ...rest,
+    notebook,
+    ...(versionId ? { versionId } : {}),
+    ...(error ? { error: tail(error) } : {}),
+  };
+  return (await store.append(input)) as BuildRecord;
+}
+
+export interface RunFacts {
+  workspaceDir: string;
+  notebookPath: string;
+  /** The directory holding run.json (absolute or workspace-relative); omit when the run never started. */
+  runDir?: string;
+  /** Image id for a container run; omit for a local run. */
+  image?: string;
+  versionId?: string;
+  buildId?: string;
+  /** What the caller saw (exit code, cancellation). 'cancelled' and 'failed' win over run.json. */
+  status?: 'succeeded' | 'failed' | 'cancelled';
+  error?: string;
+  /** Used when run.json is missing. */
+  runId?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Record a run from its run.json (artifacts re-hashed on disk). Problems are recorded as notes and returned. */
+export async function recordRun(facts: RunFacts, options: RecordOptions = {}): Promise<{ record: RunRecord; problems: string[] }> {
+  const ws = path.resolve(facts.workspaceDir);
+  const store = options.store ?? openStore(ws);
+  const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));
+  const fromJson = facts.runDir ? await artifactsFromRunJson(facts.runDir, ws) : { artifacts: [], problems: ['the run wrote no run.json'] };
+  const run = fromJson.run;
+  const problems = fromJson.problems;
+
+  let buildId = facts.buildId;
+  let versionId = facts.versionId;
+  if (!buildId && facts.image) {
+    const build = latestBuildOfImage(store, facts.image);
+    buildId = build?.id;
+    versionId ??= build?.versionId;
+  }
+  versionId ??= latestVersion(store, notebook)?.id;
+
+  const status: RunRecordInput['status'] =
+    facts.status === 'cancelled' || facts.status === 'failed' ? facts.status : run?.status === 'succeeded' || run?.status === 'failed' ? run.status : (facts.status ?? 'failed');
+  const failedStep = run?.steps?.find((s) => s.status === 'failed' && s.error);
+  const error = facts.error ?? (status !== 'succeeded' ? (failedStep ? `step ${failedStep.name}: ${failedStep.error}` : run ? undefined : problems[0]) : undefined);
+
+  const input: RunRecordInput = {
+    type: 'run',
+    ...(versionId ? { versionId } : {}),
+    ...(buildId ? { buildId } : {}),
+    notebook,
+    runId: run?.run_id ?? facts.runId ?? `unrecorded-${Date.now()}`,
+    ...(facts.image ? { image: facts.image } : {}),
+    local: !facts.image,
+    params: run?.params ?? facts.params ?? {},
+    steps: (run?.steps ?? []).map((s) => ({ name: s.name, status: s.status, seconds: s.seconds, ...(s.error ? { error: tail(s.error) } : {}) })),
+    artifacts: fromJson.artifacts,
+    metrics: run?.metrics ?? {},
+    status,
+    ...(error ? { error: tail(error) } : {}),
+    ...(facts.runDir ? { runDir: workspaceRelative(ws, path.resolve(ws, facts.runDir)) } : {}),
+    ...(run?.started ? { started: run.started } : {}),
+    ...(run?.finished ? { finished: run.finished } : {}),
+    ...(problems.length > 0 && run ? { notes: problems } : {}),
+  };
+  return { record: (await store.append(input)) as RunRecord, problems };
+}
+
+/** sha256 of a JSON value with object keys sorted, for plan hashes and the like. */
+export function stableHash(value: unknown): string {
+  return createHash('sha256').update(stableStringify(value)).digest('hex');
+}
+
+function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  return `{${Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${stableStringify(obj[k])}`)
+    .join(',')}}`;
+}
+
+const TAIL_LINES = 40;
+const TAIL_CHARS = 4000;
+
+/** The end of a log: what explains a failure, without storing megabytes in every line. */
+export function tail(text: string): string {
+  let t = text.trimEnd().split('\n').slice(-TAIL_LINES).join('\n');
+  if (t.length > TAIL_CHARS) t = '…' + t.slice(-TAIL_CHARS);
+  return t;
+}
+
+function latestVersion(store: LineageStore, notebook: string): VersionRecord | undefined {
+  return findLast(store, (r) => r.type === 'version' && r.notebook === notebook) as VersionRecord | undefined;
+}
+
+function latestBuildOfImage(store: LineageStore, image: string): BuildRecord | undefined {
+  return findLast(store, (r) => r.type === 'build' && r.imageId === image && r.status !== 'failed') as BuildRecord | undefined;
+}
+
+// A full read per recorded event: fine for a command (100k records read in well under a second).
+function findLast(store: LineageStore, predicate: (r: LineageRecord) => boolean): LineageRecord | undefined {
+  const { records } = store.read();
+  for (let i = records.length - 1; i >= 0; i--) if (predicate(records[i])) return records[i];
+  return undefined;
+}
+
+function sameFiles(a: FileHash[], b: FileHash[]): boolean {
+  const d = diffFiles(a, b);
+  return d.added.length + d.removed.length + d.changed.length === 0;
+}
