@@ -29,11 +29,15 @@ export interface Step {
   params: string[];
   metrics: string[];
   imports: ImportInfo[];
-  /** Names of shared definitions (functions/classes) the step calls. */
+  /** Names the step takes from the shared module (functions, classes, setup values). */
   sharedUses: string[];
+  /** Functions that read step values through globals: defined inside the step so they see them. */
+  localDefinitions: DefinitionInfo[];
   resources: Record<string, string>;
   image?: string;
   diagnostics: Diagnostic[];
+  /** The code per source cell, in order (the generator marks where each cell starts). */
+  bodies: { cell: number; cellId: string; body: string }[];
 }
 
 export interface Plan {
@@ -45,8 +49,10 @@ export interface Plan {
   steps: Step[];
   /** Functions and classes of the notebook, in notebook order, for the shared module. */
   definitions: DefinitionInfo[];
-  /** Imports the shared definitions need. */
+  /** Imports the shared definitions and shared code need. */
   sharedImports: ImportInfo[];
+  /** Module-level code of imports/functions cells (and computed parameters), run once in the shared module. */
+  sharedCode: { cell: number; cellId: string; body: string }[];
   /** Requirement lines from %pip/!pip (specifiers), and modules imported anywhere. */
   requirements: { pins: string[]; modules: string[] };
   diagnostics: Diagnostic[];

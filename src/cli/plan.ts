@@ -1,0 +1,63 @@
+import * as path from 'path';
+import { formatLocated } from '../core/errors';
+import type { Plan } from '../core/plan/model';
+import { planNotebook, readNotebookFile, workspaceRelative } from '../core/pipeline';
+import { parseArgs } from './args';
+import { CliContext, EXIT, UsageError } from './context';
+
+export async function planCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const args = parseArgs(argv, { json: 'bool' });
+  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod plan NOTEBOOK [--json]');
+  const abs = path.resolve(ctx.cwd, args.positionals[0]);
+  const notebook = await readNotebookFile(abs);
+  notebook.path = workspaceRelative(ctx.cwd, abs);
+  const plan = await planNotebook(notebook);
+  if (args.flags.has('json')) ctx.out(JSON.stringify(planJson(plan), null, 2));
+  else ctx.out(planText(plan));
+  const errors = plan.diagnostics.filter((d) => d.severity === 'error');
+  for (const d of plan.diagnostics.filter((d) => d.severity !== 'info' || !args.flags.has('json'))) {
+    if (d.severity === 'error' || args.flags.has('json')) {
+      ctx.err(`${d.severity}: ${formatLocated(d.message, { file: plan.notebook, cell: d.cell, cellId: d.cellId, line: d.line, column: d.column })}`);
+    }
+  }
+  return errors.length ? EXIT.failed : EXIT.ok;
+}
+
+/** The `plan --json` contract other tools depend on. */
+export function planJson(plan: Plan) {
+  return {
+    notebook: plan.notebook,
+    language: plan.language,
+    params: plan.params,
+    steps: plan.steps.map((s) => ({
+      name: s.name,
+      cells: s.cells.map((c) => c.index),
+      after: s.after,
+      inputs: s.inputs,
+      outputs: s.outputs,
+      uses: s.uses.filter((u) => !s.imports.some((i) => i.names.includes(u))),
+      defines: s.defines,
+      params: s.params,
+      metrics: s.metrics,
+    })),
+    diagnostics: plan.diagnostics.map((d) => ({ severity: d.severity, message: d.message, cell: d.cell ?? null, line: d.line ?? null })),
+  };
+}
+
+function planText(plan: Plan): string {
+  const lines = [`${plan.notebook}: ${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'}`];
+  const params = Object.entries(plan.params);
+  if (params.length) lines.push(`  params: ${params.map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ')}`);
+  for (const s of plan.steps) {
+    lines.push(`  ${s.name}  (cells ${s.cells.map((c) => c.index).join(', ')})`);
+    if (s.after.length) lines.push(`    after:   ${s.after.join(', ')}`);
+    if (s.inputs.length) lines.push(`    inputs:  ${s.inputs.map((i) => `${i.name} <- ${i.from}`).join(', ')}`);
+    if (s.outputs.length) lines.push(`    outputs: ${s.outputs.join(', ')}`);
+    if (s.params.length) lines.push(`    params:  ${s.params.join(', ')}`);
+    if (s.metrics.length) lines.push(`    metrics: ${s.metrics.join(', ')}`);
+  }
+  for (const d of plan.diagnostics.filter((d) => d.severity !== 'error')) {
+    lines.push(`  ${d.severity}: ${formatLocated(d.message, { file: plan.notebook, cell: d.cell, line: d.line })}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,34 @@
+import { parser } from '@lezer/python';
+
+/**
+ * Indents Python code into a function body without changing the value of multi-line
+ * strings: lines that continue a string literal are left exactly as they are.
+ */
+export function indentPython(code: string, prefix = '    '): string {
+  const keep = new Set<number>();
+  const lineStarts = [0];
+  for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) lineStarts.push(i + 1);
+  const lineOf = (pos: number) => {
+    let lo = 0;
+    let hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= pos) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  };
+  parser.parse(code).iterate({
+    enter(node) {
+      if (node.name !== 'String' && node.name !== 'FormatString') return;
+      const first = lineOf(node.from);
+      const last = lineOf(Math.max(node.from, node.to - 1));
+      for (let l = first + 1; l <= last; l++) keep.add(l);
+      return false;
+    },
+  });
+  return code
+    .split('\n')
+    .map((line, i) => (keep.has(i) || line.trim() === '' ? (keep.has(i) ? line : '') : prefix + line))
+    .join('\n');
+}

@@ -1,0 +1,102 @@
+/** The Python modules of a generated package: one per step, the shared module and `__main__`. */
+import type { DefinitionInfo, ImportInfo } from '../../analysis/types';
+import type { Plan, Step } from '../../plan/model';
+import { indentPython } from './indent';
+import { commentSafe, pyLiteral, pyString } from './literal';
+
+const FUTURE = /^\s*from\s+__future__\s+import/;
+
+export function stepModule(step: Step, plan: Plan, notebookPath: string): string {
+  const cells = step.cells.map((c) => cellRef(c.index, c.id)).join(', ');
+  const lines: string[] = [
+    `"""Step ${step.name} of the pipeline generated from ${commentSafe(notebookPath)}.`,
+    '',
+    `Source cells: ${cells}.`,
+  ];
+  if (step.inputs.length) lines.push(`Inputs: ${step.inputs.map((i) => `${i.name} (from ${i.from})`).join(', ')}.`);
+  if (step.outputs.length) lines.push(`Outputs: ${step.outputs.join(', ')}.`);
+  lines.push('"""');
+  const imports = importBlock(step.imports);
+  const sharedNames = step.sharedUses.filter((n) => !step.localDefinitions.some((d) => d.name === n));
+  const needsDisplay = /\bdisplay\s*\(/.test(step.code) && !step.uses.includes('display');
+  const ours = [
+    ...(sharedNames.length ? [`from ..shared import ${sharedNames.join(', ')}`] : []),
+    ...(needsDisplay ? ['from .._runtime import display'] : []),
+  ];
+  if (imports.length || ours.length) lines.push('', ...imports, ...(imports.length && ours.length ? [''] : []), ...ours);
+  lines.push('', '', signature(step) + ':');
+  const body: string[] = [];
+  for (const def of step.localDefinitions) body.push(indentPython(def.code.trimEnd()), '');
+  for (const part of step.bodies) body.push(`    # cell ${cellRef(part.cell, part.cellId)}`, indentPython(part.body.trimEnd()), '');
+  if (step.outputs.length) body.push(`    return {${step.outputs.map((o) => `${pyString(o)}: ${o}`).join(', ')}}`);
+  while (body.length && body[body.length - 1] === '') body.pop();
+  if (!body.some((l) => l.trim() && !l.trim().startsWith('#'))) body.push('    pass');
+  lines.push(...body);
+  return lines.join('\n') + '\n';
+}
+
+function signature(step: Step): string {
+  const args = step.inputs.map((i) => i.name);
+  if (step.params.length) args.push('*', ...step.params);
+  return `def run(${args.join(', ')})`;
+}
+
+export function sharedModule(plan: Plan, notebookPath: string): string {
+  const lines = [`"""Functions, classes and setup code shared by the steps of ${commentSafe(notebookPath)}."""`];
+  const imports = importBlock(plan.sharedImports);
+  if (imports.length) lines.push(...imports);
+  for (const part of plan.sharedCode) lines.push('', '', `# cell ${cellRef(part.cell, part.cellId)}`, part.body.trimEnd());
+  for (const def of sharedDefinitions(plan)) lines.push('', '', def.code.trimEnd());
+  return lines.join('\n') + '\n';
+}
+
+export function sharedDefinitions(plan: Plan): DefinitionInfo[] {
+  const local = new Set(plan.steps.flatMap((s) => s.localDefinitions.map((d) => d.code)));
+  return plan.definitions.filter((d) => !local.has(d.code));
+}
+
+export function mainModule(plan: Plan, notebookPath: string, packageName: string): string {
+  const stepImports = plan.steps.map((s) => s.name).join(', ');
+  const stepRows = plan.steps.map((s) => {
+    const inputs = `{${s.inputs.map((i) => `${pyString(i.name)}: ${pyString(i.from)}`).join(', ')}}`;
+    const list = (xs: string[]) => `[${xs.map(pyString).join(', ')}]`;
+    return `    _runtime.Step(${pyString(s.name)}, ${s.name}.run, ${inputs}, ${list(s.outputs)}, ${list(s.params)}, ${list(s.metrics)}),`;
+  });
+  const params = Object.entries(plan.params).map(([k, v]) => `    ${pyString(k)}: ${pyLiteral(v)},`);
+  return [
+    `"""Run the pipeline generated from ${commentSafe(notebookPath)}.`,
+    '',
+    `    python -m ${packageName} [--only STEP] [--from STEP] [--param NAME=VALUE] [--artifacts DIR] [--run-id ID]`,
+    '"""',
+    'import sys',
+    '',
+    'from . import _runtime',
+    ...(plan.steps.length ? [`from .steps import ${stepImports}`] : []),
+    '',
+    params.length ? ['PARAMS = {', ...params, '}'].join('\n') : 'PARAMS = {}',
+    '',
+    'STEPS = [',
+    ...stepRows,
+    ']',
+    '',
+    '',
+    'def main(argv=None):',
+    '    args = _runtime.parse_args(argv, [step.name for step in STEPS], PARAMS)',
+    '    return _runtime.run_pipeline(STEPS, args)',
+    '',
+    '',
+    'if __name__ == "__main__":',
+    '    sys.exit(main())',
+    '',
+  ].join('\n');
+}
+
+function importBlock(imports: ImportInfo[]): string[] {
+  const unique = [...new Set(imports.map((i) => i.code.trim()))];
+  return [...unique.filter((c) => FUTURE.test(c)), ...unique.filter((c) => !FUTURE.test(c))];
+}
+
+/** Cell ids come from the notebook: only safe ones are shown. */
+function cellRef(index: number, id: string): string {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(id) && id !== `cell-${index}` ? `${index} (id ${id})` : String(index);
+}

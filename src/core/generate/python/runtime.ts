@@ -1,0 +1,219 @@
+/**
+ * `_runtime.py`, copied verbatim into every generated package. Standard library only: the
+ * package must depend on nothing of ours. It runs steps in order, passes values in memory,
+ * writes each output as an artifact (numpy/pandas in their own formats when present, pickle
+ * otherwise) with sha256 and size, and writes run.json also when a step fails.
+ */
+export const RUNTIME_PY = String.raw`"""Runtime support for the generated pipeline (standard library only)."""
+import argparse
+import ast
+import datetime
+import hashlib
+import json
+import os
+import pickle
+import secrets
+import sys
+import time
+import traceback
+from collections import namedtuple
+
+Step = namedtuple("Step", "name run inputs outputs params metrics")
+
+
+def display(*objects, **_kwargs):
+    """Notebook display() outside Jupyter: print the objects."""
+    for obj in objects:
+        print(obj)
+
+
+def parse_args(argv, step_names, defaults):
+    parser = argparse.ArgumentParser(description="Run the pipeline.")
+    parser.add_argument("--only", choices=step_names, help="run this step only")
+    parser.add_argument("--from", dest="start", choices=step_names, help="run from this step on")
+    parser.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter"
+    )
+    parser.add_argument("--artifacts", default="artifacts", help="artifacts directory (default: artifacts)")
+    parser.add_argument("--run-id", default=os.environ.get("NB2PROD_RUN_ID"), help="run id (default: generated)")
+    args = parser.parse_args(argv)
+    args.params = dict(defaults)
+    for item in args.param:
+        name, sep, text = item.partition("=")
+        if not sep or name not in defaults:
+            parser.error("unknown parameter %r; known: %s" % (name, ", ".join(sorted(defaults)) or "none"))
+        args.params[name] = _coerce(text, defaults[name])
+    return args
+
+
+def _coerce(text, default):
+    if isinstance(default, bool):
+        if text.lower() in ("1", "true", "yes", "on"):
+            return True
+        if text.lower() in ("0", "false", "no", "off"):
+            return False
+        raise SystemExit("expected true or false, got %r" % text)
+    if isinstance(default, str):
+        return text
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+    if isinstance(default, float) and isinstance(value, int):
+        return float(value)
+    return value
+
+
+def run_pipeline(steps, args):
+    run_id = args.run_id or datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + secrets.token_hex(3)
+    run_dir = os.path.join(args.artifacts, run_id)
+    os.makedirs(run_dir, exist_ok=True)
+    names = [step.name for step in steps]
+    first = names.index(args.only or args.start) if (args.only or args.start) else 0
+    selected = steps[first:first + 1] if args.only else steps[first:]
+    record = {
+        "run_id": run_id,
+        "params": args.params,
+        "status": "running",
+        "started": _now(),
+        "finished": None,
+        "steps": [],
+        "artifacts": [],
+        "metrics": {},
+    }
+    values = {}
+    status = 0
+    for number, step in enumerate(selected, 1):
+        _log("step %d/%d %s" % (number, len(selected), step.name))
+        started = time.monotonic()
+        entry = {"name": step.name, "status": "running", "seconds": 0.0}
+        record["steps"].append(entry)
+        try:
+            kwargs = {name: _input(values, name, producer, args.artifacts, run_dir) for name, producer in step.inputs.items()}
+            kwargs.update({name: args.params[name] for name in step.params})
+            outputs = step.run(**kwargs) or {}
+            values.update({(step.name, name): value for name, value in outputs.items()})
+            for name, value in outputs.items():
+                saved = _save(value, run_dir, step.name, name)
+                if saved:
+                    record["artifacts"].append(saved)
+            for name in step.metrics:
+                record["metrics"][name] = _metric(outputs.get(name))
+            entry["status"] = "succeeded"
+        except Exception as error:  # the run record must say which step failed and why
+            entry["status"] = "failed"
+            entry["error"] = "%s: %s" % (type(error).__name__, error)
+            traceback.print_exc()
+            status = 1
+        entry["seconds"] = round(time.monotonic() - started, 3)
+        if status:
+            break
+    record["status"] = "failed" if status else "succeeded"
+    record["finished"] = _now()
+    _write_json(os.path.join(run_dir, "run.json"), record)
+    _log("run %s %s; record: %s" % (run_id, record["status"], os.path.join(run_dir, "run.json")))
+    return status
+
+
+def _input(values, name, producer, artifacts, run_dir):
+    if (producer, name) in values:
+        return values[(producer, name)]
+    path = _find_artifact(artifacts, run_dir, producer, name)
+    if path is None:
+        raise RuntimeError(
+            "input %r of step %r is not in memory and no earlier run has it; run step %r first" % (name, producer, producer)
+        )
+    _log("loading %s from %s" % (name, path))
+    return _load(path)
+
+
+def _find_artifact(artifacts, run_dir, producer, name):
+    """The newest earlier run that saved this output."""
+    candidates = []
+    for run in os.listdir(artifacts):
+        folder = os.path.join(artifacts, run, producer)
+        if os.path.join(artifacts, run) == run_dir or not os.path.isdir(folder):
+            continue
+        for file_name in os.listdir(folder):
+            if file_name.split(".", 1)[0] == name:
+                path = os.path.join(folder, file_name)
+                candidates.append((os.path.getmtime(path), path))
+    return max(candidates)[1] if candidates else None
+
+
+def _save(value, run_dir, step, name):
+    folder = os.path.join(run_dir, step)
+    os.makedirs(folder, exist_ok=True)
+    kind = type(value).__module__.split(".", 1)[0]
+    try:
+        if kind == "numpy" and type(value).__name__ == "ndarray" and value.dtype != object:
+            import numpy
+
+            path = os.path.join(folder, name + ".npy")
+            numpy.save(path, value, allow_pickle=False)
+        elif kind == "pandas" and hasattr(value, "to_pickle"):
+            path = os.path.join(folder, name + ".pandas.pkl")
+            value.to_pickle(path)
+        else:
+            path = os.path.join(folder, name + ".pkl")
+            with open(path, "wb") as handle:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:  # an unpicklable value still flows in memory within this run
+        _log("warning: output %r of step %r cannot be saved (%s); it is passed in memory only" % (name, step, error))
+        return None
+    digest, size = _hash(path)
+    return {"path": os.path.relpath(path, run_dir).replace(os.sep, "/"), "sha256": digest, "bytes": size, "step": step, "name": name}
+
+
+def _load(path):
+    if path.endswith(".npy"):
+        import numpy
+
+        return numpy.load(path, allow_pickle=False)
+    if path.endswith(".pandas.pkl"):
+        import pandas
+
+        return pandas.read_pickle(path)
+    with open(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def _hash(path):
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def _metric(value):
+    for convert in (int, float):
+        try:
+            if convert(value) == value:
+                return convert(value)
+        except (TypeError, ValueError):
+            pass
+    try:
+        json.dumps(value)
+        return value
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _write_json(path, data):
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, default=repr)
+        handle.write("\n")
+    os.replace(temporary, path)
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _log(message):
+    print("[pipeline] " + message, file=sys.stderr, flush=True)
+`;

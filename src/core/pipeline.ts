@@ -1,0 +1,195 @@
+/**
+ * The engine's front door, shared by the CLI and the extension:
+ * read -> plan -> generate -> write. Heavy analysers load on first use.
+ */
+import { promises as fs } from 'fs';
+import * as path from 'path';
+import type { CellAnalyzer } from './analysis/types';
+import { CancelledError, Diagnostic, formatLocated, Nb2prodError } from './errors';
+import { findDataFiles, findLocalModules, LocalFile, MAX_COPIED_DATA_BYTES, stringLiterals } from './generate/dataFiles';
+import { resolveBaseImage } from './generate/dockerfile';
+import type { GeneratedFile } from './generate/files';
+import { buildManifest, PipelineManifest } from './generate/manifest';
+import { generatePythonPackage } from './generate/python/package';
+import { sha256 } from './hash';
+import { contentHash } from './notebook/read';
+import type { CellKind, Notebook } from './notebook/model';
+import type { Plan } from './plan/model';
+import { buildPlan, planHash } from './plan/planner';
+import { slugify } from './tags/slug';
+import { editedFiles, MANIFEST, readPreviousManifest, writeTree } from './write/writer';
+
+export { readNotebookFile, parseNotebook } from './notebook/read';
+
+const analyzers = new Map<string, Promise<CellAnalyzer>>();
+
+function analyzerFor(language: string): Promise<CellAnalyzer> {
+  let analyzer = analyzers.get(language);
+  if (!analyzer) {
+    analyzer =
+      language === 'python'
+        ? import('./analysis/python').then((m) => m.createPythonAnalyzer())
+        : import('./analysis/typescript').then((m) => m.createTypeScriptAnalyzer(language as 'typescript' | 'javascript'));
+    analyzers.set(language, analyzer);
+  }
+  return analyzer;
+}
+
+/** A notebook from cells held in memory (the VS Code editor, unsaved edits included). */
+export function notebookFromCells(
+  notebookPath: string,
+  language: string,
+  cells: { kind: CellKind; source: string; tags: string[]; id?: string }[],
+): Notebook {
+  const seen = new Set<string>();
+  const normalized = cells.map((c, index) => {
+    let id = c.id && /^[A-Za-z0-9_-]{1,64}$/.test(c.id) && !seen.has(c.id) ? c.id : `cell-${index}`;
+    while (seen.has(id)) id += '_';
+    seen.add(id);
+    return { index, id, kind: c.kind, source: c.source, tags: c.tags };
+  });
+  const lang = language.toLowerCase();
+  return {
+    path: notebookPath,
+    nbformat: 4,
+    nbformatMinor: 5,
+    language: lang,
+    cells: normalized,
+    contentHash: contentHash(lang, normalized),
+    diagnostics: [],
+  };
+}
+
+export async function planNotebook(notebook: Notebook): Promise<Plan> {
+  return buildPlan(notebook, await analyzerFor(notebook.language));
+}
+
+/** Thrown when a plan has errors; carries every diagnostic, the message names the first. */
+export class PlanError extends Nb2prodError {
+  constructor(
+    readonly file: string,
+    readonly diagnostics: Diagnostic[],
+  ) {
+    const errors = diagnostics.filter((d) => d.severity === 'error');
+    const first = errors[0];
+    super(
+      `${first?.message ?? 'the notebook cannot be planned'}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`,
+      { file, cell: first?.cell, cellId: first?.cellId, line: first?.line, column: first?.column },
+      'PLAN',
+    );
+  }
+
+  lines(): string[] {
+    return this.diagnostics
+      .filter((d) => d.severity === 'error')
+      .map((d) => `error: ${formatLocated(d.message, { file: this.file, cell: d.cell, cellId: d.cellId, line: d.line, column: d.column })}`);
+  }
+}
+
+export function assertPlannable(plan: Plan): void {
+  if (plan.diagnostics.some((d) => d.severity === 'error')) throw new PlanError(plan.notebook, plan.diagnostics);
+}
+
+export interface ProductionizeOptions {
+  cwd: string;
+  out?: string;
+  force?: boolean;
+  signal?: AbortSignal;
+  /** Already-read notebook (e.g. the editor's cells); read from disk otherwise. */
+  notebook?: Notebook;
+  baseImage?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ProductionizeResult {
+  outDir: string;
+  manifest: PipelineManifest;
+  plan: Plan;
+  /** Generated files the user had edited: kept, not overwritten (use force to overwrite). */
+  kept: string[];
+  written: string[];
+  warnings: string[];
+  dataFiles: LocalFile[];
+}
+
+export async function productionize(notebookPath: string, opts: ProductionizeOptions): Promise<ProductionizeResult> {
+  const checkpoint = () => {
+    if (opts.signal?.aborted) throw new CancelledError('Productionize');
+  };
+  const absNotebook = path.resolve(opts.cwd, notebookPath);
+  const notebook = opts.notebook ?? (await (await import('./notebook/read')).readNotebookFile(absNotebook));
+  const shownPath = workspaceRelative(opts.cwd, absNotebook);
+  notebook.path = shownPath;
+  checkpoint();
+  const plan = await planNotebook(notebook);
+  assertPlannable(plan);
+  checkpoint();
+
+  const slug = slugify(path.basename(absNotebook).replace(/\.ipynb$/i, ''), 'notebook');
+  const outDir = path.resolve(opts.cwd, opts.out ?? path.join('pipelines', slug));
+  const notebookDir = path.dirname(absNotebook);
+  const warnings: string[] = plan.diagnostics.filter((d) => d.severity === 'warning').map((d) => formatLocated(d.message, { file: shownPath, cell: d.cell, line: d.line }));
+  const code = [...plan.steps.map((s) => s.code), ...plan.sharedCode.map((c) => c.body), ...plan.definitions.map((d) => d.code)].join('\n');
+  const found = await findDataFiles(notebookDir, stringLiterals(code));
+  const dataFiles = found.filter((f) => f.bytes <= MAX_COPIED_DATA_BYTES && !isInside(outDir, f.absPath));
+  for (const f of found.filter((f) => !dataFiles.includes(f))) warnings.push(`${f.relPath}: not copied into the pipeline (${(f.bytes / 1e6).toFixed(0)} MB); mount it at run time`);
+  const localModules = await findLocalModules(notebookDir, plan.requirements.modules);
+  const copies = [...dataFiles, ...localModules];
+  const hash = planHash(plan);
+  const baseImage = resolveBaseImage({ option: opts.baseImage, env: opts.env ?? process.env });
+  checkpoint();
+
+  const generated = generateFiles(plan, {
+    notebookPath: shownPath,
+    slug,
+    packageName: slug,
+    baseImage,
+    pins: await readPins(notebookDir),
+    planHash: hash,
+    localModules: localModules.map((m) => m.relPath.replace(/\.py$/, '')),
+    extraPaths: [...new Set(copies.map((c) => c.relPath.split('/')[0]))].sort(),
+  });
+  warnings.push(...generated.warnings);
+  const copyHashes = await Promise.all(copies.map(async (c) => [c.relPath, sha256(await fs.readFile(c.absPath))] as const));
+  const manifest = buildManifest(plan, {
+    slug,
+    packageName: slug,
+    notebookPath: shownPath,
+    planHash: hash,
+    baseImage,
+    files: generated.files,
+    copies: Object.fromEntries(copyHashes),
+  });
+  const files: GeneratedFile[] = [...generated.files, { path: MANIFEST, content: JSON.stringify(manifest, null, 2) + '\n' }];
+
+  const previous = await readPreviousManifest(outDir);
+  const edited = opts.force ? [] : await editedFiles(outDir, previous);
+  checkpoint();
+  const result = await writeTree(outDir, files, copies, previous, new Set(edited));
+  if (result.kept.length) {
+    // The manifest must keep describing what we generated, so the kept edits stay detectable.
+    for (const rel of result.kept) if (previous?.files[rel]) manifest.files[rel] = previous.files[rel];
+    await fs.writeFile(path.join(outDir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
+  }
+  return { outDir, manifest, plan, kept: result.kept, written: result.written, warnings, dataFiles };
+}
+
+function generateFiles(plan: Plan, opts: Parameters<typeof generatePythonPackage>[1]): { files: GeneratedFile[]; warnings: string[] } {
+  if (plan.language === 'python') return generatePythonPackage(plan, opts);
+  throw new Nb2prodError(`generating ${plan.language} pipelines is not available yet`, { file: plan.notebook });
+}
+
+async function readPins(notebookDir: string): Promise<string[]> {
+  const text = await fs.readFile(path.join(notebookDir, 'requirements.txt'), 'utf8').catch(() => '');
+  return text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#') && !l.startsWith('-'));
+}
+
+export function workspaceRelative(cwd: string, abs: string): string {
+  const rel = path.relative(cwd, abs);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : abs;
+}
+
+function isInside(dir: string, file: string): boolean {
+  const rel = path.relative(dir, file);
+  return !!rel && !rel.startsWith('..') && !path.isAbsolute(rel);
+}

@@ -1,0 +1,76 @@
+/**
+ * Folds per-cell analyses into one step-level view: a name read in a later cell of the
+ * same step after an earlier cell bound it is not a use of the step.
+ */
+import type { CellAnalysis, DefinitionInfo, ImportInfo, NameRef } from '../analysis/types';
+
+export interface LocatedName extends NameRef {
+  cell: number;
+  cellId: string;
+}
+
+export interface CombinedCells {
+  uses: LocatedName[];
+  defines: string[];
+  mutates: string[];
+  deletes: string[];
+  imports: (ImportInfo & { cell: number })[];
+  definitions: (DefinitionInfo & { cell: number; cellId: string })[];
+  requirements: string[];
+  extraImports: ImportInfo[];
+  literals: Record<string, unknown>;
+  bodies: { cell: number; cellId: string; body: string }[];
+}
+
+export function combineCells(cells: { index: number; id: string; analysis: CellAnalysis }[]): CombinedCells {
+  const combined: CombinedCells = {
+    uses: [],
+    defines: [],
+    mutates: [],
+    deletes: [],
+    imports: [],
+    definitions: [],
+    requirements: [],
+    extraImports: [],
+    literals: {},
+    bodies: [],
+  };
+  const bound = new Set<string>();
+  const used = new Set<string>();
+  const defined = new Set<string>();
+  const mutated = new Set<string>();
+  for (const { index, id, analysis } of cells) {
+    for (const ref of analysis.uses) {
+      if (bound.has(ref.name) || used.has(ref.name)) continue;
+      used.add(ref.name);
+      combined.uses.push({ ...ref, cell: index, cellId: id });
+    }
+    for (const name of analysis.mutates) {
+      if (!bound.has(name) && !mutated.has(name)) {
+        mutated.add(name);
+        combined.mutates.push(name);
+      }
+    }
+    for (const imp of analysis.imports) {
+      combined.imports.push({ ...imp, cell: index });
+      imp.names.forEach((n) => bound.add(n));
+    }
+    for (const def of analysis.definitions) {
+      combined.definitions.push({ ...def, cell: index, cellId: id });
+      bound.add(def.name);
+    }
+    for (const name of [...analysis.defines, ...analysis.globalWrites]) {
+      bound.add(name);
+      if (!defined.has(name)) {
+        defined.add(name);
+        combined.defines.push(name);
+      }
+    }
+    combined.deletes.push(...analysis.deletes);
+    combined.requirements.push(...analysis.requirements);
+    combined.extraImports.push(...analysis.extraImports);
+    Object.assign(combined.literals, analysis.literals);
+    if (analysis.body.trim()) combined.bodies.push({ cell: index, cellId: id, body: analysis.body });
+  }
+  return combined;
+}

@@ -1,0 +1,320 @@
+/**
+ * Notebook + analyser -> Plan. Data flow is resolved in one pass in notebook order
+ * ("last producer wins", like running the cells top to bottom), so planning is linear in
+ * the number of names, never a search over ancestors.
+ */
+import type { CellAnalysis, CellAnalyzer, DefinitionInfo, ImportInfo } from '../analysis/types';
+import type { Diagnostic } from '../errors';
+import { sha256 } from '../hash';
+import type { Notebook } from '../notebook/model';
+import { AssignedCell, assignCells, Assignment } from '../tags/assign';
+import { SlugRegistry } from '../tags/slug';
+import { combineCells, CombinedCells, LocatedName } from './combine';
+import type { Plan, Step } from './model';
+import { orderSteps } from './order';
+
+interface StepDraft {
+  step: Step;
+  combined: CombinedCells;
+  firstCell: number;
+  afterLabels: { label: string; cell: number; cellId: string }[];
+}
+
+export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
+  const diagnostics: Diagnostic[] = [...notebook.diagnostics];
+  const assignment = assignCells(notebook.cells);
+  diagnostics.push(...assignment.diagnostics);
+  const analyses = analyzeCells(assignment, analyzer, diagnostics);
+  const analysisOf = (a: AssignedCell) => ({ index: a.cell.index, id: a.cell.id, analysis: analyses.get(a.cell.index)! });
+
+  const prelude = combineCells(assignment.cells.filter((a) => a.role === 'imports' || a.role === 'functions').map(analysisOf));
+  const paramCells = combineCells(assignment.cells.filter((a) => a.role === 'parameters').map(analysisOf));
+  const metricCells = combineCells(assignment.cells.filter((a) => a.role === 'metrics').map(analysisOf));
+  const params = literalParams(paramCells, diagnostics);
+
+  const slugs = new SlugRegistry('step');
+  const drafts: StepDraft[] = draftSteps(assignment, analysisOf, slugs);
+  const definitions = collectDefinitions(prelude, paramCells, drafts);
+  dropEmptySteps(drafts, diagnostics);
+  const definitionByName = new Map(definitions.map((d) => [d.name, d]));
+  const importByName = indexImports([prelude, paramCells, ...drafts.map((d) => d.combined)]);
+  // Names the shared module itself binds at import time (prelude code and non-literal parameters).
+  const sharedNames = new Set([...prelude.defines, ...paramCells.defines.filter((n) => !(n in params))]);
+
+  const lastProducer = new Map<string, string>();
+  const error = (message: string, at: { cell: number; cellId: string; line?: number; column?: number }) =>
+    diagnostics.push({ severity: 'error', message, cell: at.cell, cellId: at.cellId, line: at.line, column: at.column });
+
+  const dataNeeds = definitionDataNeeds(definitions, definitionByName, importByName, sharedNames, params);
+  for (const draft of drafts) {
+    const { step, combined } = draft;
+    const inputs = new Map<string, string>();
+    const resolve = (ref: LocatedName, via?: string) => {
+      const name = ref.name;
+      const producer = lastProducer.get(name);
+      if (producer !== undefined && producer !== step.name) {
+        if (!inputs.has(name)) inputs.set(name, producer);
+        return;
+      }
+      if (producer === step.name) return;
+      if (name in params) return void addUnique(step.params, name);
+      if (definitionByName.has(name)) return void useDefinition(name);
+      if (importByName.has(name)) return void addUnique(step.imports, importByName.get(name)!);
+      if (sharedNames.has(name)) return void addUnique(step.sharedUses, name);
+      error(
+        via
+          ? `name '${name}' is read by function '${via}' but no cell before this step defines it`
+          : `name '${name}' is used but never defined in an earlier cell or step`,
+        ref,
+      );
+    };
+    // A function that reads step values through globals is defined inside the step that calls it,
+    // so its closure sees them as the notebook's globals did; other functions live in the shared module.
+    const useDefinition = (name: string) => {
+      const def = definitionByName.get(name)!;
+      if (!dataNeeds.get(name)?.length) return void addUnique(step.sharedUses, name);
+      if (step.localDefinitions.includes(def)) return;
+      step.localDefinitions.push(def);
+      for (const g of def.globals) if (definitionByName.has(g.name)) useDefinition(g.name);
+    };
+    for (const ref of combined.uses) {
+      addUnique(step.uses, ref.name);
+      resolve(ref);
+      const def = definitionByName.get(ref.name);
+      if (def) for (const need of dataNeeds.get(def.name) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
+    }
+    step.localDefinitions.sort((a, b) => definitions.indexOf(a) - definitions.indexOf(b));
+    for (const imp of combined.extraImports) addUnique(step.imports, imp);
+    step.inputs = [...inputs].map(([name, from]) => ({ name, from }));
+    step.defines = combined.defines;
+    for (const name of [...combined.defines, ...combined.mutates]) lastProducer.set(name, step.name);
+    for (const name of combined.deletes) if (lastProducer.get(name) === step.name && !combined.defines.includes(name)) lastProducer.delete(name);
+  }
+
+  const byName = new Map(drafts.map((d) => [d.step.name, d.step]));
+  for (const ref of metricCells.uses) {
+    const producer = lastProducer.get(ref.name);
+    if (producer === undefined) {
+      if (!(ref.name in params)) error(`metric '${ref.name}' is not produced by any step`, ref);
+      continue;
+    }
+    addUnique(byName.get(producer)!.metrics, ref.name);
+    addUnique(byName.get(producer)!.outputs, ref.name);
+  }
+  for (const { step } of drafts) for (const input of step.inputs) addUnique(byName.get(input.from)!.outputs, input.name);
+
+  linkAfterTags(drafts, slugs, byName, diagnostics);
+  const steps = orderSteps(
+    drafts.map((d) => d.step),
+    (cycle) =>
+      diagnostics.push({
+        severity: 'error',
+        message: `steps depend on each other in a cycle: ${cycle.join(' -> ')}`,
+        cell: byName.get(cycle[0])?.cells[0]?.index,
+        cellId: byName.get(cycle[0])?.cells[0]?.id,
+      }),
+  );
+  for (const step of steps) step.diagnostics = diagnostics.filter((d) => d.cell !== undefined && step.cells.some((c) => c.index === d.cell));
+
+  const sharedImports = sharedImportsFor(definitions, prelude, paramCells, importByName);
+  const allImports = [...new Set([...steps.flatMap((s) => s.imports), ...sharedImports])];
+  const requirementPins = [prelude, paramCells, metricCells, ...drafts.map((d) => d.combined)].flatMap((c) => c.requirements);
+  return {
+    notebook: notebook.path,
+    notebookHash: notebook.contentHash,
+    language: notebook.language,
+    params,
+    steps,
+    definitions,
+    sharedImports,
+    sharedCode: [...prelude.bodies, ...paramCells.bodies.filter(() => paramCells.defines.some((n) => !(n in params)))],
+    requirements: { pins: [...new Set(requirementPins)], modules: [...new Set(allImports.flatMap((i) => i.modules))].sort() },
+    diagnostics,
+  };
+}
+
+function analyzeCells(assignment: Assignment, analyzer: CellAnalyzer, diagnostics: Diagnostic[]): Map<number, CellAnalysis> {
+  const analyses = new Map<number, CellAnalysis>();
+  for (const { cell, role } of assignment.cells) {
+    if (role === 'skip') continue;
+    const analysis = analyzer.analyzeCell(cell.source, cell.index);
+    for (const d of analysis.diagnostics) diagnostics.push({ ...d, cell: cell.index, cellId: cell.id });
+    analyses.set(cell.index, analysis);
+  }
+  return analyses;
+}
+
+function draftSteps(
+  assignment: Assignment,
+  analysisOf: (a: AssignedCell) => { index: number; id: string; analysis: CellAnalysis },
+  slugs: SlugRegistry,
+): StepDraft[] {
+  const groups = new Map<string, AssignedCell[]>();
+  for (const a of assignment.cells) {
+    if (a.role !== 'step' || !a.step) continue;
+    const list = groups.get(a.step) ?? [];
+    list.push(a);
+    groups.set(a.step, list);
+  }
+  const drafts: StepDraft[] = [];
+  for (const [label, cells] of groups) {
+    const combined = combineCells(cells.map(analysisOf));
+    const resources = Object.assign({}, ...cells.map((c) => c.tags.resources)) as Record<string, string>;
+    const image = cells.map((c) => c.tags.image).find(Boolean);
+    const step: Step = {
+      name: slugs.get(label),
+      label,
+      cells: cells.map((c) => ({ index: c.cell.index, id: c.cell.id })),
+      code: combined.bodies.map((b) => b.body).join('\n\n'),
+      uses: [],
+      defines: [],
+      inputs: [],
+      outputs: [],
+      after: [],
+      params: [],
+      metrics: [],
+      imports: [],
+      sharedUses: [],
+      localDefinitions: [],
+      resources,
+      diagnostics: [],
+      bodies: combined.bodies,
+    };
+    if (image) step.image = image;
+    drafts.push({
+      step,
+      combined,
+      firstCell: cells[0].cell.index,
+      afterLabels: cells.flatMap((c) => c.tags.after.map((label) => ({ label, cell: c.cell.index, cellId: c.cell.id }))),
+    });
+  }
+  return drafts;
+}
+
+function literalParams(cells: CombinedCells, diagnostics: Diagnostic[]): Record<string, unknown> {
+  for (const name of cells.defines) {
+    if (!(name in cells.literals)) {
+      diagnostics.push({
+        severity: 'warning',
+        message: `parameter '${name}' is not a literal; it is computed once in the shared module and cannot be overridden with --param`,
+      });
+    }
+  }
+  return { ...cells.literals };
+}
+
+function collectDefinitions(...sources: (CombinedCells | StepDraft[])[]): DefinitionInfo[] {
+  const all: (DefinitionInfo & { cell: number })[] = [];
+  for (const source of sources) {
+    if (Array.isArray(source)) for (const d of source) all.push(...d.combined.definitions);
+    else all.push(...source.definitions);
+  }
+  all.sort((a, b) => a.cell - b.cell || a.line - b.line);
+  // A re-run cell often defines the same function twice: keep one copy of identical code.
+  const seen = new Set<string>();
+  return all.filter((d) => !seen.has(d.code) && seen.add(d.code));
+}
+
+function indexImports(sources: CombinedCells[]): Map<string, ImportInfo> {
+  const byName = new Map<string, ImportInfo>();
+  const all = sources.flatMap((s) => s.imports).sort((a, b) => a.cell - b.cell || a.line - b.line);
+  for (const imp of all) for (const name of imp.names) if (!byName.has(name)) byName.set(name, imp);
+  return byName;
+}
+
+/**
+ * The data names (step values, parameters) each function reads through module globals,
+ * following calls to other notebook functions. Computed once per definition.
+ */
+function definitionDataNeeds(
+  definitions: DefinitionInfo[],
+  byName: Map<string, DefinitionInfo>,
+  imports: Map<string, ImportInfo>,
+  sharedNames: Set<string>,
+  params: Record<string, unknown>,
+): Map<string, DefinitionInfo['globals']> {
+  const memo = new Map<string, DefinitionInfo['globals']>();
+  const visit = (def: DefinitionInfo, visiting: Set<string>): DefinitionInfo['globals'] => {
+    const known = memo.get(def.name);
+    if (known) return known;
+    visiting.add(def.name);
+    const needs: DefinitionInfo['globals'] = [];
+    for (const ref of def.globals) {
+      const callee = byName.get(ref.name);
+      if (callee) {
+        if (!visiting.has(callee.name)) needs.push(...visit(callee, visiting));
+      } else if (!imports.has(ref.name) && !sharedNames.has(ref.name)) needs.push(ref);
+    }
+    const unique = needs.filter((n, i) => needs.findIndex((m) => m.name === n.name) === i);
+    memo.set(def.name, unique);
+    return unique;
+  };
+  for (const def of definitions) visit(def, new Set());
+  void params;
+  return memo;
+}
+
+function sharedImportsFor(
+  definitions: DefinitionInfo[],
+  prelude: CombinedCells,
+  paramCells: CombinedCells,
+  importByName: Map<string, ImportInfo>,
+): ImportInfo[] {
+  const needed = new Set<ImportInfo>(prelude.imports.map(stripCell));
+  const names = [...definitions.flatMap((d) => d.globals.map((g) => g.name)), ...prelude.uses.map((u) => u.name), ...paramCells.uses.map((u) => u.name)];
+  for (const name of names) {
+    const imp = importByName.get(name);
+    if (imp) needed.add(imp);
+  }
+  for (const imp of prelude.extraImports) needed.add(imp);
+  return [...needed];
+}
+
+function stripCell(imp: ImportInfo & { cell?: number }): ImportInfo {
+  return imp;
+}
+
+function linkAfterTags(drafts: StepDraft[], slugs: SlugRegistry, byName: Map<string, Step>, diagnostics: Diagnostic[]): void {
+  for (const { step, afterLabels } of drafts) {
+    for (const edge of step.inputs) addUnique(step.after, edge.from);
+    for (const ref of afterLabels) {
+      if (!slugs.has(ref.label)) {
+        diagnostics.push({
+          severity: 'error',
+          message: `'${ref.label}' in an after:/prev: tag is not the name of any step`,
+          cell: ref.cell,
+          cellId: ref.cellId,
+        });
+        continue;
+      }
+      const target = slugs.get(ref.label);
+      if (target !== step.name && byName.has(target)) addUnique(step.after, target);
+    }
+  }
+}
+
+function addUnique<T>(list: T[], value: T): void {
+  if (!list.includes(value)) list.push(value);
+}
+
+/** Stable hash of what the plan means, for lineage and image labels. */
+export function planHash(plan: Plan): string {
+  const { diagnostics: _d, notebook: _n, ...meaning } = plan;
+  return sha256(JSON.stringify(meaning, (key, value) => (key === 'diagnostics' ? undefined : value)));
+}
+
+/** A step left with no code (only imports or functions) would be dead code: drop it unless an after: tag names it. */
+function dropEmptySteps(drafts: StepDraft[], diagnostics: Diagnostic[]): void {
+  const referenced = new Set(drafts.flatMap((d) => d.afterLabels.map((a) => a.label)));
+  for (let i = drafts.length - 1; i >= 0; i--) {
+    const { step } = drafts[i];
+    if (step.code.trim() || referenced.has(step.label)) continue;
+    drafts.splice(i, 1);
+    diagnostics.push({
+      severity: 'info',
+      message: `step '${step.name}' has only imports or definitions; they go to the steps that use them`,
+      cell: step.cells[0]?.index,
+      cellId: step.cells[0]?.id,
+    });
+  }
+}
