@@ -112,7 +112,10 @@ function byHeadings(cells: readonly NotebookCell[]): Assignment {
     const assigned: AssignedCell = tags.role === 'step' ? { cell, role: 'step', step: current, tags } : { cell, role: tags.role, tags };
     if (assigned.role === 'step' && current === undefined) pending.push(assigned);
     else {
-      if (assigned.role === 'step') for (const p of pending.splice(0)) p.step = current;
+      if (assigned.role === 'step') {
+        for (const p of pending) p.step = current;
+        out.push(...pending.splice(0));
+      }
       out.push(assigned);
     }
   }
