@@ -64,11 +64,12 @@ FROM ${base}
 # Logs straight to the console, no .pyc files in the image.
 ENV PYTHONDONTWRITEBYTECODE=1 \\
     PYTHONUNBUFFERED=1 \\
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \\
+    PIP_ROOT_USER_ACTION=ignore
 
 # The pipeline runs as an unprivileged user; only its artifacts directory is writable.
-RUN groupadd --system --gid ${PIPELINE_UID} pipeline \\
- && useradd --system --uid ${PIPELINE_UID} --gid pipeline --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pipeline \\
+RUN groupadd --gid ${PIPELINE_UID} pipeline \\
+ && useradd --uid ${PIPELINE_UID} --gid pipeline --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pipeline \\
  && install -d -o pipeline -g pipeline ${CONTAINER_ARTIFACTS}
 
 WORKDIR ${CONTAINER_WORKDIR}

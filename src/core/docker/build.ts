@@ -1,0 +1,138 @@
+/**
+ * Building a pipeline's image. The outcome carries everything a lineage `build` record needs,
+ * whether the build succeeded, was up to date, failed or was cancelled.
+ *
+ * Context hash: computed over every file sent (Dockerfile and .dockerignore included) and set
+ * as the `nb2prod.context.hash` label through the build API's `labels` option, because a label
+ * written inside the Dockerfile cannot hash the context that contains it. The daemon applies
+ * API labels as a last step, so they never invalidate cached layers.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CancelledError, Nb2prodError } from '../errors';
+import { generateDockerfile, LABELS } from '../generate/dockerfile';
+import { collectContext, packContext } from './context';
+import { BuildError, ContainerEngine, EngineStreamError } from './engine';
+import { BuildEvent, BuildStep, BuildTracker } from './progress';
+import { imageRepository, PipelineManifest, readManifest } from './pipeline-dir';
+
+export interface BuildOptions {
+  dir: string;
+  engine: ContainerEngine;
+  /** Build on another base than the Dockerfile on disk names (the Dockerfile is regenerated in memory). */
+  baseImage?: string;
+  /** Image repository; defaults to `nb2prod/<slug>`. */
+  repository?: string;
+  buildArgs?: Record<string, string>;
+  onProgress?: (event: BuildEvent) => void;
+  signal?: AbortSignal;
+}
+
+export type BuildStatus = 'succeeded' | 'up-to-date' | 'failed' | 'cancelled';
+
+export interface BuildOutcome {
+  status: BuildStatus;
+  manifest: PipelineManifest;
+  imageId?: string;
+  tags: string[];
+  contextHash: string;
+  dockerfileHash: string;
+  baseImage: string;
+  seconds: number;
+  /** Bytes of the files in the context. */
+  contextBytes: number;
+  contextFiles: number;
+  /** Tar bytes actually sent to the engine (0 when up to date). */
+  sentBytes: number;
+  steps: BuildStep[];
+  cacheHits: number;
+  logTail: string[];
+  error?: Nb2prodError;
+}
+
+export async function buildPipeline(opts: BuildOptions): Promise<BuildOutcome> {
+  const started = Date.now();
+  const dir = path.resolve(opts.dir);
+  const manifest = await readManifest(dir);
+  const dockerfile = opts.baseImage
+    ? generateDockerfile({
+        baseImage: opts.baseImage,
+        packageName: manifest.package,
+        notebookPath: manifest.notebook.path,
+        notebookHash: manifest.notebook.hash,
+        planHash: manifest.planHash,
+      })
+    : await readDockerfile(dir);
+  const context = await collectContext(dir, opts.baseImage ? { Dockerfile: dockerfile } : {});
+  const contextHash = context.hash;
+  const repository = opts.repository ?? imageRepository(manifest.slug);
+  const tags = [`${repository}:${contextHash.slice(0, 12)}`, `${repository}:latest`];
+  const tracker = new BuildTracker();
+  const outcome = (status: BuildStatus, extra: Partial<BuildOutcome> = {}): BuildOutcome => ({
+    status,
+    manifest,
+    tags,
+    contextHash,
+    dockerfileHash: sha256(dockerfile),
+    baseImage: baseImageOf(dockerfile),
+    seconds: (Date.now() - started) / 1000,
+    contextBytes: context.bytes,
+    contextFiles: context.files.length,
+    sentBytes: 0,
+    steps: tracker.steps,
+    cacheHits: tracker.cacheHits,
+    logTail: tracker.tail,
+    ...extra,
+  });
+
+  await opts.engine.info(opts.signal);
+  // Same context hash = same inputs: no build at all, only make sure the tags point at it.
+  const existing = await opts.engine.findImages({ [LABELS.contextHash]: contextHash });
+  if (existing.length > 0) {
+    const image = existing[0];
+    const missing = tags.filter((t) => !image.tags.includes(t));
+    if (missing.length) await opts.engine.tag(image.id, missing);
+    return outcome('up-to-date', { imageId: image.id });
+  }
+
+  let sentBytes = 0;
+  const tar = packContext(context, (n) => (sentBytes += n));
+  try {
+    const imageId = await opts.engine.build(
+      tar,
+      { tags, labels: { [LABELS.contextHash]: contextHash, [LABELS.slug]: manifest.slug }, buildArgs: opts.buildArgs },
+      (message) => {
+        for (const event of tracker.push(message)) opts.onProgress?.(event);
+      },
+      opts.signal,
+    );
+    for (const event of tracker.end()) opts.onProgress?.(event);
+    return outcome('succeeded', { imageId, sentBytes });
+  } catch (err) {
+    tar.destroy();
+    if (err instanceof CancelledError) return outcome('cancelled', { sentBytes, error: err });
+    if (err instanceof EngineStreamError) {
+      const error = new BuildError(err.message, tracker.describeCurrent(), [...tracker.tail]);
+      return outcome('failed', { sentBytes, error });
+    }
+    throw err;
+  }
+}
+
+async function readDockerfile(dir: string): Promise<string> {
+  try {
+    return await fs.promises.readFile(path.join(dir, 'Dockerfile'), 'utf8');
+  } catch {
+    throw new Nb2prodError(`${dir} has no Dockerfile; regenerate the pipeline with nb2prod productionize`);
+  }
+}
+
+function baseImageOf(dockerfile: string): string {
+  const from = /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im.exec(dockerfile);
+  return from ? from[1] : '';
+}
+
+function sha256(text: string): string {
+  return crypto.createHash('sha256').update(text).digest('hex');
+}
