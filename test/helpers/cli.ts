@@ -1,0 +1,29 @@
+/** Runs the bundled CLI the way users do. */
+import { spawnSync, SpawnSyncReturns } from 'child_process';
+import * as path from 'path';
+import { REPO_ROOT } from './notebooks';
+
+export const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+
+export function nb2prod(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+}
+
+/** The plain Python on PATH, or NB2PROD_PYTHON. */
+export const PYTHON = process.env.NB2PROD_PYTHON ?? 'python3';
+
+export function python(args: string[], cwd: string): SpawnSyncReturns<string> {
+  return spawnSync(PYTHON, args, { cwd, encoding: 'utf8', timeout: 120_000 });
+}
+
+/** The notebook's code cells run top to bottom as one script (what `nbconvert --to script` would run). */
+export const RUN_NOTEBOOK_AS_SCRIPT = [
+  '-c',
+  [
+    'import json, sys',
+    'nb = json.load(open(sys.argv[1]))',
+    'skip = lambda c: "skip" in c.get("metadata", {}).get("tags", [])',
+    'src = "\\n".join("".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in nb["cells"] if c["cell_type"] == "code" and not skip(c))',
+    'exec(compile(src, sys.argv[1], "exec"), {"__name__": "__main__"})',
+  ].join('\n'),
+];
