@@ -1,0 +1,343 @@
+/**
+ * Resolves every identifier of a cell against JavaScript's scoping rules (block scope, `var`
+ * and function hoisting, closures, shadowing, TDZ) to find what the cell needs from earlier
+ * cells, what it binds, and which received values it changes in place.
+ *
+ * Timing matters at the cell's top level: a read that runs before the cell's own
+ * declaration (`console.log(x); let x = 1`, or `let x = x + 1`) reads the value an earlier
+ * cell left, so it is a use. A read inside a function body runs later, when the whole cell
+ * has bound its names, so it resolves to the cell's own binding wherever that is declared.
+ */
+import { ts } from 'ts-morph';
+import type { NameRef } from '../types';
+import { JS_GLOBALS } from './globals';
+import { mutatedByCall } from './mutation';
+import {
+  boundIdentifiers,
+  FunctionLikeWithBody,
+  hasModifier,
+  isAssignmentOperator,
+  isFunctionWithBody,
+  isLexical,
+  isReference,
+  isTypeOnly,
+  lexicalNames,
+  rootIdentifier,
+  varDeclarations,
+} from './syntax';
+
+/** A nested (function or block) scope; the cell's top level is `ModuleScope`, outside the chain. */
+interface Scope {
+  parent?: Scope;
+  names: Set<string>;
+}
+
+interface ModuleBinding {
+  /** Source position from which the cell's own value is in place (0: imports and hoisted definitions). */
+  available: number;
+}
+
+interface Definition {
+  name: string;
+  globals: Map<string, NameRef>;
+}
+
+interface Context {
+  /** Code that runs later (function bodies): the cell has bound all its names by then. */
+  deferred: boolean;
+  /** The top-level function or class being walked; its free names are its globals. */
+  definition?: Definition;
+}
+
+export interface CellScopes {
+  uses: NameRef[];
+  defines: string[];
+  mutates: string[];
+  /** Free names each top-level definition reads, keyed by the declaration node. */
+  globals: Map<ts.Node, NameRef[]>;
+  /** Module-level names a definition assigns (`function reset() { count = 0 }`). */
+  globalWrites: string[];
+  /** Type syntax in a JavaScript cell (a syntax error node would report). */
+  typeSyntax: ts.Node[];
+}
+
+export interface CellShape {
+  /** Top-level statements moved to imports (ESM, `require`, dynamic import) with the names they bind. */
+  imports: Map<ts.Statement, string[]>;
+  /** Top-level function and class declarations moved to the shared module. */
+  definitions: Set<ts.Statement>;
+}
+
+export function resolveScopes(sf: ts.SourceFile, shape: CellShape, javascript: boolean): CellScopes {
+  return new ScopeWalker(sf, javascript).walk(shape);
+}
+
+class ScopeWalker {
+  private readonly module = new Map<string, ModuleBinding>();
+  private readonly uses = new Map<string, NameRef>();
+  private readonly defines: { name: string; pos: number }[] = [];
+  private readonly mutates = new Set<string>();
+  private readonly globalWrites = new Set<string>();
+  private readonly typeSyntax: ts.Node[] = [];
+
+  constructor(
+    private readonly sf: ts.SourceFile,
+    private readonly javascript: boolean,
+  ) {}
+
+  walk(shape: CellShape): CellScopes {
+    this.declareTopLevel(shape);
+    const globals = new Map<ts.Node, NameRef[]>();
+    for (const statement of this.sf.statements) {
+      if (shape.imports.has(statement)) continue;
+      if (shape.definitions.has(statement)) {
+        const name = (statement as ts.FunctionDeclaration | ts.ClassDeclaration).name!.text;
+        const definition: Definition = { name, globals: new Map() };
+        this.visit(statement, undefined, { deferred: true, definition });
+        globals.set(statement, [...definition.globals.values()]);
+      } else {
+        this.visit(statement, undefined, { deferred: false });
+      }
+    }
+    const defines = this.defines.sort((a, b) => a.pos - b.pos).map((d) => d.name);
+    return {
+      uses: [...this.uses.values()],
+      defines: [...new Set(defines)],
+      mutates: [...this.mutates],
+      globals,
+      globalWrites: [...this.globalWrites],
+      typeSyntax: this.typeSyntax,
+    };
+  }
+
+  /** Binds the cell's top-level names, each from the point where the cell's own value exists. */
+  private declareTopLevel(shape: CellShape): void {
+    for (const names of shape.imports.values()) for (const name of names) this.module.set(name, { available: 0 });
+    for (const d of shape.definitions) {
+      const name = (d as ts.FunctionDeclaration | ts.ClassDeclaration).name!.text;
+      this.module.set(name, { available: 0 });
+    }
+    const declare = (id: ts.Identifier, available: number) => {
+      if (!this.module.has(id.text)) this.module.set(id.text, { available });
+      this.defines.push({ name: id.text, pos: id.getStart(this.sf) });
+    };
+    const topLevel = this.sf.statements.filter((s) => !shape.imports.has(s) && !shape.definitions.has(s));
+    for (const statement of topLevel) {
+      if (isTypeOnly(statement)) continue;
+      if (ts.isVariableStatement(statement) && isLexical(statement.declarationList)) {
+        for (const d of statement.declarationList.declarations) for (const id of boundIdentifiers(d.name)) declare(id, d.end);
+      } else if (ts.isEnumDeclaration(statement) || (ts.isModuleDeclaration(statement) && ts.isIdentifier(statement.name))) {
+        declare(statement.name as ts.Identifier, statement.end);
+      } else if ((ts.isClassDeclaration(statement) || ts.isFunctionDeclaration(statement)) && statement.name) {
+        // Not moved to the shared module (e.g. `export default class X`): stays in the step body.
+        declare(statement.name, ts.isFunctionDeclaration(statement) ? 0 : statement.end);
+      }
+    }
+    // `var` anywhere outside functions (in blocks, loops, `if`) binds at the cell's top level.
+    for (const statement of topLevel) {
+      if (ts.isFunctionLike(statement) || ts.isClassLike(statement)) continue;
+      for (const d of varDeclarations(statement)) for (const id of boundIdentifiers(d.name)) declare(id, d.end);
+    }
+  }
+
+  private visit(node: ts.Node, scope: Scope | undefined, ctx: Context): void {
+    if (isTypeOnly(node)) {
+      if (this.javascript) this.typeSyntax.push(node);
+      return;
+    }
+    if (ts.isIdentifier(node)) {
+      if (isReference(node)) this.read(node, scope, ctx);
+      return;
+    }
+    if (isFunctionWithBody(node)) return this.visitFunction(node, scope, ctx);
+    if (ts.isClassLike(node)) return this.visitClass(node, scope, ctx);
+    if (ts.isBlock(node) || ts.isModuleBlock(node)) return this.visitChildren(node, blockScope(node.statements, scope), ctx);
+    if (ts.isCaseBlock(node)) {
+      return this.visitChildren(node, blockScope(node.clauses.flatMap((c) => [...c.statements]), scope), ctx);
+    }
+    if (ts.isCatchClause(node)) {
+      const names = node.variableDeclaration ? boundIdentifiers(node.variableDeclaration.name) : [];
+      return this.visitChildren(node, newScope(names, scope), ctx);
+    }
+    if (ts.isForStatement(node) || ts.isForInStatement(node) || ts.isForOfStatement(node)) {
+      return this.visitLoop(node, scope, ctx);
+    }
+    if (ts.isEnumDeclaration(node)) {
+      return this.visitChildren(node, newScope(node.members.map((m) => m.name).filter(ts.isIdentifier), scope), ctx);
+    }
+    if (ts.isBinaryExpression(node) && isAssignmentOperator(node.operatorToken.kind)) {
+      this.assign(node.left, node.operatorToken.kind !== ts.SyntaxKind.EqualsToken, scope, ctx);
+      return this.visit(node.right, scope, ctx);
+    }
+    if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && isIncrement(node.operator)) {
+      return this.assign(node.operand, true, scope, ctx);
+    }
+    if (ts.isDeleteExpression(node)) this.mutate(node.expression, scope, ctx);
+    if (ts.isCallExpression(node)) {
+      const target = mutatedByCall(node);
+      if (target) this.mutate(target, scope, ctx);
+    }
+    this.visitChildren(node, scope, ctx);
+  }
+
+  private visitChildren(node: ts.Node, scope: Scope | undefined, ctx: Context): void {
+    ts.forEachChild(node, (child) => this.visit(child, scope, ctx));
+  }
+
+  private visitFunction(fn: FunctionLikeWithBody, outer: Scope | undefined, ctx: Context): void {
+    // Decorators and computed names run where the function is defined; parameters and body when it is called.
+    for (const d of ts.canHaveDecorators(fn) ? (ts.getDecorators(fn) ?? []) : []) this.visit(d, outer, ctx);
+    if (fn.name && ts.isComputedPropertyName(fn.name)) this.visit(fn.name, outer, ctx);
+    let scope = outer;
+    if (ts.isFunctionExpression(fn) && fn.name) scope = newScope([fn.name], scope);
+    const names = fn.parameters.flatMap((p) => boundIdentifiers(p.name));
+    const body = fn.body!;
+    if (ts.isBlock(body)) names.push(...varDeclarations(body).flatMap((d) => boundIdentifiers(d.name)), ...lexicalNames(body.statements));
+    scope = newScope(names, scope);
+    if (!ts.isArrowFunction(fn)) scope.names.add('arguments');
+    const inner: Context = { deferred: true, definition: ctx.definition };
+    for (const p of fn.parameters) this.visit(p, scope, inner);
+    // The body's own block scope is the function scope built above.
+    if (ts.isBlock(body)) this.visitChildren(body, scope, inner);
+    else this.visit(body, scope, inner);
+  }
+
+  private visitClass(cls: ts.ClassLikeDeclaration, outer: Scope | undefined, ctx: Context): void {
+    for (const d of ts.getDecorators(cls) ?? []) this.visit(d, outer, ctx);
+    for (const clause of cls.heritageClauses ?? []) this.visit(clause, outer, ctx);
+    const scope = ts.isClassExpression(cls) && cls.name ? newScope([cls.name], outer) : outer;
+    for (const member of cls.members) {
+      if (isTypeOnly(member)) continue;
+      if (isFunctionWithBody(member)) {
+        this.visit(member, scope, ctx);
+      } else if (ts.isPropertyDeclaration(member)) {
+        for (const d of ts.getDecorators(member) ?? []) this.visit(d, scope, ctx);
+        if (ts.isComputedPropertyName(member.name)) this.visit(member.name, scope, ctx);
+        // Static initializers run when the class is defined; instance ones at each `new`.
+        const isStatic = hasModifier(member, ts.SyntaxKind.StaticKeyword);
+        if (member.initializer) this.visit(member.initializer, scope, isStatic ? ctx : { ...ctx, deferred: true });
+      } else if (ts.isClassStaticBlockDeclaration(member)) {
+        this.visit(member.body, scope, ctx);
+      }
+    }
+  }
+
+  private visitLoop(loop: ts.ForStatement | ts.ForInStatement | ts.ForOfStatement, outer: Scope | undefined, ctx: Context): void {
+    const init = loop.initializer;
+    let scope = outer;
+    if (init && ts.isVariableDeclarationList(init) && isLexical(init)) {
+      scope = newScope(init.declarations.flatMap((d) => boundIdentifiers(d.name)), outer);
+    }
+    if (init && !ts.isVariableDeclarationList(init) && !ts.isForStatement(loop)) {
+      this.assign(init, false, scope, ctx); // `for (x of xs)` assigns x
+      this.visit(loop.expression, scope, ctx);
+      return this.visit(loop.statement, scope, ctx);
+    }
+    this.visitChildren(loop, scope, ctx);
+  }
+
+  /** An assignment target: a name (re)bound, a member written (mutation), or a destructuring pattern of those. */
+  private assign(target: ts.Expression, compound: boolean, scope: Scope | undefined, ctx: Context): void {
+    if (ts.isParenthesizedExpression(target) || ts.isNonNullExpression(target) || ts.isAsExpression(target) || ts.isSatisfiesExpression(target)) {
+      return this.assign(target.expression, compound, scope, ctx);
+    }
+    if (ts.isIdentifier(target)) {
+      if (compound) this.read(target, scope, ctx);
+      return this.write(target, scope, ctx);
+    }
+    if (ts.isArrayLiteralExpression(target)) {
+      for (const el of target.elements) {
+        if (ts.isSpreadElement(el)) this.assign(el.expression, false, scope, ctx);
+        else if (ts.isBinaryExpression(el) && el.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+          this.assign(el.left, false, scope, ctx);
+          this.visit(el.right, scope, ctx);
+        } else if (!ts.isOmittedExpression(el)) this.assign(el, false, scope, ctx);
+      }
+      return;
+    }
+    if (ts.isObjectLiteralExpression(target)) {
+      for (const prop of target.properties) {
+        if (ts.isShorthandPropertyAssignment(prop)) {
+          this.write(prop.name, scope, ctx);
+          if (prop.objectAssignmentInitializer) this.visit(prop.objectAssignmentInitializer, scope, ctx);
+        } else if (ts.isSpreadAssignment(prop)) {
+          this.assign(prop.expression, false, scope, ctx);
+        } else if (ts.isPropertyAssignment(prop)) {
+          if (ts.isComputedPropertyName(prop.name)) this.visit(prop.name, scope, ctx);
+          const value = prop.initializer;
+          if (ts.isBinaryExpression(value) && value.operatorToken.kind === ts.SyntaxKind.EqualsToken) {
+            this.assign(value.left, false, scope, ctx);
+            this.visit(value.right, scope, ctx);
+          } else this.assign(value, false, scope, ctx);
+        }
+      }
+      return;
+    }
+    // `a.b = v`, `a[i] += v`: the object is read and changed in place.
+    this.mutate(target, scope, ctx);
+    this.visit(target, scope, ctx);
+  }
+
+  private read(id: ts.Identifier, scope: Scope | undefined, ctx: Context): void {
+    const binding = resolve(id.text, scope, this.module);
+    if (binding === 'local') return;
+    if (ctx.definition) {
+      if (id.text !== ctx.definition.name && (binding || !JS_GLOBALS.has(id.text))) addRef(ctx.definition.globals, this.ref(id));
+      return;
+    }
+    if (binding) {
+      if (!ctx.deferred && id.getStart(this.sf) < binding.available) addRef(this.uses, this.ref(id));
+      return;
+    }
+    if (!JS_GLOBALS.has(id.text)) addRef(this.uses, this.ref(id));
+  }
+
+  private write(id: ts.Identifier, scope: Scope | undefined, ctx: Context): void {
+    const binding = resolve(id.text, scope, this.module);
+    if (binding === 'local') return;
+    if (ctx.definition) {
+      this.globalWrites.add(id.text);
+      return;
+    }
+    if (binding || JS_GLOBALS.has(id.text)) return;
+    // Assigning a name no declaration in this cell binds rebinds an earlier cell's variable:
+    // the step must receive it (a `let` to assign) and hands the new value on.
+    addRef(this.uses, this.ref(id));
+    this.defines.push({ name: id.text, pos: id.getStart(this.sf) });
+  }
+
+  private mutate(target: ts.Expression, scope: Scope | undefined, ctx: Context): void {
+    const root = rootIdentifier(target);
+    if (!root || ctx.definition) return;
+    const binding = resolve(root.text, scope, this.module);
+    if (binding === 'local') return;
+    const received = binding ? !ctx.deferred && root.getStart(this.sf) < binding.available : !JS_GLOBALS.has(root.text);
+    if (received) this.mutates.add(root.text);
+  }
+
+  private ref(id: ts.Identifier): NameRef {
+    const { line, character } = this.sf.getLineAndCharacterOfPosition(id.getStart(this.sf));
+    return { name: id.text, line: line + 1, column: character + 1 };
+  }
+}
+
+function isIncrement(op: ts.SyntaxKind): boolean {
+  return op === ts.SyntaxKind.PlusPlusToken || op === ts.SyntaxKind.MinusMinusToken;
+}
+
+function newScope(names: ts.Identifier[], parent: Scope | undefined): Scope {
+  return { parent, names: new Set(names.map((n) => n.text)) };
+}
+
+function blockScope(statements: readonly ts.Statement[], parent: Scope | undefined): Scope {
+  return newScope(lexicalNames(statements), parent);
+}
+
+function resolve(name: string, scope: Scope | undefined, module: Map<string, ModuleBinding>): 'local' | ModuleBinding | undefined {
+  for (let s = scope; s; s = s.parent) if (s.names.has(name)) return 'local';
+  return module.get(name);
+}
+
+function addRef(map: Map<string, NameRef>, ref: NameRef): void {
+  if (!map.has(ref.name)) map.set(ref.name, ref);
+}
