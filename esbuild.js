@@ -14,24 +14,41 @@ const common = {
   logLevel: 'info',
   // ssh2 (via dockerode) has optional native parts; they are loaded in try/catch and may be absent.
   external: ['vscode', 'cpu-features', '*.node'],
+  // web-tree-sitter is an ES module that calls createRequire(import.meta.url); in a CommonJS
+  // bundle import.meta is empty, so point it at the bundle file itself.
+  define: { 'import.meta.url': '__nb2prodImportMetaUrl' },
+  banner: { js: "const __nb2prodImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 
 const entries = [
-  { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } },
   { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
 ];
+
+// The Python parser is tree-sitter compiled to WebAssembly: the bundles load these two files
+// from next to themselves (see src/core/analysis/python/parser.ts).
+const WASM = ['web-tree-sitter/web-tree-sitter.wasm', 'tree-sitter-python/tree-sitter-python.wasm'];
+
+function copyWasm() {
+  const fs = require('fs');
+  const path = require('path');
+  fs.mkdirSync('dist', { recursive: true });
+  for (const file of WASM) fs.copyFileSync(require.resolve(file), path.join('dist', path.basename(file)));
+}
 
 async function main() {
   const fs = require('fs');
   const existing = entries.filter((e) => fs.existsSync(e.entryPoints[0]));
   const contexts = await Promise.all(existing.map((e) => esbuild.context({ ...common, ...e })));
   if (watch) {
+    copyWasm();
     await Promise.all(contexts.map((c) => c.watch()));
     return;
   }
   await Promise.all(contexts.map((c) => c.rebuild()));
   await Promise.all(contexts.map((c) => c.dispose()));
   if (fs.existsSync('dist/cli.js')) fs.chmodSync('dist/cli.js', 0o755);
+  copyWasm();
 }
 
 main().catch((err) => {

@@ -130,7 +130,8 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
   const notebookDir = path.dirname(absNotebook);
   const warnings: string[] = plan.diagnostics.filter((d) => d.severity === 'warning').map((d) => formatLocated(d.message, { file: shownPath, cell: d.cell, line: d.line }));
   const code = [...plan.steps.map((s) => s.code), ...plan.sharedCode.map((c) => c.body), ...plan.definitions.map((d) => d.code)].join('\n');
-  const found = await findDataFiles(notebookDir, stringLiterals(code));
+  const paramStrings = Object.values(plan.params).filter((v): v is string => typeof v === 'string');
+  const found = await findDataFiles(notebookDir, [...stringLiterals(code), ...paramStrings]);
   const dataFiles = found.filter((f) => f.bytes <= MAX_COPIED_DATA_BYTES && !isInside(outDir, f.absPath));
   for (const f of found.filter((f) => !dataFiles.includes(f))) warnings.push(`${f.relPath}: not copied into the pipeline (${(f.bytes / 1e6).toFixed(0)} MB); mount it at run time`);
   const localModules = await findLocalModules(notebookDir, plan.requirements.modules);

@@ -116,7 +116,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   );
   for (const step of steps) step.diagnostics = diagnostics.filter((d) => d.cell !== undefined && step.cells.some((c) => c.index === d.cell));
 
-  const sharedImports = sharedImportsFor(definitions, prelude, paramCells, importByName);
+  const sharedImports = sharedImportsFor(steps.flatMap((s) => s.uses), definitions, prelude, paramCells, importByName);
   const allImports = [...new Set([...steps.flatMap((s) => s.imports), ...sharedImports])];
   const requirementPins = [prelude, paramCells, metricCells, ...drafts.map((d) => d.combined)].flatMap((c) => c.requirements);
   return {
@@ -255,12 +255,15 @@ function definitionDataNeeds(
 }
 
 function sharedImportsFor(
+  stepUses: string[],
   definitions: DefinitionInfo[],
   prelude: CombinedCells,
   paramCells: CombinedCells,
   importByName: Map<string, ImportInfo>,
 ): ImportInfo[] {
-  const needed = new Set<ImportInfo>(prelude.imports.map(stripCell));
+  // Setup cells' imports nobody reads are kept: they are there for their side effects.
+  const usedAnywhere = new Set(stepUses);
+  const needed = new Set<ImportInfo>(prelude.imports.filter((i) => !i.names.some((n) => usedAnywhere.has(n))));
   const names = [...definitions.flatMap((d) => d.globals.map((g) => g.name)), ...prelude.uses.map((u) => u.name), ...paramCells.uses.map((u) => u.name)];
   for (const name of names) {
     const imp = importByName.get(name);
@@ -268,10 +271,6 @@ function sharedImportsFor(
   }
   for (const imp of prelude.extraImports) needed.add(imp);
   return [...needed];
-}
-
-function stripCell(imp: ImportInfo & { cell?: number }): ImportInfo {
-  return imp;
 }
 
 function linkAfterTags(drafts: StepDraft[], slugs: SlugRegistry, byName: Map<string, Step>, diagnostics: Diagnostic[]): void {

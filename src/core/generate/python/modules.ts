@@ -20,7 +20,7 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   const sharedNames = step.sharedUses.filter((n) => !step.localDefinitions.some((d) => d.name === n));
   const needsDisplay = /\bdisplay\s*\(/.test(step.code) && !step.uses.includes('display');
   const ours = [
-    ...(sharedNames.length ? [`from ..shared import ${sharedNames.join(', ')}`] : []),
+    ...(sharedNames.length ? [wrapImport('from ..shared import', sharedNames)] : []),
     ...(needsDisplay ? ['from .._runtime import display'] : []),
   ];
   if (imports.length || ours.length) lines.push('', ...imports, ...(imports.length && ours.length ? [''] : []), ...ours);
@@ -56,7 +56,6 @@ export function sharedDefinitions(plan: Plan): DefinitionInfo[] {
 }
 
 export function mainModule(plan: Plan, notebookPath: string, packageName: string): string {
-  const stepImports = plan.steps.map((s) => s.name).join(', ');
   const stepRows = plan.steps.map((s) => {
     const inputs = `{${s.inputs.map((i) => `${pyString(i.name)}: ${pyString(i.from)}`).join(', ')}}`;
     const list = (xs: string[]) => `[${xs.map(pyString).join(', ')}]`;
@@ -71,7 +70,7 @@ export function mainModule(plan: Plan, notebookPath: string, packageName: string
     'import sys',
     '',
     'from . import _runtime',
-    ...(plan.steps.length ? [`from .steps import ${stepImports}`] : []),
+    ...(plan.steps.length ? [wrapImport('from .steps import', plan.steps.map((s) => s.name))] : []),
     '',
     params.length ? ['PARAMS = {', ...params, '}'].join('\n') : 'PARAMS = {}',
     '',
@@ -99,4 +98,10 @@ function importBlock(imports: ImportInfo[]): string[] {
 /** Cell ids come from the notebook: only safe ones are shown. */
 function cellRef(index: number, id: string): string {
   return /^[A-Za-z0-9_-]{1,64}$/.test(id) && id !== `cell-${index}` ? `${index} (id ${id})` : String(index);
+}
+
+/** PEP 8: long import lists go in parentheses, one name per line. */
+function wrapImport(head: string, names: string[]): string {
+  const line = `${head} ${names.join(', ')}`;
+  return line.length <= 79 ? line : `${head} (\n${names.map((n) => `    ${n},`).join('\n')}\n)`;
 }
