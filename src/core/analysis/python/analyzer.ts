@@ -1,0 +1,124 @@
+/** The Python `CellAnalyzer`: IPython pre-pass, tree-sitter parse, scope walk, body assembly. */
+import type { Diagnostic } from '../../errors';
+import type { CellAnalysis, CellAnalyzer, ImportInfo } from '../types';
+import { bodyWithout } from './body';
+import type { Parser, SyntaxNode } from './parser';
+import { type Preprocessed, preprocessCell } from './preprocess/magics';
+import { CellWalker, type Locate } from './walker';
+
+export class PythonCellAnalyzer implements CellAnalyzer {
+  readonly language = 'python';
+
+  constructor(private readonly parser: Parser) {}
+
+  analyzeCell(source: string, cell: number): CellAnalysis {
+    try {
+      return this.analyze(source, cell);
+    } catch (error) {
+      // A bug here must not stop the whole notebook: report it on the cell.
+      const message = error instanceof Error ? error.message : String(error);
+      return emptyAnalysis([{ severity: 'error', message: `internal error while analysing the cell: ${message}`, cell }]);
+    }
+  }
+
+  private analyze(source: string, cell: number): CellAnalysis {
+    const pre = preprocessCell(source);
+    const diagnostics: Diagnostic[] = pre.diagnostics.map((diagnostic) => ({ ...diagnostic, cell }));
+    const analysis = emptyAnalysis(diagnostics);
+    analysis.requirements = pre.requirements;
+    if (pre.code.trim() === '') return analysis;
+
+    const tree = this.parser.parse(pre.code);
+    if (!tree) throw new Error('the parser returned no tree');
+    try {
+      const locate = locator(pre);
+      const syntaxError = findSyntaxError(tree.rootNode);
+      if (syntaxError) {
+        diagnostics.push({ severity: 'error', message: syntaxError.message, cell, ...locate(syntaxError.node) });
+        return analysis;
+      }
+      const facts = new CellWalker(locate, pre.helperModules).walkModule(tree.rootNode);
+      const importedHere = new Set(facts.imports.flatMap((info) => info.names));
+      return {
+        body: bodyWithout(pre.code, tree.rootNode, facts.removed),
+        uses: facts.uses,
+        defines: facts.defines.filter((name) => !pre.hiddenNames.has(name)),
+        deletes: facts.deletes,
+        mutates: facts.mutates,
+        imports: facts.imports,
+        definitions: facts.definitions,
+        globalWrites: facts.globalWrites,
+        requirements: pre.requirements,
+        extraImports: [...pre.helperModules].filter((module) => !importedHere.has(module)).map(helperImport),
+        literals: facts.literals,
+        diagnostics: [...diagnostics, ...facts.diagnostics.map((diagnostic) => ({ ...diagnostic, cell }))],
+      };
+    } finally {
+      tree.delete();
+    }
+  }
+}
+
+function emptyAnalysis(diagnostics: Diagnostic[]): CellAnalysis {
+  return {
+    body: '',
+    uses: [],
+    defines: [],
+    deletes: [],
+    mutates: [],
+    imports: [],
+    definitions: [],
+    globalWrites: [],
+    requirements: [],
+    extraImports: [],
+    literals: {},
+    diagnostics,
+  };
+}
+
+function helperImport(module: string): ImportInfo {
+  return { names: [module], modules: [module], code: `import ${module}`, line: 1 };
+}
+
+/** Maps a node of the rewritten code to its line and 1-based column in the original cell. */
+function locator(pre: Preprocessed): Locate {
+  return (node) => {
+    const { row, column } = node.startPosition;
+    const origin = pre.origins[Math.min(row, pre.origins.length - 1)] ?? { line: 1, shift: 0 };
+    return { line: origin.line, column: origin.generated ? 1 : column + origin.shift + 1 };
+  };
+}
+
+/**
+ * tree-sitter recovers from errors; CPython does not. The first ERROR or MISSING node is the
+ * syntax error. tree-sitter-python also accepts Python 2 `print x` / `exec x`, which 3.x rejects.
+ */
+function findSyntaxError(root: SyntaxNode): { node: SyntaxNode; message: string } | undefined {
+  if (root.hasError) {
+    const node = firstErrorNode(root) ?? root;
+    const message = node.isMissing ? `invalid syntax: expected ${node.type}` : `invalid syntax near \`${excerpt(node.text)}\``;
+    return { node, message };
+  }
+  const python2 = root.descendantsOfType(['print_statement', 'exec_statement'])[0];
+  if (python2) {
+    const keyword = python2.type === 'print_statement' ? 'print' : 'exec';
+    return { node: python2, message: `invalid syntax: Python 2 \`${keyword}\` statement (use ${keyword}(...))` };
+  }
+  return undefined;
+}
+
+function firstErrorNode(node: SyntaxNode): SyntaxNode | undefined {
+  if (node.isError || node.isMissing) return node;
+  for (const child of node.children) {
+    if (child.isMissing || child.hasError) {
+      const found = firstErrorNode(child);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+function excerpt(text: string): string {
+  const line = text.split('\n')[0].trim();
+  return line.length > 40 ? `${line.slice(0, 40)}…` : line;
+}

@@ -1,0 +1,51 @@
+/**
+ * Loads tree-sitter-python (WebAssembly). Chosen over @lezer/python by measurement
+ * (test/bench/parser.ts): lezer rejects valid code the corpus is full of (`1./255`,
+ * keyword class patterns, parenthesised context managers); tree-sitter parses every cell
+ * CPython 3.11 accepts.
+ *
+ * The two .wasm files are looked up next to the running script first (the esbuild bundle
+ * copies them into dist/), then in node_modules.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Language, Parser } from 'web-tree-sitter';
+
+export type { Node as SyntaxNode, Parser, Tree } from 'web-tree-sitter';
+
+const PYTHON_WASM = 'tree-sitter-python.wasm';
+const RUNTIME_WASM = 'web-tree-sitter.wasm';
+
+function locate(file: string, packageName: string): string {
+  const candidates = [path.join(__dirname, file)];
+  try {
+    candidates.push(require.resolve(`${packageName}/${file}`));
+  } catch {
+    // not installed as a package (bundled build): only the copy next to the script can work
+  }
+  const found = candidates.find((candidate) => fs.existsSync(candidate));
+  if (!found) throw new Error(`Python parser: cannot find ${file} (looked in ${candidates.join(', ')})`);
+  return found;
+}
+
+/** The runtime and grammar are immutable once loaded, so one load serves every analyser. */
+let loading: Promise<Language> | undefined;
+
+function loadPython(): Promise<Language> {
+  loading ??= (async () => {
+    const runtime = locate(RUNTIME_WASM, 'web-tree-sitter');
+    await Parser.init({ locateFile: () => runtime });
+    return Language.load(fs.readFileSync(locate(PYTHON_WASM, 'tree-sitter-python')));
+  })();
+  loading.catch(() => {
+    loading = undefined;
+  });
+  return loading;
+}
+
+export async function createPythonParser(): Promise<Parser> {
+  const language = await loadPython();
+  const parser = new Parser();
+  parser.setLanguage(language);
+  return parser;
+}

@@ -1,0 +1,655 @@
+/**
+ * Walks one cell's syntax tree with Python's scoping rules and records what the cell reads,
+ * binds, deletes and mutates at top level, its imports, and its function/class definitions
+ * with the module names their bodies read.
+ */
+import type { Diagnostic } from '../../errors';
+import type { DefinitionInfo, ImportInfo, NameRef } from '../types';
+import { PYTHON_BUILTINS } from './builtins';
+import { IMPORT_STATEMENTS, importedNames } from './imports';
+import { literalValue } from './literals';
+import { ARGUMENT_MUTATORS, isInPlaceMethodName } from './mutation';
+import type { SyntaxNode } from './parser';
+import { Scope } from './scopes';
+
+export type Locate = (node: SyntaxNode) => { line: number; column: number };
+
+export interface CellFacts {
+  uses: NameRef[];
+  /** Builtin names read before the cell binds them (a notebook may have rebound them). */
+  builtinUses: NameRef[];
+  defines: string[];
+  deletes: string[];
+  mutates: string[];
+  globalWrites: string[];
+  imports: ImportInfo[];
+  definitions: DefinitionInfo[];
+  literals: Record<string, unknown>;
+  diagnostics: Diagnostic[];
+  /** Top-level statements that leave the body (imports, import blocks, definitions). */
+  removed: SyntaxNode[];
+}
+
+const IDENTIFIERS = new Set(['identifier', 'keyword_identifier']);
+const COMPREHENSIONS = new Set(['list_comprehension', 'set_comprehension', 'dictionary_comprehension', 'generator_expression']);
+const SEQUENCE_TARGETS = new Set([
+  'pattern_list', 'tuple_pattern', 'list_pattern', 'tuple', 'list', 'expression_list',
+  'parenthesized_expression', 'list_splat_pattern', 'list_splat', 'as_pattern_target',
+]);
+const DEFINITIONS = new Set(['function_definition', 'class_definition', 'decorated_definition']);
+
+class Definition {
+  readonly globals: NameRef[] = [];
+  private readonly seen = new Set<string>();
+
+  constructor(
+    readonly name: string,
+    readonly kind: 'function' | 'class',
+    readonly node: SyntaxNode,
+  ) {}
+
+  read(ref: NameRef): void {
+    if (this.seen.has(ref.name)) return;
+    this.seen.add(ref.name);
+    this.globals.push(ref);
+  }
+}
+
+/** Statements a try/if may hold and still count as "imports, with a fallback". */
+interface ImportBlock {
+  names: string[];
+  modules: string[];
+}
+
+interface Context {
+  scope: Scope;
+  /** First pass over a function body: only bindings are recorded. */
+  collecting: boolean;
+  /** The top-level definition whose body is being walked: reads become its globals. */
+  owner?: Definition;
+  /** A top-level definition whose decorators/defaults/bases are being walked (cell reads and its globals). */
+  definitionTime?: Definition;
+  /** Inside a function or lambda that is not a top-level definition: runs later, if at all. */
+  deferred: boolean;
+}
+
+export class CellWalker {
+  private readonly module = new Scope('module', undefined);
+  private ctx: Context = { scope: this.module, collecting: false, deferred: false };
+  private importBlock: ImportBlock | undefined;
+  private futureAnnotations = false;
+
+  private readonly uses = new Map<string, NameRef>();
+  private readonly builtinUses = new Map<string, NameRef>();
+  private readonly deferredReads: NameRef[] = [];
+  private readonly defines = new Set<string>();
+  private readonly deletes = new Set<string>();
+  private readonly mutates = new Set<string>();
+  private readonly globalWrites = new Set<string>();
+  private readonly imports: ImportInfo[] = [];
+  private readonly definitions: Definition[] = [];
+  private readonly literals: Record<string, unknown> = {};
+  private readonly diagnostics: Diagnostic[] = [];
+  private readonly removed: SyntaxNode[] = [];
+
+  constructor(
+    private readonly locate: Locate,
+    /** Names the rewritten code imports implicitly (helpers for `!cmd`, `%cd`...). */
+    preBound: Iterable<string>,
+  ) {
+    for (const name of preBound) this.module.locals.add(name);
+  }
+
+  walkModule(root: SyntaxNode): CellFacts {
+    for (const statement of root.namedChildren) {
+      if (statement.type === 'comment') continue;
+      if (IMPORT_STATEMENTS.has(statement.type)) {
+        this.statement(statement);
+        this.removed.push(statement);
+      } else if (isImportBlock(statement)) {
+        this.importBlockStatement(statement);
+        this.removed.push(statement);
+      } else if (DEFINITIONS.has(statement.type)) {
+        this.topLevelDefinition(statement);
+        this.removed.push(statement);
+      } else {
+        this.statement(statement);
+        this.recordLiteral(statement);
+      }
+    }
+    return this.facts();
+  }
+
+  private facts(): CellFacts {
+    for (const ref of this.deferredReads) {
+      if (!this.module.locals.has(ref.name) && !PYTHON_BUILTINS.has(ref.name) && !this.uses.has(ref.name)) {
+        this.uses.set(ref.name, ref);
+      }
+    }
+    const byPosition = (a: NameRef, b: NameRef) => a.line - b.line || a.column - b.column;
+    return {
+      uses: [...this.uses.values()].sort(byPosition),
+      builtinUses: [...this.builtinUses.values()].sort(byPosition),
+      defines: [...this.defines],
+      deletes: [...this.deletes],
+      mutates: [...this.mutates],
+      globalWrites: [...this.globalWrites],
+      imports: this.imports,
+      definitions: this.definitions.map((definition) => ({
+        name: definition.name,
+        kind: definition.kind,
+        code: definition.node.text,
+        line: this.locate(definition.node).line,
+        // A builtin is a global only if this cell rebinds it.
+        globals: definition.globals.filter((ref) => !PYTHON_BUILTINS.has(ref.name) || this.module.locals.has(ref.name)),
+      })),
+      literals: this.literals,
+      diagnostics: this.diagnostics,
+      removed: this.removed,
+    };
+  }
+
+  // ---- context --------------------------------------------------------------------------
+
+  private within<T>(changes: Partial<Context>, run: () => T): T {
+    const saved = this.ctx;
+    this.ctx = { ...saved, ...changes };
+    try {
+      return run();
+    } finally {
+      this.ctx = saved;
+    }
+  }
+
+  private get scope(): Scope {
+    return this.ctx.scope;
+  }
+
+  // ---- reads, bindings, mutations ---------------------------------------------------------
+
+  private read(node: SyntaxNode): void {
+    if (this.ctx.collecting) return;
+    const name = node.text;
+    if (this.scope.resolve(name) === 'local') return;
+    const ref: NameRef = { name, ...this.locate(node) };
+    if (this.ctx.owner) {
+      this.ctx.owner.read(ref);
+      return;
+    }
+    this.ctx.definitionTime?.read(ref);
+    if (this.ctx.deferred || !this.scope.runsAtModuleLevel) {
+      this.deferredReads.push(ref);
+      return;
+    }
+    if (this.module.locals.has(name)) return;
+    const into = PYTHON_BUILTINS.has(name) ? this.builtinUses : this.uses;
+    if (!into.has(name)) into.set(name, ref);
+  }
+
+  private bind(name: string, scope: Scope = this.scope, kind: 'value' | 'import' | 'definition' = 'value'): void {
+    switch (scope.kind) {
+      case 'function':
+        if (!this.ctx.collecting) return;
+        if (scope.declaredGlobal.has(name)) this.globalWrites.add(name);
+        else if (!scope.declaredNonlocal.has(name)) scope.locals.add(name);
+        return;
+      case 'module':
+        this.module.locals.add(name);
+        this.deletes.delete(name);
+        if (this.importBlock) {
+          if (!this.importBlock.names.includes(name)) this.importBlock.names.push(name);
+        } else if (kind === 'value' && !this.ctx.deferred) {
+          this.defines.add(name);
+        }
+        return;
+      default:
+        scope.locals.add(name);
+    }
+  }
+
+  /** `root.attr = ...`, `root[k] += ...`, `root.append(...)`: changes a value the cell received? */
+  private mutation(target: SyntaxNode | null): void {
+    if (this.ctx.collecting || this.ctx.owner || this.ctx.deferred || !this.scope.runsAtModuleLevel) return;
+    const root = rootName(target);
+    if (!root) return;
+    const name = root.text;
+    if (this.scope.resolve(name) === 'module' && !this.module.locals.has(name) && !PYTHON_BUILTINS.has(name)) {
+      this.mutates.add(name);
+    }
+  }
+
+  // ---- statements -------------------------------------------------------------------------
+
+  private block(node: SyntaxNode | null): void {
+    if (!node) return;
+    for (const statement of node.namedChildren) this.statement(statement);
+  }
+
+  private statement(node: SyntaxNode): void {
+    switch (node.type) {
+      case 'comment':
+      case 'pass_statement':
+      case 'break_statement':
+      case 'continue_statement':
+        return;
+      case 'block':
+        return this.block(node);
+      case 'expression_statement':
+        for (const child of node.namedChildren) this.expression(child);
+        return;
+      case 'import_statement':
+      case 'import_from_statement':
+      case 'future_import_statement':
+        return this.importStatement(node);
+      case 'function_definition':
+        return this.functionDefinition(node);
+      case 'class_definition':
+        return this.classDefinition(node);
+      case 'decorated_definition':
+        for (const decorator of node.namedChildren.filter((child) => child.type === 'decorator')) this.children(decorator);
+        return this.statement(node.childForFieldName('definition')!);
+      case 'for_statement':
+        this.expression(node.childForFieldName('right'));
+        this.target(node.childForFieldName('left'));
+        this.block(node.childForFieldName('body'));
+        return this.clauses(node.childForFieldName('alternative'));
+      case 'with_statement':
+        return this.withStatement(node);
+      case 'try_statement':
+        return this.clauses(node);
+      case 'except_clause':
+      case 'except_group_clause':
+        return this.exceptClause(node);
+      case 'match_statement':
+        return this.matchStatement(node);
+      case 'delete_statement':
+        for (const target of node.namedChildren) this.deleteTarget(target);
+        return;
+      case 'global_statement':
+        for (const name of node.namedChildren) if (IDENTIFIERS.has(name.type)) this.scope.declaredGlobal.add(name.text);
+        return;
+      case 'nonlocal_statement':
+        for (const name of node.namedChildren) if (IDENTIFIERS.has(name.type)) this.scope.declaredNonlocal.add(name.text);
+        return;
+      case 'type_alias_statement':
+        this.expression(node.childForFieldName('right'));
+        return this.target(node.childForFieldName('left')?.namedChildren[0] ?? null);
+      default:
+        // if/elif/else/while/finally/return/raise/assert...: conditions and blocks in order.
+        return this.clauses(node);
+    }
+  }
+
+  /** Compound statements and their clauses: expressions are read, blocks are walked, in source order. */
+  private clauses(node: SyntaxNode | null): void {
+    if (!node) return;
+    for (const child of node.namedChildren) {
+      if (child.type === 'block') this.block(child);
+      else if (child.type.endsWith('_clause') || child.type.endsWith('_statement')) this.statement(child);
+      else this.expression(child);
+    }
+  }
+
+  private exceptClause(node: SyntaxNode): void {
+    for (const child of node.namedChildren) {
+      if (child.type === 'block') this.block(child);
+      else if (child.type === 'as_pattern') {
+        this.expression(child.namedChildren[0]);
+        this.target(child.childForFieldName('alias'));
+      } else this.expression(child);
+    }
+  }
+
+  private withStatement(node: SyntaxNode): void {
+    const clause = node.namedChildren.find((child) => child.type === 'with_clause');
+    for (const item of clause?.namedChildren ?? []) {
+      const value = item.childForFieldName('value') ?? item.namedChildren[0];
+      if (value?.type === 'as_pattern') {
+        this.expression(value.namedChildren[0]);
+        this.target(value.childForFieldName('alias'));
+      } else this.expression(value);
+    }
+    this.block(node.childForFieldName('body'));
+  }
+
+  private importStatement(node: SyntaxNode): void {
+    const imported = importedNames(node);
+    if (node.type === 'future_import_statement' && node.text.includes('annotations')) this.futureAnnotations = true;
+    for (const name of imported.names) this.bind(name, this.scope, 'import');
+    if (imported.star && this.scope.kind === 'module') {
+      this.diagnostics.push({
+        severity: 'warning',
+        message: `\`${node.text}\`: the names a star import binds are unknown to the analysis; import them by name`,
+        ...this.locate(node),
+      });
+    }
+    if (this.scope.kind !== 'module' || this.ctx.deferred) return;
+    if (this.importBlock) {
+      for (const module of imported.modules) if (!this.importBlock.modules.includes(module)) this.importBlock.modules.push(module);
+      return;
+    }
+    this.imports.push({ names: imported.names, modules: imported.modules, code: node.text, line: this.locate(node).line });
+  }
+
+  /** `try: import x / except ImportError: x = None` moves as one unit with the imports. */
+  private importBlockStatement(node: SyntaxNode): void {
+    const block: ImportBlock = { names: [], modules: [] };
+    this.importBlock = block;
+    try {
+      this.statement(node);
+    } finally {
+      this.importBlock = undefined;
+    }
+    this.imports.push({ names: block.names, modules: block.modules, code: node.text, line: this.locate(node).line });
+  }
+
+  private recordLiteral(statement: SyntaxNode): void {
+    if (statement.type !== 'expression_statement' || statement.namedChildCount !== 1) return;
+    let assignment: SyntaxNode | null = statement.namedChildren[0];
+    const targets: string[] = [];
+    while (assignment?.type === 'assignment') {
+      const left = assignment.childForFieldName('left');
+      if (!left || !IDENTIFIERS.has(left.type)) return;
+      targets.push(left.text);
+      assignment = assignment.childForFieldName('right');
+    }
+    if (targets.length === 0) return;
+    const literal = assignment ? literalValue(assignment) : undefined;
+    for (const name of targets) {
+      if (literal) this.literals[name] = literal.value;
+      else delete this.literals[name];
+    }
+  }
+
+  // ---- definitions ------------------------------------------------------------------------
+
+  private topLevelDefinition(statement: SyntaxNode): void {
+    const definition = statement.type === 'decorated_definition' ? statement.childForFieldName('definition')! : statement;
+    const name = definition.childForFieldName('name')?.text ?? '';
+    const info = new Definition(name, definition.type === 'class_definition' ? 'class' : 'function', statement);
+    this.definitions.push(info);
+    this.within({ definitionTime: info }, () => {
+      for (const decorator of statement.namedChildren.filter((child) => child.type === 'decorator')) this.children(decorator);
+      if (definition.type === 'class_definition') this.classDefinition(definition, info);
+      else this.functionDefinition(definition, info);
+    });
+  }
+
+  private functionDefinition(node: SyntaxNode, topLevel?: Definition): void {
+    const parameters = this.parameters(node.childForFieldName('parameters'));
+    this.annotation(node.childForFieldName('return_type'));
+    this.bind(node.childForFieldName('name')!.text, this.scope, topLevel ? 'definition' : 'value');
+    this.functionScope(parameters, node.childForFieldName('body'), topLevel, (body) => this.block(body));
+  }
+
+  private lambda(node: SyntaxNode): void {
+    const parameters = this.parameters(node.childForFieldName('parameters'));
+    this.functionScope(parameters, node.childForFieldName('body'), undefined, (body) => this.expression(body));
+  }
+
+  /** Two passes over a function body: bindings (which make names local) first, then reads. */
+  private functionScope(parameters: string[], body: SyntaxNode | null, topLevel: Definition | undefined, walk: (body: SyntaxNode | null) => void): void {
+    if (this.ctx.collecting) return;
+    const scope = new Scope('function', this.scope);
+    for (const parameter of parameters) scope.locals.add(parameter);
+    const owner = topLevel ?? this.ctx.owner;
+    const context: Partial<Context> = { scope, owner, definitionTime: undefined, deferred: owner === undefined };
+    this.within({ ...context, collecting: true }, () => walk(body));
+    this.within({ ...context, collecting: false }, () => walk(body));
+  }
+
+  /** Reads defaults and annotations (evaluated at definition time) and returns the parameter names. */
+  private parameters(node: SyntaxNode | null): string[] {
+    const names: string[] = [];
+    for (const parameter of node?.namedChildren ?? []) {
+      const value = parameter.childForFieldName('value');
+      if (value) this.expression(value);
+      this.annotation(parameter.childForFieldName('type'));
+      const name = parameter.childForFieldName('name') ?? parameter;
+      names.push(...identifiersIn(name));
+    }
+    return names;
+  }
+
+  private annotation(node: SyntaxNode | null): void {
+    if (node && !this.futureAnnotations) this.expression(node);
+  }
+
+  private classDefinition(node: SyntaxNode, topLevel?: Definition): void {
+    const superclasses = node.childForFieldName('superclasses');
+    if (superclasses) this.expression(superclasses);
+    const name = node.childForFieldName('name')!.text;
+    if (!this.ctx.collecting) {
+      const scope = new Scope('class', this.scope);
+      const owner = topLevel ?? this.ctx.owner;
+      this.within({ scope, owner, definitionTime: undefined }, () => this.block(node.childForFieldName('body')));
+    }
+    this.bind(name, this.scope, topLevel ? 'definition' : 'value');
+  }
+
+  // ---- targets ----------------------------------------------------------------------------
+
+  private target(node: SyntaxNode | null): void {
+    if (!node) return;
+    if (IDENTIFIERS.has(node.type)) return this.bind(node.text);
+    if (SEQUENCE_TARGETS.has(node.type)) {
+      for (const child of node.namedChildren) this.target(child);
+      return;
+    }
+    if (node.type === 'attribute' || node.type === 'subscript') {
+      this.children(node);
+      return this.mutation(node);
+    }
+    this.expression(node);
+  }
+
+  private deleteTarget(node: SyntaxNode): void {
+    if (IDENTIFIERS.has(node.type)) {
+      this.read(node);
+      this.bind(node.text);
+      if (this.scope.kind === 'module' && !this.ctx.deferred) {
+        this.defines.delete(node.text);
+        this.deletes.add(node.text);
+      }
+      return;
+    }
+    if (SEQUENCE_TARGETS.has(node.type)) {
+      for (const child of node.namedChildren) this.deleteTarget(child);
+      return;
+    }
+    this.target(node);
+  }
+
+  // ---- expressions ------------------------------------------------------------------------
+
+  private expression(node: SyntaxNode | null): void {
+    if (!node) return;
+    switch (node.type) {
+      case 'identifier':
+      case 'keyword_identifier':
+        return this.read(node);
+      case 'attribute':
+        return this.expression(node.childForFieldName('object'));
+      case 'keyword_argument':
+        return this.expression(node.childForFieldName('value'));
+      case 'call':
+        return this.call(node);
+      case 'assignment':
+        return this.assignment(node);
+      case 'augmented_assignment': {
+        const left = node.childForFieldName('left');
+        this.expression(left);
+        this.expression(node.childForFieldName('right'));
+        if (left && IDENTIFIERS.has(left.type)) this.bind(left.text);
+        else this.mutation(left);
+        return;
+      }
+      case 'named_expression':
+        this.expression(node.childForFieldName('value'));
+        return this.bind(node.childForFieldName('name')!.text, this.scope.walrusTarget);
+      case 'lambda':
+        return this.lambda(node);
+      case 'list_comprehension':
+      case 'set_comprehension':
+      case 'dictionary_comprehension':
+      case 'generator_expression':
+        return this.comprehension(node);
+      case 'comment':
+        return;
+      default:
+        return this.children(node);
+    }
+  }
+
+  private children(node: SyntaxNode): void {
+    for (const child of node.namedChildren) this.expression(child);
+  }
+
+  private assignment(node: SyntaxNode): void {
+    this.expression(node.childForFieldName('right'));
+    const left = node.childForFieldName('left');
+    const annotation = node.childForFieldName('type');
+    // Annotations of module and class variables are evaluated; those of function locals are not.
+    if (annotation && this.scope.kind !== 'function') this.annotation(annotation);
+    const bare = node.childForFieldName('right') === null;
+    // `x: int` binds nothing, except that it makes `x` local to a function.
+    if (bare && this.scope.kind !== 'function') {
+      if (left && !IDENTIFIERS.has(left.type)) this.children(left);
+      return;
+    }
+    this.target(left);
+  }
+
+  private call(node: SyntaxNode): void {
+    const callee = node.childForFieldName('function');
+    const args = node.childForFieldName('arguments');
+    this.expression(callee);
+    if (args) this.expression(args);
+    if (this.ctx.collecting) return;
+    const positional = args?.namedChildren.filter((arg) => arg.type !== 'keyword_argument' && arg.type !== 'comment') ?? [];
+    const inPlace = args?.namedChildren.some(
+      (arg) => arg.type === 'keyword_argument' && arg.childForFieldName('name')?.text === 'inplace' && arg.childForFieldName('value')?.type !== 'false',
+    );
+    const method = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : undefined;
+    const calleeName = method ?? (callee && IDENTIFIERS.has(callee.type) ? callee.text : undefined);
+    if (callee?.type === 'attribute' && (inPlace || (method && isInPlaceMethodName(method)))) {
+      this.mutation(callee.childForFieldName('object'));
+    }
+    if ((inPlace || (calleeName && ARGUMENT_MUTATORS.has(calleeName))) && positional[0]) this.mutation(positional[0]);
+  }
+
+  /**
+   * The first iterable is evaluated in the enclosing scope; targets bind in the comprehension's
+   * own scope; the element expression is evaluated last, per item.
+   */
+  private comprehension(node: SyntaxNode): void {
+    const clauses = node.namedChildren.filter((child) => child.type === 'for_in_clause' || child.type === 'if_clause');
+    const first = clauses[0];
+    if (first?.type === 'for_in_clause') this.expression(first.childForFieldName('right'));
+    const scope = new Scope('comprehension', this.scope);
+    this.within({ scope }, () => {
+      for (const clause of clauses) {
+        if (clause.type === 'for_in_clause') {
+          if (clause !== first) this.expression(clause.childForFieldName('right'));
+          this.target(clause.childForFieldName('left'));
+        } else this.children(clause);
+      }
+      this.expression(node.childForFieldName('body'));
+    });
+  }
+
+  // ---- match ------------------------------------------------------------------------------
+
+  private matchStatement(node: SyntaxNode): void {
+    for (const subject of node.childrenForFieldName('subject')) this.expression(subject);
+    const body = node.childForFieldName('body');
+    for (const clause of body?.namedChildren ?? []) {
+      if (clause.type !== 'case_clause') continue;
+      for (const child of clause.namedChildren) {
+        if (child.type === 'case_pattern') this.pattern(child);
+        else if (child.type === 'if_clause') this.children(child);
+        else if (child.type === 'block') this.block(child);
+      }
+    }
+  }
+
+  /** Capture names bind; dotted names and class names are read; literals are just values. */
+  private pattern(node: SyntaxNode): void {
+    switch (node.type) {
+      case 'dotted_name': {
+        const parts = node.namedChildren;
+        if (parts.length === 1 && parts[0].text !== '_') this.bind(parts[0].text);
+        else if (parts.length > 1) this.read(parts[0]);
+        return;
+      }
+      case 'identifier':
+        if (node.text !== '_') this.bind(node.text);
+        return;
+      case 'class_pattern': {
+        const [cls, ...rest] = node.namedChildren;
+        if (cls) this.read(cls.namedChildren[0] ?? cls);
+        for (const child of rest) this.pattern(child);
+        return;
+      }
+      case 'keyword_pattern':
+        for (const child of node.namedChildren.slice(1)) this.pattern(child);
+        return;
+      case 'string':
+      case 'concatenated_string':
+      case 'integer':
+      case 'float':
+      case 'true':
+      case 'false':
+      case 'none':
+      case 'unary_operator':
+      case 'binary_operator':
+      case 'complex_pattern':
+        return this.expression(node);
+      default:
+        for (const child of node.namedChildren) this.pattern(child);
+    }
+  }
+}
+
+/** The name whose value an attribute/subscript/call chain starts from (`df` in `df.loc[0].x`). */
+function rootName(node: SyntaxNode | null): SyntaxNode | undefined {
+  let current = node;
+  while (current) {
+    if (IDENTIFIERS.has(current.type)) return current;
+    if (current.type === 'attribute') current = current.childForFieldName('object');
+    else if (current.type === 'subscript') current = current.childForFieldName('value');
+    else if (current.type === 'call') current = current.childForFieldName('function');
+    else if (current.type === 'parenthesized_expression') current = current.namedChildren[0] ?? null;
+    else return undefined;
+  }
+  return undefined;
+}
+
+function identifiersIn(node: SyntaxNode): string[] {
+  if (IDENTIFIERS.has(node.type)) return [node.text];
+  return node.namedChildren.flatMap((child) => (child.type === 'type' ? [] : identifiersIn(child)));
+}
+
+/**
+ * A top-level `try` whose body only imports (the handlers provide fallbacks), or an `if` whose
+ * branches only import: the whole statement is the import.
+ */
+function isImportBlock(node: SyntaxNode): boolean {
+  if (node.type !== 'try_statement' && node.type !== 'if_statement') return false;
+  if (!node.descendantsOfType([...IMPORT_STATEMENTS]).length) return false;
+  if (node.type === 'try_statement') return onlyImports(node.childForFieldName('body'));
+  const branches = [node.childForFieldName('consequence'), ...node.childrenForFieldName('alternative').map((clause) => clause.childForFieldName('consequence') ?? clause.childForFieldName('body'))];
+  return branches.every(onlyImports);
+}
+
+function onlyImports(block: SyntaxNode | null): boolean {
+  if (!block) return true;
+  return block.namedChildren.every((statement) => {
+    if (IMPORT_STATEMENTS.has(statement.type) || statement.type === 'pass_statement' || statement.type === 'comment') return true;
+    if (statement.type === 'expression_statement') {
+      const assignment = statement.namedChildren[0];
+      return assignment?.type === 'assignment' && literalValue(assignment.childForFieldName('right') ?? assignment) !== undefined;
+    }
+    return isImportBlock(statement);
+  });
+}
