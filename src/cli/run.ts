@@ -1,7 +1,100 @@
-import type { CliContext } from './context';
-import { Nb2prodError } from '../core/errors';
+/**
+ * `nb2prod run NB|PIPELINE_DIR [--param k=v]... [--only STEP] [--from STEP] [--artifacts DIR]
+ *  [--run-id ID] [--local [--python PY]] [--base-image REF] [--json]`
+ * In a container by default (built first when its context changed), or with a local
+ * interpreter (--python, NB2PROD_PYTHON, else python3). Prints the run id and where run.json is.
+ */
+import { createDockerEngine } from '../core/docker/dockerode-engine';
+import type { OutputStream } from '../core/docker/engine';
+import { RunOptions, RunOutcome, runInContainer, runLocal } from '../core/docker/run';
+import { parseArgs, stringFlag } from './args';
+import { buildExitCode, buildForCli, pipelineDir } from './build';
+import { CliContext, EXIT, UsageError } from './context';
 
-// Placeholder until the run command lands; keeps the CLI bundle building.
-export async function runCommand(_argv: string[], _ctx: CliContext): Promise<number> {
-  throw new Nb2prodError('nb2prod run is not available in this build yet');
+const SPEC = {
+  param: 'list',
+  only: 'value',
+  from: 'value',
+  artifacts: 'value',
+  'run-id': 'value',
+  local: 'bool',
+  python: 'value',
+  'base-image': 'value',
+  out: 'value',
+  force: 'bool',
+  verbose: 'bool',
+  json: 'bool',
+} as const;
+
+export async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
+  const args = parseArgs(argv, SPEC);
+  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod run NOTEBOOK|PIPELINE_DIR [--param k=v] [--local]');
+  if (args.flags.has('python') && !args.flags.has('local')) throw new UsageError('--python only applies with --local');
+  const target = await pipelineDir(args, ctx);
+  const output = lineWriter(ctx);
+  const options: RunOptions = {
+    dir: target.dir,
+    params: args.lists.get('param') ?? [],
+    only: stringFlag(args, 'only'),
+    from: stringFlag(args, 'from'),
+    artifactsDir: stringFlag(args, 'artifacts'),
+    runId: stringFlag(args, 'run-id'),
+    onOutput: output.write,
+    signal: ctx.signal,
+  };
+
+  let outcome: RunOutcome;
+  if (args.flags.has('local')) {
+    const python = stringFlag(args, 'python') ?? ctx.env.NB2PROD_PYTHON ?? 'python3';
+    outcome = await runLocal({ ...options, python, env: ctx.env });
+  } else {
+    const engine = createDockerEngine(ctx.env);
+    const build = await buildForCli(target, args, ctx, engine);
+    if (build.status !== 'succeeded' && build.status !== 'up-to-date') return buildExitCode(build);
+    outcome = await runInContainer({ ...options, engine, image: build.tags[0] });
+  }
+  output.flush();
+
+  if (args.flags.has('json')) {
+    ctx.out(JSON.stringify(runJson(outcome), null, 2));
+  } else {
+    ctx.out(`run ${outcome.runId} ${outcome.status}${outcome.record ? `; run.json: ${outcome.runJson}` : ''}`);
+  }
+  if (outcome.status === 'cancelled') return EXIT.cancelled;
+  if (outcome.error) ctx.err(`error: ${outcome.error.describe()}`);
+  return outcome.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+}
+
+/** The pipeline's output arrives in chunks; print it line by line on the matching stream. */
+function lineWriter(ctx: CliContext) {
+  const pending: Record<OutputStream, string> = { stdout: '', stderr: '' };
+  const emit = (stream: OutputStream, line: string) => (stream === 'stdout' ? ctx.out(line) : ctx.err(line));
+  return {
+    write: (text: string, stream: OutputStream) => {
+      const lines = (pending[stream] + text).split(/\r?\n/);
+      pending[stream] = lines.pop() ?? '';
+      for (const line of lines) emit(stream, line);
+    },
+    flush: () => {
+      for (const stream of ['stdout', 'stderr'] as const) {
+        if (pending[stream]) emit(stream, pending[stream]);
+        pending[stream] = '';
+      }
+    },
+  };
+}
+
+function runJson(o: RunOutcome) {
+  return {
+    runId: o.runId,
+    status: o.status,
+    image: o.image,
+    exitCode: o.exitCode,
+    runJson: o.record ? o.runJson : undefined,
+    seconds: o.seconds,
+    steps: o.record?.steps ?? [],
+    artifacts: o.record?.artifacts ?? [],
+    metrics: o.record?.metrics ?? {},
+    error: o.error?.describe(),
+  };
 }

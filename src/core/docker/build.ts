@@ -11,7 +11,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { CancelledError, Nb2prodError } from '../errors';
-import { generateDockerfile, LABELS } from '../generate/dockerfile';
+import { LABELS, validateBaseImage } from '../generate/dockerfile';
 import { collectContext, packContext } from './context';
 import { BuildError, ContainerEngine, EngineStreamError } from './engine';
 import { BuildEvent, BuildStep, BuildTracker } from './progress';
@@ -20,7 +20,7 @@ import { imageRepository, PipelineManifest, readManifest } from './pipeline-dir'
 export interface BuildOptions {
   dir: string;
   engine: ContainerEngine;
-  /** Build on another base than the Dockerfile on disk names (the Dockerfile is regenerated in memory). */
+  /** Build on another base than the Dockerfile on disk names (its FROM is replaced in memory). */
   baseImage?: string;
   /** Image repository; defaults to `nb2prod/<slug>`. */
   repository?: string;
@@ -55,16 +55,9 @@ export async function buildPipeline(opts: BuildOptions): Promise<BuildOutcome> {
   const started = Date.now();
   const dir = path.resolve(opts.dir);
   const manifest = await readManifest(dir);
-  const dockerfile = opts.baseImage
-    ? generateDockerfile({
-        baseImage: opts.baseImage,
-        packageName: manifest.package,
-        notebookPath: manifest.notebook.path,
-        notebookHash: manifest.notebook.hash,
-        planHash: manifest.planHash,
-      })
-    : await readDockerfile(dir);
-  const context = await collectContext(dir, opts.baseImage ? { Dockerfile: dockerfile } : {});
+  const onDisk = await readDockerfile(dir);
+  const dockerfile = opts.baseImage ? withBaseImage(onDisk, opts.baseImage) : onDisk;
+  const context = await collectContext(dir, dockerfile !== onDisk ? { Dockerfile: dockerfile } : {});
   const contextHash = context.hash;
   const repository = opts.repository ?? imageRepository(manifest.slug);
   const tags = [`${repository}:${contextHash.slice(0, 12)}`, `${repository}:latest`];
@@ -126,6 +119,16 @@ async function readDockerfile(dir: string): Promise<string> {
   } catch {
     throw new Nb2prodError(`${dir} has no Dockerfile; regenerate the pipeline with nb2prod productionize`);
   }
+}
+
+/** The Dockerfile with its first FROM (and the base-name label) naming `ref` instead. */
+function withBaseImage(dockerfile: string, ref: string): string {
+  const base = validateBaseImage(ref);
+  const current = baseImageOf(dockerfile);
+  if (!current) throw new Nb2prodError('the Dockerfile has no FROM line to replace');
+  return dockerfile
+    .replace(/^(\s*FROM\s+(?:--\S+\s+)*)(\S+)/im, (_, from: string) => from + base)
+    .replace(/(org\.opencontainers\.image\.base\.name=)"[^"\n]*"/, (_, key: string) => `${key}"${base}"`);
 }
 
 function baseImageOf(dockerfile: string): string {
