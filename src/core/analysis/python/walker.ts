@@ -436,11 +436,9 @@ export class CellWalker {
       for (const child of node.namedChildren) this.target(child);
       return;
     }
-    if (node.type === 'attribute' || node.type === 'subscript') {
-      this.children(node);
-      return this.mutation(node);
-    }
+    // The object is read (and changed); the attribute name is not a variable.
     this.expression(node);
+    if (node.type === 'attribute' || node.type === 'subscript') this.mutation(node);
   }
 
   private deleteTarget(node: SyntaxNode): void {
@@ -514,7 +512,7 @@ export class CellWalker {
     const bare = node.childForFieldName('right') === null;
     // `x: int` binds nothing, except that it makes `x` local to a function.
     if (bare && this.scope.kind !== 'function') {
-      if (left && !IDENTIFIERS.has(left.type)) this.children(left);
+      if (left && !IDENTIFIERS.has(left.type)) this.expression(left);
       return;
     }
     this.target(left);
