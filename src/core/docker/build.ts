@@ -104,12 +104,29 @@ export async function buildPipeline(opts: BuildOptions): Promise<BuildOutcome> {
     return outcome('succeeded', { imageId, sentBytes });
   } catch (err) {
     tar.destroy();
+    await removeLeftovers(opts.engine, tracker.containers);
     if (err instanceof CancelledError) return outcome('cancelled', { sentBytes, error: err });
     if (err instanceof EngineStreamError) {
       const error = new BuildError(err.message, tracker.describeCurrent(), [...tracker.tail]);
       return outcome('failed', { sentBytes, error });
     }
     throw err;
+  }
+}
+
+/**
+ * After an abort the daemon stops the build and removes the step's container on its own, but
+ * asynchronously; make sure it is gone before we report, so nothing is left behind.
+ */
+async function removeLeftovers(engine: ContainerEngine, started: string[]): Promise<void> {
+  if (!started.length) return;
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const existing = new Set(await engine.listContainers().catch(() => [] as string[]));
+    const left = started.filter((prefix) => [...existing].some((id) => id.startsWith(prefix)));
+    if (!left.length) return;
+    await Promise.all(left.map((id) => engine.removeContainer(id).catch(() => undefined)));
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 

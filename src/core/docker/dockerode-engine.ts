@@ -16,7 +16,8 @@ import {
 
 /** The API we are written against. A newer daemon still speaks it; an older one sets the pace. */
 export const MAX_API_VERSION = '1.41';
-const CONNECT_TIMEOUT_MS = 4500;
+// The CLI must give up within 5 s, node start-up included.
+const CONNECT_TIMEOUT_MS = 3000;
 
 export function createDockerEngine(env: NodeJS.ProcessEnv): ContainerEngine {
   return new DockerodeEngine(resolveConnection(env));
@@ -206,6 +207,16 @@ class DockerodeEngine implements ContainerEngine {
     const containers = await this.docker.listContainers({ all: true, filters: label ? { label: [label] } : {} });
     return containers.map((c) => c.Id);
   }
+
+  async removeContainer(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (err) {
+      // 404: already gone; 409: the daemon is removing it itself.
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw err;
+    }
+  }
 }
 
 /** Demultiplexes the attach stream (8-byte frame headers when there is no TTY). */
@@ -241,6 +252,7 @@ function splitTag(ref: string): { repo: string; tag: string } {
 function describeConnectError(err: unknown, timedOut: boolean): string {
   if (timedOut) return `no answer within ${CONNECT_TIMEOUT_MS / 1000} s`;
   const e = err as { code?: string; message?: string; statusCode?: number };
+  if (e?.statusCode) return `something answered with HTTP ${e.statusCode}, but not a Docker engine`;
   switch (e?.code) {
     case 'ENOENT':
       return 'the socket does not exist';

@@ -81,8 +81,10 @@ export interface ContainerEngine {
    * afterwards whatever happens; an abort kills it and rejects with CancelledError.
    */
   run(options: EngineRunOptions, onOutput: (text: string, stream: OutputStream) => void, signal?: AbortSignal): Promise<{ exitCode: number }>;
-  /** Ids of containers (running or not) with this label, for cleanup checks. */
+  /** Ids of containers (running or not), optionally only those with this label. */
   listContainers(label?: string): Promise<string[]>;
+  /** Force-removes a container; one that is already gone is not an error. */
+  removeContainer(id: string): Promise<void>;
 }
 
 /** The engine cannot be reached: one message that names the address and how to point elsewhere. */

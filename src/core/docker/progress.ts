@@ -23,6 +23,8 @@ const TAIL_LINES = 30;
 export class BuildTracker {
   readonly steps: BuildStep[] = [];
   readonly tail: string[] = [];
+  /** Ids of the intermediate containers the builder said it started, for cleanup after an abort. */
+  readonly containers: string[] = [];
   imageId: string | undefined;
   private partial = '';
 
@@ -79,6 +81,8 @@ export class BuildTracker {
       this.current.cached = true;
       return [{ kind: 'cached', step: this.current }];
     }
+    const running = /^ ---> Running in ([0-9a-f]+)$/.exec(line);
+    if (running) this.containers.push(running[1]);
     const built = /^Successfully built ([0-9a-f]+)$/.exec(line);
     if (built && !this.imageId) this.imageId = built[1];
     return [{ kind: 'log', line }];
