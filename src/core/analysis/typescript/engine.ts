@@ -5,4 +5,4 @@
  * dist/cli.js or dist/extension.js costs ~0.7 s of parse time at every start.
  */
 export { analyzeCell } from './analyze';
-export { stripTypes } from './transpile';
+export { hasPrivateState, redeclarationsToAssignments, rewriteSpecifiers, stripTypes } from './transpile';

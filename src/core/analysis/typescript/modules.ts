@@ -28,13 +28,27 @@ export function packageOf(specifier: string): PackageRef {
  * `jsr:` prefix in name and pin: they are not npm names, and the generator maps them.
  */
 function registryPackage(specifier: string): PackageRef {
-  const registry = specifier.slice(0, 4);
-  const rest = specifier.slice(4).replace(/^\//, '');
-  const match = /^((?:@[^/@]+\/)?[^/@]+)(?:@([^/]+))?/.exec(rest);
-  if (!match) return {};
-  const [, name, version] = match;
-  const full = registry === 'jsr:' ? `jsr:${name}` : name;
-  return { name: full, pin: version ? `${full}@${version}` : undefined };
+  const parsed = parseRegistrySpecifier(specifier);
+  if (!parsed) return {};
+  const full = parsed.registry === 'jsr' ? `jsr:${parsed.name}` : parsed.name;
+  return { name: full, pin: parsed.version ? `${full}@${parsed.version}` : undefined };
+}
+
+export interface RegistrySpecifier {
+  registry: 'npm' | 'jsr';
+  name: string;
+  version?: string;
+  /** `/sub/path` after the package, or ''. */
+  subpath: string;
+}
+
+/** Deno's `npm:` / `jsr:` specifiers: `npm:@scope/pkg@^1.2/sub`. */
+export function parseRegistrySpecifier(specifier: string): RegistrySpecifier | undefined {
+  const registry = specifier.startsWith('npm:') ? 'npm' : specifier.startsWith('jsr:') ? 'jsr' : undefined;
+  if (!registry) return undefined;
+  const match = /^((?:@[^/@]+\/)?[^/@]+)(?:@([^/]+))?(\/.*)?$/.exec(specifier.slice(4).replace(/^\//, ''));
+  if (!match) return undefined;
+  return { registry, name: match[1], version: match[2], subpath: match[3] ?? '' };
 }
 
 /** `lodash/fp` -> `lodash`; `@scope/pkg/sub` -> `@scope/pkg`. */
