@@ -98,7 +98,12 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
       ...(opts.untrusted ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
     ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } },
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // No marketplace: the tests are offline, and lookups only add noise and delay.
+      env: { EXTENSIONS_GALLERY: '{}', ...process.env, ...opts.env },
+    },
   );
   const output: string[] = [];
   const onData = (d: Buffer) => {

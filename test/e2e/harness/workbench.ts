@@ -23,6 +23,10 @@ const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/** Connection and offline-gallery chatter the workbench logs on every start; shown with NB2PROD_E2E_DEBUG. */
+const WORKBENCH_CHATTER =
+  /^(Resolving connection token|Resolved connection token|Creating a socket|Ignoring fetching additional builtin|Updating additional builtin|\[Service Worker\]|ChatSessionStore)/;
+
 export interface WorkbenchOptions {
   server: CodeServer;
   folder: string;
@@ -69,7 +73,10 @@ export async function openWorkbench(opts: WorkbenchOptions): Promise<Workbench> 
   };
   try {
     const page = context.pages()[0] ?? (await context.newPage());
-    const log = opts.onLog ?? (() => undefined);
+    const sink = opts.onLog ?? (() => undefined);
+    const log = (line: string) => {
+      if (process.env.NB2PROD_E2E_DEBUG || !WORKBENCH_CHATTER.test(line)) sink(line);
+    };
     await page.exposeFunction('codeAutomationLog', (type: unknown, args: unknown) => {
       log(formatAutomationLog(type, args));
     });

@@ -1,0 +1,168 @@
+/**
+ * Command handlers. Each resolves what it works on (explorer Uri, notebook editor, cell, tree
+ * item, or a picker), runs the core through PipelineOps in a cancellable progress notification,
+ * and refreshes the Lineage view. Registration wraps every one in the ErrorHandler.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { Nb2prodError } from '../core/errors';
+import { Command, CommandId } from './constants';
+import type { ReadonlyDocuments } from './documents';
+import type { ErrorHandler } from './errors';
+import type { LineageElement } from './lineageTree';
+import type { LineageView } from './lineageView';
+import type { OutputLog } from './log';
+import { NotebookTarget, openNotebookDocument, resolveTarget } from './notebooks';
+import { noNotebook, PipelineOps } from './pipelineOps';
+import { planMarkdown } from './planText';
+import { withCancellableProgress } from './progress';
+import { setStepTag, targetCell } from './tagging';
+
+export interface CommandDeps {
+  ops: PipelineOps;
+  lineage: LineageView;
+  documents: ReadonlyDocuments;
+  log: OutputLog;
+  errors: ErrorHandler;
+}
+
+type Handler = (...args: any[]) => Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
+  const { ops, lineage, documents, log } = deps;
+
+  const target = async (arg: unknown): Promise<NotebookTarget | undefined> => (isLineageElement(arg) ? lineageTarget(arg) : resolveTarget(arg));
+  const name = (t: NotebookTarget) => path.basename(t.uri.fsPath);
+  /** Runs a long operation with progress, then refreshes the tree even when it failed (a failed build is lineage too). */
+  const long = async <T>(title: string, work: (signal: AbortSignal, report: (m: string) => void) => Promise<T>): Promise<T> => {
+    try {
+      return await withCancellableProgress(title, work);
+    } finally {
+      await lineage.refresh();
+    }
+  };
+
+  const handlers: Record<CommandId, Handler> = {
+    [Command.productionize]: async (arg?: unknown) => {
+      const t = await target(arg);
+      if (!t) return undefined;
+      const result = await long(`Productionizing ${name(t)}`, (signal, report) => ops.productionize(t, signal, report));
+      const rel = vscode.workspace.asRelativePath(result.outDir);
+      const kept = result.kept.length ? ` Kept ${result.kept.length} file(s) you edited.` : '';
+      void vscode.window
+        .showInformationMessage(`Pipeline written to ${rel}${result.created ? '' : ' (unchanged)'}.${kept}`, 'Reveal in Explorer')
+        .then((picked) => picked && vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(result.outDir)));
+      return result;
+    },
+    [Command.showPlan]: async (arg?: unknown) => {
+      const t = await target(arg);
+      if (!t) return undefined;
+      const plan = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `Planning ${name(t)}` }, () => ops.plan(t));
+      await documents.show(`${name(t)} plan.md`, planMarkdown(plan));
+      return plan;
+    },
+    [Command.buildImage]: async (arg?: unknown) => {
+      const t = await target(arg);
+      if (!t) return undefined;
+      log.show();
+      const result = await long(`Building image for ${name(t)}`, (signal, report) => ops.build(t, signal, report));
+      void vscode.window.showInformationMessage(`Image ${result.status}: ${result.tags[0] ?? result.imageId}`);
+      return result;
+    },
+    [Command.runPipeline]: async (arg?: unknown) => runCommand(arg, {}),
+    [Command.runPipelineLocally]: async (arg?: unknown) => runCommand(arg, { local: true }),
+    [Command.tagCell]: async (arg?: unknown, tag?: string) => {
+      const cell = targetCell(arg);
+      if (!cell) throw new Nb2prodError('select a code cell of a Jupyter notebook first', undefined, 'NO_CELL');
+      return setStepTag(cell, typeof tag === 'string' ? tag : undefined);
+    },
+    [Command.refreshLineage]: () => lineage.refresh(),
+    [Command.showLog]: async () => log.show(),
+    [Command.openFile]: async (e: LineageElement) => {
+      const rel = e.type === 'file' ? e.file.path : e.type === 'artifact' ? e.artifact.path : undefined;
+      if (!rel) return;
+      const uri = vscode.Uri.file(path.resolve(e.source.folder, rel));
+      try {
+        await vscode.workspace.fs.stat(uri);
+      } catch {
+        throw new Nb2prodError(`${rel} no longer exists (recorded ${e.type === 'artifact' ? 'with the run' : 'with the version'})`, undefined, 'GONE');
+      }
+      await vscode.commands.executeCommand('vscode.open', uri);
+    },
+    [Command.revealCell]: async (e: LineageElement) => {
+      if (e.type !== 'step' || !e.step.cells.length) return;
+      const t = lineageTarget(e);
+      const doc = t.document ?? (await vscode.workspace.openNotebookDocument(t.uri));
+      // Cells move: find the recorded cell by id first, then fall back to its index.
+      const { cellId } = await import('./notebooks');
+      const wanted = e.step.cells[0];
+      const byId = doc.getCells().find((c) => cellId(c) === wanted.id);
+      const index = byId?.index ?? Math.min(wanted.index, doc.cellCount - 1);
+      const range = new vscode.NotebookRange(index, index + 1);
+      await vscode.window.showNotebookDocument(doc, { selections: [range], preserveFocus: false });
+      vscode.window.activeNotebookEditor?.revealRange(range, vscode.NotebookEditorRevealType.InCenterIfOutsideViewport);
+    },
+    [Command.rebuild]: async (e: LineageElement) => handlers[Command.buildImage](e),
+    [Command.rerun]: async (e: LineageElement) => {
+      if (e.type !== 'run') return;
+      const r = e.node.record;
+      return runCommand(e, r.local ? { local: true, params: r.params } : { image: r.image, params: r.params });
+    },
+    [Command.copyImageId]: async (e: LineageElement) => {
+      if (e.type !== 'build' || !e.node.record.imageId) return;
+      await vscode.env.clipboard.writeText(e.node.record.imageId);
+      void vscode.window.setStatusBarMessage(`Copied ${e.node.record.imageId.slice(0, 19)}`, 3000);
+      return e.node.record.imageId;
+    },
+    [Command.diffWithPrevious]: async (e: LineageElement) => {
+      if (e.type !== 'version' || e.index === 0) return;
+      const previous = e.node.notebook.versions[e.index - 1];
+      const { diffVersions } = await import('../core/lineage');
+      const { renderDiffText } = await import('../core/lineage/render');
+      const diff = diffVersions(previous.record, e.node.record);
+      const title = `${path.posix.basename(e.node.record.notebook)} version ${e.index} → ${e.index + 1}`;
+      await documents.show(`${title}.diff.txt`, [`# ${title}`, '', ...renderDiffText(diff)].join('\n'), 'plaintext');
+      return diff;
+    },
+  };
+
+  async function runCommand(arg: unknown, options: { local?: boolean; image?: string; params?: Record<string, unknown> }) {
+    const t = await target(arg);
+    if (!t) return undefined;
+    log.show();
+    const how = options.local ? 'locally' : options.image ? 'in its image' : 'in a container';
+    const result = await long(`Running ${name(t)} ${how}`, (signal, report) => ops.run(t, options, signal, report));
+    void vscode.window.showInformationMessage(`Run ${result.runId} ${result.status}.`);
+    return result;
+  }
+
+  return Object.entries(handlers).map(([id, fn]) => vscode.commands.registerCommand(id, deps.errors.wrap(id, fn)));
+}
+
+function isLineageElement(v: unknown): v is LineageElement {
+  return !!v && typeof v === 'object' && 'type' in v && 'source' in v && typeof (v as LineageElement).source?.folder === 'string';
+}
+
+/** The notebook a tree item belongs to. */
+function lineageTarget(e: LineageElement): NotebookTarget {
+  const notebook = lineageNotebook(e);
+  if (!notebook) throw noNotebook();
+  const uri = vscode.Uri.file(path.resolve(e.source.folder, notebook));
+  return { uri, workspaceDir: e.source.folder, document: openNotebookDocument(uri) };
+}
+
+function lineageNotebook(e: LineageElement): string {
+  switch (e.type) {
+    case 'notebook':
+      return e.node.path;
+    case 'files':
+    case 'file':
+      return e.version.record.notebook;
+    case 'version':
+    case 'build':
+    case 'run':
+      return e.node.record.notebook;
+    default:
+      return e.run.record.notebook;
+  }
+}

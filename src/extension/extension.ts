@@ -1,0 +1,61 @@
+/**
+ * Builds the extension's objects and registers their disposables. No file, Docker or network
+ * work happens here: the lineage store is read when the view becomes visible, the core's
+ * analysers and dockerode load when a command first needs them.
+ */
+import * as vscode from 'vscode';
+import { CellStepStatusProvider } from './cellStatus';
+import { registerCommands } from './commands';
+import { Config } from './config';
+import { PlanDiagnostics } from './diagnostics';
+import { ReadonlyDocuments } from './documents';
+import { ErrorHandler } from './errors';
+import { LineageView } from './lineageView';
+import { OutputLog } from './log';
+import { PipelineOps } from './pipelineOps';
+import type { LineageTreeProvider } from './lineageTree';
+
+/** What `activate` returns: for other extensions and for the integration tests. */
+export interface Nb2prodApi {
+  /** Milliseconds `activate` took. */
+  readonly activationMs: number;
+  readonly lineageTree: LineageTreeProvider;
+  refreshLineage(): Promise<void>;
+  readonly diagnostics: PlanDiagnostics;
+  readonly cellStatus: CellStepStatusProvider;
+}
+
+export class Extension implements vscode.Disposable {
+  readonly api: Nb2prodApi;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(context: vscode.ExtensionContext) {
+    const started = performance.now();
+    const log = this.own(new OutputLog('Notebook to Production'));
+    const config = this.own(new Config());
+    const diagnostics = this.own(new PlanDiagnostics());
+    const documents = this.own(new ReadonlyDocuments());
+    const lineage = this.own(new LineageView(log));
+    const cellStatus = this.own(new CellStepStatusProvider());
+    const ops = new PipelineOps(config, log, diagnostics);
+    const errors = new ErrorHandler(log);
+    this.disposables.push(...registerCommands({ ops, lineage, documents, log, errors }));
+    this.disposables.push(
+      vscode.workspace.onDidCloseNotebookDocument((doc) => diagnostics.clear(doc.uri)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build and run are available')),
+    );
+    const activationMs = performance.now() - started;
+    log.info(`activated in ${activationMs.toFixed(1)} ms (${context.extensionMode === vscode.ExtensionMode.Production ? 'production' : 'development'})`);
+    this.api = { activationMs, lineageTree: lineage.tree, refreshLineage: () => lineage.refresh(), diagnostics, cellStatus };
+  }
+
+  private own<T extends vscode.Disposable>(d: T): T {
+    this.disposables.push(d);
+    return d;
+  }
+
+  dispose(): void {
+    // Reverse order: commands go before the services they use.
+    for (const d of this.disposables.reverse()) d.dispose();
+  }
+}

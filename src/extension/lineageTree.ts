@@ -1,0 +1,308 @@
+/**
+ * The Lineage tree: Notebook > Version > (Files, Build > Run, Run) > Step > Artifact, plus a
+ * run's metrics. It only displays the model it is given: `getChildren` walks memory and never
+ * reads a file or calls Docker (the LineageView refreshes the model and fires the change).
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import type { BuildNode, LineageModel, NotebookNode, RunNode, StepNode, VersionNode } from '../core/lineage';
+import type { ArtifactHash, FileHash } from '../core/lineage';
+import { Command, ItemFlag, ItemType } from './constants';
+
+/** One workspace folder's model. */
+export interface LineageSource {
+  folder: string;
+  label: string;
+  model: LineageModel;
+}
+
+export type LineageElement =
+  | { type: 'notebook'; source: LineageSource; node: NotebookNode }
+  | { type: 'version'; source: LineageSource; node: VersionNode; index: number }
+  | { type: 'files'; source: LineageSource; version: VersionNode }
+  | { type: 'file'; source: LineageSource; file: FileHash; version: VersionNode }
+  | { type: 'build'; source: LineageSource; node: BuildNode }
+  | { type: 'run'; source: LineageSource; node: RunNode }
+  | { type: 'step'; source: LineageSource; run: RunNode; step: StepNode }
+  | { type: 'artifact'; source: LineageSource; run: RunNode; artifact: ArtifactHash }
+  | { type: 'metric'; source: LineageSource; run: RunNode; name: string; value: unknown };
+
+export class LineageTreeProvider implements vscode.TreeDataProvider<LineageElement>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<LineageElement | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private sources: LineageSource[] = [];
+  /** Injected clock so relative times are testable. */
+  now: () => number = Date.now;
+
+  setSources(sources: LineageSource[]): void {
+    this.sources = sources;
+    this.changed.fire(undefined);
+  }
+
+  get isEmpty(): boolean {
+    return this.sources.every((s) => s.model.notebooks.size === 0);
+  }
+
+  getChildren(element?: LineageElement): LineageElement[] {
+    if (!element) {
+      return this.sources.flatMap((source) =>
+        [...source.model.notebooks.values()]
+          .sort((a, b) => a.path.localeCompare(b.path))
+          .map((node) => ({ type: 'notebook' as const, source, node })),
+      );
+    }
+    const { source } = element;
+    switch (element.type) {
+      case 'notebook': {
+        const versions = element.node.versions.map((node, index) => ({ type: 'version' as const, source, node, index }));
+        const orphans = [
+          ...element.node.unversioned.builds.map((node) => ({ type: 'build' as const, source, node })),
+          ...element.node.unversioned.runs.filter((r) => !r.build).map((node) => ({ type: 'run' as const, source, node })),
+        ];
+        return [...versions.reverse(), ...orphans];
+      }
+      case 'version': {
+        const v = element.node;
+        const files: LineageElement[] = v.record.files.length ? [{ type: 'files', source, version: v }] : [];
+        const builds = v.builds.map((node) => ({ type: 'build' as const, source, node }));
+        const runs = v.runs.filter((r) => !r.build).map((node) => ({ type: 'run' as const, source, node }));
+        // Newest first, like the versions themselves.
+        const byTime = [...builds, ...runs].sort((a, b) => b.node.record.ts.localeCompare(a.node.record.ts));
+        return [...files, ...byTime];
+      }
+      case 'files':
+        return element.version.record.files.map((file) => ({ type: 'file' as const, source, file, version: element.version }));
+      case 'build':
+        return [...element.node.runs].reverse().map((node) => ({ type: 'run' as const, source, node }));
+      case 'run': {
+        const run = element.node;
+        const steps = source.model.steps(run).map((step) => ({ type: 'step' as const, source, run, step }));
+        const metrics = Object.entries(run.record.metrics ?? {}).map(([name, value]) => ({ type: 'metric' as const, source, run, name, value }));
+        return [...steps, ...metrics];
+      }
+      case 'step':
+        return element.step.artifacts.map((artifact) => ({ type: 'artifact' as const, source, run: element.run, artifact }));
+      default:
+        return [];
+    }
+  }
+
+  getTreeItem(element: LineageElement): vscode.TreeItem {
+    const item = this.item(element);
+    item.id = elementId(element);
+    return item;
+  }
+
+  private item(e: LineageElement): vscode.TreeItem {
+    const collapsed = vscode.TreeItemCollapsibleState.Collapsed;
+    const none = vscode.TreeItemCollapsibleState.None;
+    switch (e.type) {
+      case 'notebook': {
+        const item = new vscode.TreeItem(path.posix.basename(e.node.path), vscode.TreeItemCollapsibleState.Expanded);
+        const dir = path.posix.dirname(e.node.path);
+        item.description = [dir === '.' ? '' : dir, this.sources.length > 1 ? e.source.label : ''].filter(Boolean).join(' · ');
+        item.iconPath = new vscode.ThemeIcon('notebook');
+        item.resourceUri = this.uri(e.source, e.node.path);
+        item.tooltip = `${e.node.path}\n${e.node.versions.length} version(s)`;
+        item.contextValue = ItemType.notebook;
+        return item;
+      }
+      case 'version': {
+        const r = e.node.record;
+        const latest = e.index === e.node.notebook.versions.length - 1;
+        const item = new vscode.TreeItem(`Version ${e.index + 1}`, latest ? vscode.TreeItemCollapsibleState.Expanded : collapsed);
+        item.description = [this.ago(r.ts), short(r.id), latest ? 'latest' : ''].filter(Boolean).join(' · ');
+        item.iconPath = new vscode.ThemeIcon('versions');
+        item.tooltip = markdown([
+          `**Version ${e.index + 1}** of \`${r.notebook}\``,
+          '',
+          row('Recorded', r.ts),
+          row('Record', r.id),
+          row('Notebook hash', r.notebookHash),
+          row('Plan hash', r.planHash),
+          r.git ? row('Git', `${r.git.commit}${r.git.dirty ? ' (uncommitted changes)' : ''}`) : '',
+          row('Package', `${r.package} in ${r.outDir}`),
+          row('Steps', r.steps.map((s) => s.name).join(', ') || '-'),
+          row('Data files', r.data.length ? r.data.map((d) => `${d.path} (${short(d.sha256)})`).join(', ') : 'none'),
+        ]);
+        item.contextValue = ItemType.version + (e.index > 0 ? ItemFlag.previous : '');
+        return item;
+      }
+      case 'files': {
+        const item = new vscode.TreeItem('Generated files', collapsed);
+        item.description = `${e.version.record.files.length}`;
+        item.iconPath = new vscode.ThemeIcon('files');
+        item.contextValue = ItemType.files;
+        return item;
+      }
+      case 'file': {
+        const outDir = e.version.record.outDir;
+        const rel = e.file.path.startsWith(outDir + '/') ? e.file.path.slice(outDir.length + 1) : e.file.path;
+        const item = new vscode.TreeItem(rel, none);
+        item.resourceUri = this.uri(e.source, e.file.path);
+        item.description = formatBytes(e.file.bytes);
+        item.tooltip = markdown([row('File', e.file.path), row('sha256', e.file.sha256), row('Size', formatBytes(e.file.bytes))]);
+        item.iconPath = vscode.ThemeIcon.File;
+        item.command = { command: Command.openFile, title: 'Open File', arguments: [e] };
+        item.contextValue = ItemType.file;
+        return item;
+      }
+      case 'build': {
+        const r = e.node.record;
+        const item = new vscode.TreeItem('Image build', e.node.runs.length ? collapsed : none);
+        item.description = [r.status, r.imageId ? short(r.imageId) : '', `${r.seconds.toFixed(1)}s`, this.ago(r.ts)].filter(Boolean).join(' · ');
+        item.iconPath = statusIcon(r.status);
+        item.tooltip = markdown([
+          `**Image build** ${r.status}`,
+          '',
+          row('Image', r.imageId ?? '-'),
+          row('Tags', r.tags.join(', ') || '-'),
+          row('Base image', r.baseImage),
+          row('Context hash', r.contextHash),
+          row('Dockerfile hash', r.dockerfileHash),
+          row('Duration', `${r.seconds.toFixed(1)}s`),
+          row('Recorded', r.ts),
+          e.node.inferredVersion ? '_Version inferred: the record did not name one._' : '',
+          r.error ? '\n```\n' + r.error + '\n```' : '',
+        ]);
+        item.contextValue = ItemType.build + (r.imageId ? ItemFlag.image : '');
+        return item;
+      }
+      case 'run': {
+        const r = e.node.record;
+        const hasChildren = (r.steps?.length ?? 0) + (r.artifacts?.length ?? 0) + Object.keys(r.metrics ?? {}).length > 0;
+        const item = new vscode.TreeItem(`Run ${r.runId}`, hasChildren ? collapsed : none);
+        item.description = [r.status, r.local ? 'local' : 'container', this.ago(r.ts)].join(' · ');
+        item.iconPath = statusIcon(r.status);
+        item.tooltip = markdown([
+          `**Run** \`${r.runId}\` ${r.status}`,
+          '',
+          row('Where', r.local ? 'local Python' : `image ${r.image ?? '-'}`),
+          row('Params', Object.keys(r.params ?? {}).length ? JSON.stringify(r.params) : 'defaults'),
+          row('Started', r.started ?? r.ts),
+          row('Finished', r.finished ?? '-'),
+          row('Record', r.id),
+          r.error ? '\n```\n' + r.error + '\n```' : '',
+        ]);
+        item.contextValue = ItemType.run;
+        return item;
+      }
+      case 'step': {
+        const s = e.step;
+        const item = new vscode.TreeItem(s.name, s.artifacts.length ? collapsed : none);
+        item.description = [s.status ?? '', s.seconds !== undefined ? `${s.seconds.toFixed(2)}s` : '', cellsText(s.cells)].filter(Boolean).join(' · ');
+        item.iconPath = s.status ? statusIcon(s.status) : new vscode.ThemeIcon('symbol-method');
+        item.tooltip = markdown([`**Step** \`${s.name}\``, '', row('Cells', cellsText(s.cells) || '-'), s.error ? '\n```\n' + s.error + '\n```' : '']);
+        if (s.cells.length) item.command = { command: Command.revealCell, title: 'Reveal Source Cell', arguments: [e] };
+        item.contextValue = ItemType.step + (s.cells.length ? ItemFlag.cells : '');
+        return item;
+      }
+      case 'artifact': {
+        const a = e.artifact;
+        const item = new vscode.TreeItem(a.name ?? path.posix.basename(a.path), none);
+        item.resourceUri = this.uri(e.source, a.path);
+        item.description = formatBytes(a.bytes);
+        item.iconPath = new vscode.ThemeIcon('file-binary');
+        item.tooltip = markdown([row('Artifact', a.path), row('sha256', a.sha256), row('Size', formatBytes(a.bytes))]);
+        item.command = { command: Command.openFile, title: 'Open Artifact', arguments: [e] };
+        item.contextValue = ItemType.artifact;
+        return item;
+      }
+      case 'metric': {
+        const item = new vscode.TreeItem(`${e.name}: ${formatValue(e.value)}`, none);
+        item.iconPath = new vscode.ThemeIcon('graph');
+        item.contextValue = ItemType.metric;
+        return item;
+      }
+    }
+  }
+
+  private uri(source: LineageSource, rel: string): vscode.Uri {
+    return vscode.Uri.file(path.resolve(source.folder, rel));
+  }
+
+  private ago(iso: string): string {
+    return relativeTime(iso, this.now());
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+function elementId(e: LineageElement): string {
+  const base = `${e.source.folder}|`;
+  switch (e.type) {
+    case 'notebook':
+      return `${base}nb:${e.node.path}`;
+    case 'version':
+    case 'build':
+    case 'run':
+      return `${base}${e.node.id}`;
+    case 'files':
+      return `${base}${e.version.id}/files`;
+    case 'file':
+      return `${base}${e.version.id}/files/${e.file.path}`;
+    case 'step':
+      return `${base}${e.run.id}/step/${e.step.name}`;
+    case 'artifact':
+      return `${base}${e.run.id}/artifact/${e.artifact.path}`;
+    case 'metric':
+      return `${base}${e.run.id}/metric/${e.name}`;
+  }
+}
+
+/** `just now`, `5 min ago`, `3 h ago`, `2 d ago`, then the date. */
+export function relativeTime(iso: string, now: number): string {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return '';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 45) return 'just now';
+  if (s < 3600) return `${Math.max(1, Math.round(s / 60))} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  if (s < 86400 * 30) return `${Math.round(s / 86400)} d ago`;
+  return iso.slice(0, 10);
+}
+
+function statusIcon(status: string): vscode.ThemeIcon {
+  switch (status) {
+    case 'succeeded':
+      return new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed'));
+    case 'up-to-date':
+      return new vscode.ThemeIcon('check', new vscode.ThemeColor('testing.iconPassed'));
+    case 'failed':
+      return new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed'));
+    case 'cancelled':
+      return new vscode.ThemeIcon('circle-slash', new vscode.ThemeColor('testing.iconSkipped'));
+    default:
+      return new vscode.ThemeIcon('circle-outline');
+  }
+}
+
+function short(hash: string | undefined): string {
+  return hash ? hash.replace(/^sha256:/, '').slice(0, 12) : '';
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+function cellsText(cells: { index: number }[]): string {
+  if (!cells.length) return '';
+  return `cell${cells.length > 1 ? 's' : ''} ${cells.map((c) => c.index + 1).join(', ')}`;
+}
+
+function row(name: string, value: string): string {
+  return `${name}: \`${value}\`  `;
+}
+
+function markdown(lines: string[]): vscode.MarkdownString {
+  return new vscode.MarkdownString(lines.filter((l) => l !== '').join('\n'));
+}

@@ -1,0 +1,112 @@
+/**
+ * Keeps the Lineage tree's model current. The store is read here, never in `getChildren`:
+ * each refresh folds in only the bytes appended since the last one. A FileSystemWatcher on
+ * `.nb2prod/lineage.jsonl` triggers (debounced) refreshes, and exists only while the view is
+ * visible; becoming visible catches up once.
+ */
+import * as vscode from 'vscode';
+import type { LineageProblem, LiveLineage } from '../core/lineage';
+import { ContextKey, LINEAGE_GLOB, View } from './constants';
+import type { Log } from './log';
+import { LineageSource, LineageTreeProvider } from './lineageTree';
+
+const DEBOUNCE_MS = 200;
+
+interface FolderState {
+  folder: vscode.WorkspaceFolder;
+  live: LiveLineage;
+}
+
+export class LineageView implements vscode.Disposable {
+  readonly tree = new LineageTreeProvider();
+  readonly view: vscode.TreeView<unknown>;
+  private folders = new Map<string, FolderState>();
+  private watchers: vscode.Disposable[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+  /** Serializes refreshes: two overlapping reads would fold the same bytes twice. */
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly log: Log) {
+    this.view = vscode.window.createTreeView(View.lineage, { treeDataProvider: this.tree, showCollapseAll: true });
+    this.subscriptions.push(
+      this.view,
+      this.tree,
+      this.view.onDidChangeVisibility((e) => this.onVisibility(e.visible)),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => {
+        this.folders.clear();
+        if (this.view.visible) this.watch();
+        void this.refresh();
+      }),
+    );
+    void vscode.commands.executeCommand('setContext', ContextKey.lineageEmpty, true);
+    if (this.view.visible) this.onVisibility(true);
+  }
+
+  /** Reads what was appended to each folder's store and redraws. Safe to call any time. */
+  refresh(): Promise<void> {
+    this.pending = this.pending.then(() => this.refreshNow()).catch((e) => this.log.error(e as Error));
+    return this.pending;
+  }
+
+  private async refreshNow(): Promise<void> {
+    const { LiveLineage: Live, openStore } = await import('../core/lineage');
+    const sources: LineageSource[] = [];
+    const multi = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const key = folder.uri.toString();
+      let state = this.folders.get(key);
+      if (!state) {
+        state = { folder, live: new Live(openStore(folder.uri.fsPath)) };
+        this.folders.set(key, state);
+      }
+      const result = state.live.refresh();
+      for (const p of result.problems) this.log.warn(`lineage store in ${folder.name}: ${describeProblem(p)}`);
+      sources.push({ folder: folder.uri.fsPath, label: multi ? folder.name : '', model: state.live.model });
+    }
+    this.tree.setSources(sources);
+    await vscode.commands.executeCommand('setContext', ContextKey.lineageEmpty, this.tree.isEmpty);
+  }
+
+  private onVisibility(visible: boolean): void {
+    if (visible) {
+      this.watch();
+      void this.refresh();
+    } else {
+      this.unwatch();
+    }
+  }
+
+  private watch(): void {
+    this.unwatch();
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(folder, LINEAGE_GLOB));
+      const schedule = () => this.schedule();
+      this.watchers.push(watcher, watcher.onDidChange(schedule), watcher.onDidCreate(schedule), watcher.onDidDelete(schedule));
+    }
+  }
+
+  private unwatch(): void {
+    for (const d of this.watchers) d.dispose();
+    this.watchers = [];
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private schedule(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.refresh();
+    }, DEBOUNCE_MS);
+  }
+
+  dispose(): void {
+    this.unwatch();
+    for (const d of this.subscriptions) d.dispose();
+  }
+}
+
+function describeProblem(p: LineageProblem): string {
+  return `line ${p.line} (${p.kind}): ${p.message}`;
+}

@@ -1,0 +1,257 @@
+/**
+ * What the commands do, over the core: plan, productionize (and record the version), build
+ * (and record the build), run (and record the run). The core's heavy parts (analysers,
+ * dockerode) are imported on first use, so activation never pays for them.
+ */
+import * as path from 'path';
+import * as vscode from 'vscode';
+import { CancelledError, Nb2prodError } from '../core/errors';
+import type { LineageStore } from '../core/lineage';
+import type { Notebook } from '../core/notebook/model';
+import type { Plan } from '../core/plan/model';
+import type { Config } from './config';
+import type { PlanDiagnostics } from './diagnostics';
+import { ActionableError } from './errors';
+import type { OutputLog } from './log';
+import { cellInputs, notebookLanguage, NotebookTarget } from './notebooks';
+import type { Report } from './progress';
+
+export interface ProductionizeOutcome {
+  outDir: string;
+  versionId: string;
+  /** False when the notebook, plan and files were unchanged since the last version. */
+  created: boolean;
+  kept: string[];
+  warnings: string[];
+}
+
+export interface BuildResult {
+  status: string;
+  imageId?: string;
+  tags: string[];
+  buildId: string;
+  versionId: string;
+  seconds: number;
+}
+
+export interface RunResult {
+  status: string;
+  runId: string;
+  runDir: string;
+  recordId: string;
+  metrics: Record<string, unknown>;
+}
+
+export class PipelineOps {
+  /** One store per workspace folder: its in-process append queue must be shared. */
+  private readonly stores = new Map<string, LineageStore>();
+
+  constructor(
+    private readonly config: Config,
+    private readonly log: OutputLog,
+    private readonly diagnostics: PlanDiagnostics,
+  ) {}
+
+  async notebook(target: NotebookTarget): Promise<Notebook> {
+    const core = await import('../core/pipeline');
+    if (target.document) {
+      return core.notebookFromCells(target.uri.fsPath, notebookLanguage(target.document), cellInputs(target.document));
+    }
+    return core.readNotebookFile(target.uri.fsPath);
+  }
+
+  /** Plans the notebook and puts its diagnostics in Problems. */
+  async plan(target: NotebookTarget): Promise<Plan> {
+    const core = await import('../core/pipeline');
+    const notebook = await this.notebook(target);
+    notebook.path = path.relative(target.workspaceDir, target.uri.fsPath) || notebook.path;
+    const plan = await core.planNotebook(notebook);
+    this.diagnostics.set(target.uri, [...notebook.diagnostics, ...plan.diagnostics], target.document);
+    return plan;
+  }
+
+  /** `<workspace>/<outputDirectory>/<notebook slug>`, the same place the CLI uses by default. */
+  async pipelineDir(target: NotebookTarget): Promise<string> {
+    const { slugify } = await import('../core/tags/slug');
+    const slug = slugify(path.basename(target.uri.fsPath).replace(/\.ipynb$/i, ''), 'notebook');
+    return path.resolve(target.workspaceDir, this.config.get(target.uri).outputDirectory, slug);
+  }
+
+  async productionize(target: NotebookTarget, signal: AbortSignal, report: Report): Promise<ProductionizeOutcome> {
+    const core = await import('../core/pipeline');
+    const settings = this.config.get(target.uri);
+    report('planning');
+    const notebook = target.document ? await this.notebook(target) : undefined;
+    let result;
+    try {
+      result = await core.productionize(target.uri.fsPath, {
+        cwd: target.workspaceDir,
+        out: await this.pipelineDir(target),
+        notebook,
+        baseImage: settings.baseImage || undefined,
+        signal,
+        env: this.config.env(target.uri),
+      });
+    } catch (e) {
+      if (e instanceof core.PlanError) this.diagnostics.set(target.uri, e.diagnostics, target.document);
+      throw e;
+    }
+    this.diagnostics.set(target.uri, result.plan.diagnostics, target.document);
+    report('recording the version');
+    const lineage = await import('../core/lineage');
+    // Mirrors src/cli/recording.ts: the same facts whichever shell productionized.
+    const { record, created } = await lineage.recordVersion(
+      {
+        workspaceDir: target.workspaceDir,
+        notebookPath: target.uri.fsPath,
+        notebookHash: result.manifest.notebook.hash,
+        planHash: result.manifest.planHash,
+        outDir: result.outDir,
+        packageName: result.manifest.package,
+        generatedFiles: Object.keys(result.manifest.files),
+        steps: result.plan.steps.map((s) => ({ name: s.name, cells: s.cells, outputs: s.outputs })),
+        stringLiterals: result.dataFiles.map((f) => f.relPath),
+        code: result.plan.steps.map((s) => s.code),
+      },
+      { store: await this.store(target.workspaceDir) },
+    );
+    for (const w of result.warnings) this.log.warn(w);
+    for (const k of result.kept) this.log.warn(`kept your edited ${k} (not overwritten)`);
+    this.log.info(`productionized ${target.uri.fsPath} -> ${result.outDir} (version ${record.id}${created ? '' : ', unchanged'})`);
+    return { outDir: result.outDir, versionId: record.id, created, kept: result.kept, warnings: result.warnings };
+  }
+
+  /** Productionizes (so the image matches the notebook as it is now), then builds and records. */
+  async build(target: NotebookTarget, signal: AbortSignal, report: Report): Promise<BuildResult> {
+    requireTrust('Building an image');
+    const version = await this.productionize(target, signal, report);
+    const [{ buildPipeline }, lineage, engine] = await Promise.all([
+      import('../core/docker/build'),
+      import('../core/lineage'),
+      this.engine(target.uri),
+    ]);
+    report('building the image');
+    this.log.info(`building ${version.outDir} on ${engine.connection.address}`);
+    const outcome = await buildPipeline({
+      dir: version.outDir,
+      engine,
+      baseImage: this.config.get(target.uri).baseImage || undefined,
+      signal,
+      onProgress: (event) => {
+        if (event.kind === 'step') report(`step ${event.step.index}/${event.step.total}: ${event.step.instruction}`);
+        if (event.kind === 'log') this.log.stream(event.line);
+        if (event.kind === 'pull') this.log.debug(`${event.id ?? ''} ${event.status} ${event.progress ?? ''}`);
+      },
+    });
+    const record = await lineage.recordBuild(
+      {
+        workspaceDir: target.workspaceDir,
+        notebookPath: target.uri.fsPath,
+        versionId: version.versionId,
+        contextHash: outcome.contextHash,
+        dockerfileHash: outcome.dockerfileHash,
+        baseImage: outcome.baseImage,
+        imageId: outcome.imageId,
+        tags: outcome.tags,
+        seconds: outcome.seconds,
+        status: outcome.status,
+        error: outcome.error ? [outcome.error.message, ...outcome.logTail].join('\n') : undefined,
+      },
+      { store: await this.store(target.workspaceDir) },
+    );
+    this.log.info(`build ${outcome.status} in ${outcome.seconds.toFixed(1)}s: ${outcome.imageId ?? 'no image'}`);
+    if (outcome.status === 'cancelled') throw new CancelledError('Build');
+    if (outcome.error) throw outcome.error;
+    return {
+      status: outcome.status,
+      imageId: outcome.imageId,
+      tags: outcome.tags,
+      buildId: record.id,
+      versionId: version.versionId,
+      seconds: outcome.seconds,
+    };
+  }
+
+  /**
+   * Runs the pipeline: in a freshly built image, in a given image (re-run), or with the
+   * configured Python (`local`). Records the run either way.
+   */
+  async run(
+    target: NotebookTarget,
+    options: { local?: boolean; image?: string; params?: Record<string, unknown> },
+    signal: AbortSignal,
+    report: Report,
+  ): Promise<RunResult> {
+    requireTrust('Running a pipeline');
+    const runner = await import('../core/docker/run');
+    const lineage = await import('../core/lineage');
+    let dir: string;
+    let image = options.image;
+    let buildId: string | undefined;
+    let versionId: string | undefined;
+    if (options.local || image) {
+      dir = await this.pipelineDir(target);
+      if (options.local) versionId = (await this.productionize(target, signal, report)).versionId;
+    } else {
+      const build = await this.build(target, signal, report);
+      dir = await this.pipelineDir(target);
+      image = build.imageId;
+      buildId = build.buildId;
+      versionId = build.versionId;
+    }
+    const params = Object.entries(options.params ?? {}).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    const onOutput = (text: string) => this.log.stream(text);
+    report(options.local ? 'running locally' : 'running in a container');
+    const python = this.config.get(target.uri).pythonPath || 'python3';
+    const outcome = options.local
+      ? await runner.runLocal({ dir, params, python, env: this.config.env(target.uri), onOutput, signal })
+      : await runner.runInContainer({ dir, params, engine: await this.engine(target.uri), image: image!, onOutput, signal });
+    const { record } = await lineage.recordRun(
+      {
+        workspaceDir: target.workspaceDir,
+        notebookPath: target.uri.fsPath,
+        runDir: outcome.runDir,
+        image: options.local ? undefined : image,
+        versionId,
+        buildId,
+        status: outcome.status,
+        error: outcome.error?.message,
+        runId: outcome.runId,
+      },
+      { store: await this.store(target.workspaceDir) },
+    );
+    this.log.info(`run ${outcome.runId} ${outcome.status} in ${outcome.seconds.toFixed(1)}s`);
+    if (outcome.status === 'cancelled') throw new CancelledError('Run');
+    if (outcome.error) throw outcome.error;
+    return { status: outcome.status, runId: outcome.runId, runDir: outcome.runDir, recordId: record.id, metrics: record.metrics };
+  }
+
+  async store(workspaceDir: string): Promise<LineageStore> {
+    let store = this.stores.get(workspaceDir);
+    if (!store) {
+      store = (await import('../core/lineage')).openStore(workspaceDir);
+      this.stores.set(workspaceDir, store);
+    }
+    return store;
+  }
+
+  private async engine(scope: vscode.Uri) {
+    const { createDockerEngine } = await import('../core/docker/dockerode-engine');
+    return createDockerEngine(this.config.env(scope));
+  }
+}
+
+/** Trust is declared "limited" in the manifest; this is the run-time check before executing anything. */
+export function requireTrust(what: string): void {
+  if (vscode.workspace.isTrusted) return;
+  throw new ActionableError(
+    `${what} needs a trusted workspace: it executes the notebook's code. Planning and productionizing work in Restricted Mode.`,
+    'UNTRUSTED',
+    { title: 'Manage Workspace Trust', command: 'workbench.trust.manage' },
+  );
+}
+
+/** For messages: a Nb2prodError-shaped failure when a target is missing. */
+export function noNotebook(): Nb2prodError {
+  return new Nb2prodError('no notebook: open a .ipynb file, or right-click one in the Explorer', undefined, 'NO_NOTEBOOK');
+}
