@@ -77,6 +77,11 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       step.localDefinitions.push(def);
       for (const g of def.globals) if (definitionByName.has(g.name)) useDefinition(g.name);
     };
+    // Functions the step defines itself were moved out of its body, so the body needs them back.
+    for (const def of combined.definitions) {
+      useDefinition(def.name);
+      for (const need of dataNeeds.get(def.name) ?? []) resolve({ ...need, cell: def.cell, cellId: def.cellId }, def.name);
+    }
     for (const ref of combined.uses) {
       addUnique(step.uses, ref.name);
       resolve(ref);
