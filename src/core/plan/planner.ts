@@ -35,9 +35,9 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const slugs = new SlugRegistry('step');
   const drafts: StepDraft[] = draftSteps(assignment, analysisOf, slugs);
   const definitions = collectDefinitions(prelude, paramCells, drafts);
-  dropEmptySteps(drafts, diagnostics);
   const definitionByName = new Map(definitions.map((d) => [d.name, d]));
   const importByName = indexImports([prelude, paramCells, ...drafts.map((d) => d.combined)]);
+  dropEmptySteps(drafts, diagnostics);
   // Names the shared module itself binds at import time (prelude code and non-literal parameters).
   const sharedNames = new Set([...prelude.defines, ...paramCells.defines.filter((n) => !(n in params))]);
 
