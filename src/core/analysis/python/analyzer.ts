@@ -2,8 +2,9 @@
 import type { Diagnostic } from '../../errors';
 import type { CellAnalysis, CellAnalyzer, ImportInfo } from '../types';
 import { bodyWithout } from './body';
-import type { Parser, SyntaxNode } from './parser';
+import type { Parser } from './parser';
 import { type Preprocessed, preprocessCell } from './preprocess/magics';
+import { findSyntaxError } from './syntax-check';
 import { CellWalker, type Locate } from './walker';
 
 export class PythonCellAnalyzer implements CellAnalyzer {
@@ -87,38 +88,4 @@ function locator(pre: Preprocessed): Locate {
     const origin = pre.origins[Math.min(row, pre.origins.length - 1)] ?? { line: 1, shift: 0 };
     return { line: origin.line, column: origin.generated ? 1 : column + origin.shift + 1 };
   };
-}
-
-/**
- * tree-sitter recovers from errors; CPython does not. The first ERROR or MISSING node is the
- * syntax error. tree-sitter-python also accepts Python 2 `print x` / `exec x`, which 3.x rejects.
- */
-function findSyntaxError(root: SyntaxNode): { node: SyntaxNode; message: string } | undefined {
-  if (root.hasError) {
-    const node = firstErrorNode(root) ?? root;
-    const message = node.isMissing ? `invalid syntax: expected ${node.type}` : `invalid syntax near \`${excerpt(node.text)}\``;
-    return { node, message };
-  }
-  const python2 = root.descendantsOfType(['print_statement', 'exec_statement'])[0];
-  if (python2) {
-    const keyword = python2.type === 'print_statement' ? 'print' : 'exec';
-    return { node: python2, message: `invalid syntax: Python 2 \`${keyword}\` statement (use ${keyword}(...))` };
-  }
-  return undefined;
-}
-
-function firstErrorNode(node: SyntaxNode): SyntaxNode | undefined {
-  if (node.isError || node.isMissing) return node;
-  for (const child of node.children) {
-    if (child.isMissing || child.hasError) {
-      const found = firstErrorNode(child);
-      if (found) return found;
-    }
-  }
-  return undefined;
-}
-
-function excerpt(text: string): string {
-  const line = text.split('\n')[0].trim();
-  return line.length > 40 ? `${line.slice(0, 40)}…` : line;
 }
