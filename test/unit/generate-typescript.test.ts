@@ -1,0 +1,278 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { loadTypeScriptEngine } from '../../src/core/analysis/typescript/load';
+import type { GeneratedFile } from '../../src/core/generate/files';
+import { generateTypeScriptPackage } from '../../src/core/generate/typescript/index';
+import type { Plan, Step } from '../../src/core/plan/model';
+import { planNotebook, readNotebookFile } from '../../src/core/pipeline';
+
+const fixtures = path.resolve(__dirname, '../../../test/fixtures');
+const scratch = mkdtempSync(path.join(tmpdir(), 'nb2prod-ts-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+const HASH = 'ab'.repeat(32);
+const options = { notebookPath: 'demo.ipynb', slug: 'demo', packageName: 'demo', baseImage: 'python:3.11-slim', pins: [], runtime: 'node' as const };
+
+function step(name: string, code: string, extra: Partial<Step> = {}): Step {
+  return {
+    name,
+    label: name,
+    cells: [{ index: 0, id: 'c0' }],
+    code,
+    uses: [],
+    defines: [],
+    inputs: [],
+    outputs: [],
+    after: [],
+    params: [],
+    metrics: [],
+    imports: [],
+    sharedUses: [],
+    localDefinitions: [],
+    resources: {},
+    diagnostics: [],
+    bodies: [{ cell: 0, cellId: 'c0', body: code }],
+    ...extra,
+  };
+}
+
+function plan(steps: Step[], extra: Partial<Plan> = {}): Plan {
+  return {
+    notebook: 'demo.ipynb',
+    notebookHash: HASH,
+    language: 'typescript',
+    params: {},
+    steps,
+    definitions: [],
+    sharedImports: [],
+    sharedCode: [],
+    requirements: { pins: [], modules: [] },
+    diagnostics: [],
+    ...extra,
+  };
+}
+
+function writePackage(files: GeneratedFile[], name: string): string {
+  const dir = path.join(scratch, name);
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join(dir, f.path)), { recursive: true });
+    writeFileSync(path.join(dir, f.path), f.content);
+  }
+  return dir;
+}
+
+function node(dir: string, args: string[]) {
+  const r = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', env: { ...process.env, NB2PROD_RUN_ID: '' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const fileOf = (files: GeneratedFile[], p: string) => files.find((f) => f.path === p)?.content ?? assert.fail(`no ${p}`);
+
+/** What running the notebook's code cells top to bottom prints: the cells joined, types stripped, run by node. */
+function referenceOutput(notebookFile: string, name: string): string {
+  const nb = JSON.parse(readFileSync(notebookFile, 'utf8'));
+  const language = nb.metadata.kernelspec.language === 'javascript' ? 'javascript' : 'typescript';
+  const code = nb.cells
+    .filter((c: { cell_type: string }) => c.cell_type === 'code')
+    .map((c: { source: string | string[] }) => (Array.isArray(c.source) ? c.source.join('') : c.source))
+    .join('\n;\n');
+  const prelude = "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n";
+  const dir = path.join(scratch, `${name}-reference`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'notebook.mjs'), loadTypeScriptEngine().stripTypes(prelude + code, language));
+  const r = node(dir, ['notebook.mjs']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+async function productionized(notebook: string, name: string): Promise<string> {
+  const plan = await planNotebook(await readNotebookFile(notebook));
+  assert.deepEqual(plan.diagnostics.filter((d) => d.severity === 'error'), []);
+  return writePackage(generateTypeScriptPackage(plan, options), name);
+}
+
+describe('TypeScript generator: package files', () => {
+  const p = plan(
+    [
+      step('load', "const rows: number[] = [3, 1, 2];\nconst { z } = await import('npm:zod@3');", {
+        outputs: ['rows'],
+        params: ['limit'],
+        imports: [{ names: ['chunk'], modules: ['lodash'], code: "import { chunk } from 'lodash';", line: 1 }],
+      }),
+      step('delete', 'rows.sort();\nlet rows2 = rows;\nconsole.log(rows, limit);', { inputs: [{ name: 'rows', from: 'load' }], params: ['limit'] }),
+    ],
+    { params: { limit: 2 }, requirements: { pins: ['zod@3'], modules: ['jsr:@std/path', 'lodash', 'zod'] } },
+  );
+  const files = generateTypeScriptPackage(p, options);
+
+  it('writes one ES module per step, a runner, a runtime, package.json, Dockerfile and .dockerignore', () => {
+    assert.deepEqual(files.map((f) => f.path).sort(), ['.dockerignore', 'Dockerfile', '_runtime.mjs', 'main.mjs', 'package.json', 'steps/delete.mjs', 'steps/load.mjs']);
+  });
+
+  it('step modules are plain JavaScript with explicit inputs, params and outputs', () => {
+    const load = fileOf(files, 'steps/load.mjs');
+    assert.match(load, /^\/\/ Step load of the pipeline generated from demo\.ipynb\./);
+    assert.match(load, /export async function run\(\{\} = \{\}, \{ limit \} = \{\}\) \{/);
+    assert.match(load, /const rows = \[3, 1, 2\];/); // type annotation stripped
+    assert.match(load, /return \{ rows \};/);
+    assert.match(load, /import \{ chunk \} from 'lodash';/);
+    assert.match(load, /await import\("zod"\)/); // Deno's npm: specifier, for node
+    assert.match(fileOf(files, 'steps/delete.mjs'), /export async function run\(\{ rows \} = \{\}, \{ limit \} = \{\}\)/);
+  });
+
+  it('a step named after a reserved word still imports under a safe name', () => {
+    assert.match(fileOf(files, 'main.mjs'), /import \{ run as step_delete \} from '\.\/steps\/delete\.mjs';/);
+  });
+
+  it('package.json: ES module package, dependencies from imports with pins, jsr through its npm registry', () => {
+    const pkg = JSON.parse(fileOf(files, 'package.json'));
+    assert.equal(pkg.type, 'module');
+    assert.equal(pkg.main, 'main.mjs');
+    assert.deepEqual(pkg.dependencies, { '@std/path': 'npm:@jsr/std__path@*', lodash: '*', zod: '3' });
+  });
+
+  it('Dockerfile: Node base by default, NB2PROD_BASE_IMAGE kept, deps before sources, non-root, one ENTRYPOINT, labels', () => {
+    const docker = fileOf(files, 'Dockerfile');
+    assert.match(docker, /^FROM node:20-slim$/m);
+    const install = docker.indexOf('RUN npm install');
+    assert.ok(docker.indexOf('COPY package.json') < install && install < docker.indexOf('COPY pipeline.json'));
+    assert.match(docker, /^USER pipeline$/m);
+    assert.equal(docker.match(/^ENTRYPOINT /gm)?.length, 1);
+    assert.match(docker, /ENTRYPOINT \["node", "main.mjs"\]/);
+    assert.match(docker, /nb2prod\.notebook\.hash="a/);
+    assert.match(docker, /org\.opencontainers\.image\.title="demo"/);
+    const chosen = fileOf(generateTypeScriptPackage(p, { ...options, baseImage: 'node:22.1-bookworm-slim' }), 'Dockerfile');
+    assert.match(chosen, /^FROM node:22\.1-bookworm-slim$/m);
+    assert.throws(() => generateTypeScriptPackage(p, { ...options, baseImage: 'node' }), /not pinned/);
+  });
+
+  it('Deno runtime keeps npm: specifiers and runs with deno', () => {
+    const deno = generateTypeScriptPackage(p, { ...options, runtime: 'deno' });
+    assert.match(fileOf(deno, 'steps/load.mjs'), /await import\('npm:zod@3'\)/);
+    assert.match(fileOf(deno, 'Dockerfile'), /ENTRYPOINT \["deno", "run", "-A", "main.mjs"\]/);
+  });
+
+  it('a notebook path cannot break out of a comment or a label', () => {
+    const evil = generateTypeScriptPackage(p, { ...options, notebookPath: 'x\nRUN rm -rf /"$HOME.ipynb' });
+    assert.doesNotMatch(fileOf(evil, 'Dockerfile'), /^RUN rm/m);
+    assert.match(fileOf(evil, 'Dockerfile'), /description="Pipeline generated by nb2prod from x RUN rm -rf \/\\"\\\$HOME\.ipynb"/);
+    assert.doesNotMatch(fileOf(evil, 'main.mjs'), /^RUN rm/m);
+  });
+});
+
+describe('TypeScript generator: code transformations', () => {
+  it('a name declared again in a later cell of the same step becomes an assignment', () => {
+    const s = step('s', '', {
+      inputs: [{ name: 'total', from: 'a' }],
+      bodies: [
+        { cell: 1, cellId: 'c1', body: 'const x = 1;\nlet total = total + x;' },
+        { cell: 2, cellId: 'c2', body: 'const x = 2;\nconst { y, z } = { y: x, z: 3 };\nconsole.log(x, y, z, total);' },
+      ],
+    });
+    const dir = writePackage(generateTypeScriptPackage(plan([step('a', 'const total = 10;', { outputs: ['total'] }), s]), options), 'redeclare');
+    const code = readFileSync(path.join(dir, 'steps/s.mjs'), 'utf8');
+    assert.match(code, /let x = 1;/);
+    assert.match(code, /\(total = total \+ x\);/);
+    const r = node(dir, ['main.mjs']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '2 2 3 11\n');
+  });
+
+  it('require() imports work in ES modules', () => {
+    const s = step('s', "console.log(join('a', 'b'));", { imports: [{ names: ['join'], modules: [], code: "const { join } = require('node:path');", line: 1 }] });
+    const dir = writePackage(generateTypeScriptPackage(plan([s], { language: 'javascript' }), options), 'require');
+    const r = node(dir, ['main.mjs']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'a/b\n');
+  });
+});
+
+describe('TypeScript generator: runtime', () => {
+  const make = (value: string, name: string) =>
+    writePackage(
+      generateTypeScriptPackage(
+        plan([step('make', `const v = ${value};`, { outputs: ['v'] }), step('use', 'console.log(v);', { inputs: [{ name: 'v', from: 'make' }] })]),
+        options,
+      ),
+      name,
+    );
+
+  it('a value JSON cannot hold fails the step with an error naming the value and where', () => {
+    const dir = make('{ ok: 1, nested: { fn: () => 1 } }', 'unserialisable');
+    const r = node(dir, ['main.mjs', '--artifacts', 'out', '--run-id', 'r1']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /output "v" of step "make" cannot be saved as JSON: v\.nested\.fn is a function/);
+    const record = JSON.parse(readFileSync(path.join(dir, 'out/r1/run.json'), 'utf8'));
+    assert.equal(record.status, 'failed');
+    assert.deepEqual(record.steps.map((s: { name: string; status: string }) => [s.name, s.status]), [['make', 'failed']]);
+    assert.match(record.steps[0].error, /^TypeError: output "v"/);
+  });
+
+  it('circular values are named too', () => {
+    const dir = make('(() => { const a: any = { b: {} }; a.b.back = a; return a; })()', 'circular');
+    assert.match(node(dir, ['main.mjs']).stderr, /v\.b\.back refers back to itself/);
+  });
+
+  it('Map, Set, Date, BigInt, undefined and NaN survive a resumed run (--only loads them from artifacts)', () => {
+    const value = "new Map<string, unknown>([['set', new Set([1, 2])], ['when', new Date(0)], ['big', 10n ** 20n], ['none', undefined], ['nan', NaN], ['$nb2prod', 'x']])";
+    const dir = make(value, 'rich');
+    const first = node(dir, ['main.mjs', '--artifacts', 'out', '--run-id', 'r1']);
+    assert.equal(first.code, 0, first.stderr);
+    const second = node(dir, ['main.mjs', '--artifacts', 'out', '--run-id', 'r2', '--only', 'use']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.equal(second.stdout, first.stdout);
+    assert.match(second.stderr, /loading v from out\/r1\/make\/v\.json/);
+  });
+
+  it('run.json has the Python runtime\u2019s shape: run id, params, steps, artifacts with sha256 and bytes, metrics', () => {
+    const p = plan([step('train', 'const acc = 0.5 * factor;', { outputs: ['acc'], metrics: ['acc'], params: ['factor'] })], { params: { factor: 1 } });
+    const dir = writePackage(generateTypeScriptPackage(p, options), 'record');
+    const r = node(dir, ['main.mjs', '--param', 'factor=1.5', '--artifacts', 'runs', '--run-id', 'r1']);
+    assert.equal(r.code, 0, r.stderr);
+    const record = JSON.parse(readFileSync(path.join(dir, 'runs/r1/run.json'), 'utf8'));
+    assert.deepEqual(Object.keys(record), ['run_id', 'params', 'status', 'started', 'finished', 'steps', 'artifacts', 'metrics']);
+    assert.deepEqual([record.run_id, record.params, record.status, record.metrics], ['r1', { factor: 1.5 }, 'succeeded', { acc: 0.75 }]);
+    assert.match(record.started, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$/);
+    assert.deepEqual(Object.keys(record.steps[0]), ['name', 'status', 'seconds']);
+    assert.deepEqual(record.artifacts.map((a: Record<string, unknown>) => [a.path, a.step, a.name, a.bytes]), [['train/acc.json', 'train', 'acc', 5]]);
+    assert.match(record.artifacts[0].sha256, /^[a-f0-9]{64}$/);
+  });
+
+  it('unknown steps and parameters are usage errors (exit 2)', () => {
+    const dir = make('1', 'usage');
+    assert.equal(node(dir, ['main.mjs', '--only', 'nope']).code, 2);
+    assert.equal(node(dir, ['main.mjs', '--param', 'nope=1']).code, 2);
+    assert.equal(readdirSync(dir).includes('artifacts'), false);
+  });
+});
+
+describe('TypeScript notebooks end to end: the package prints what the notebook prints', () => {
+  it('ts_pipeline.ipynb (imports, destructuring, a class, async code, a mutation)', async () => {
+    const notebook = path.join(fixtures, 'notebooks/ts_pipeline.ipynb');
+    const dir = await productionized(notebook, 'ts_pipeline');
+    const r = node(dir, ['main.mjs', '--artifacts', 'artifacts']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, referenceOutput(notebook, 'ts_pipeline'));
+  });
+
+  it('tslab_naive_fib.ipynb', async () => {
+    const notebook = path.join(fixtures, 'corpus/wild/tslab_naive_fib.ipynb');
+    const dir = await productionized(notebook, 'naive_fib');
+    const r = node(dir, ['main.mjs']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n')[0], 'naiveFib(33) = 5702887');
+    assert.match(r.stdout, /^Took: \d+ms$/m);
+  });
+
+  it('js_pipeline.ipynb', { todo: 'the planner does not yet give a step the imports of its own cells (Python too: step.imports only holds imports of names read before being bound)' }, async () => {
+    const notebook = path.join(fixtures, 'notebooks/js_pipeline.ipynb');
+    const dir = await productionized(notebook, 'js_pipeline');
+    const r = node(dir, ['main.mjs']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, referenceOutput(notebook, 'js_pipeline'));
+  });
+});
