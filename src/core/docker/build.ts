@@ -25,6 +25,8 @@ export interface BuildOptions {
   /** Image repository; defaults to `nb2prod/<slug>`. */
   repository?: string;
   buildArgs?: Record<string, string>;
+  /** Build every layer again and skip the up-to-date check (cold builds, benchmarks). */
+  noCache?: boolean;
   onProgress?: (event: BuildEvent) => void;
   signal?: AbortSignal;
 }
@@ -81,7 +83,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<BuildOutcome> {
 
   await opts.engine.info(opts.signal);
   // Same context hash = same inputs: no build at all, only make sure the tags point at it.
-  const existing = await opts.engine.findImages({ [LABELS.contextHash]: contextHash });
+  const existing = opts.noCache ? [] : await opts.engine.findImages({ [LABELS.contextHash]: contextHash });
   if (existing.length > 0) {
     const image = existing[0];
     const missing = tags.filter((t) => !image.tags.includes(t));
@@ -94,7 +96,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<BuildOutcome> {
   try {
     const imageId = await opts.engine.build(
       tar,
-      { tags, labels: { [LABELS.contextHash]: contextHash, [LABELS.slug]: manifest.slug }, buildArgs: opts.buildArgs },
+      { tags, labels: { [LABELS.contextHash]: contextHash, [LABELS.slug]: manifest.slug }, buildArgs: opts.buildArgs, noCache: opts.noCache },
       (message) => {
         for (const event of tracker.push(message)) opts.onProgress?.(event);
       },

@@ -69,9 +69,8 @@ class DockerodeEngine implements ContainerEngine {
 
   async findImages(labels: Record<string, string>): Promise<ImageSummary[]> {
     await this.info();
-    const images = await this.docker.listImages({
-      filters: { label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) },
-    });
+    const label = Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+    const images = await this.docker.listImages(label.length ? { filters: { label } } : {});
     return images.map((i) => ({
       id: i.Id,
       tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
@@ -93,6 +92,7 @@ class DockerodeEngine implements ContainerEngine {
         t: options.tags,
         labels: options.labels,
         buildargs: options.buildArgs,
+        nocache: options.noCache,
         // Intermediate containers go away also when a step fails.
         rm: true,
         forcerm: true,
@@ -153,7 +153,8 @@ class DockerodeEngine implements ContainerEngine {
   }
 
   async removeImage(ref: string): Promise<void> {
-    await this.docker.getImage(ref).remove({ force: true });
+    // Not forced: removing one tag of an image that has others only untags it.
+    await this.docker.getImage(ref).remove();
   }
 
   async run(
@@ -166,6 +167,7 @@ class DockerodeEngine implements ContainerEngine {
     const container = await this.docker.createContainer({
       Image: options.image,
       Cmd: options.args,
+      Entrypoint: options.entrypoint,
       User: options.user,
       Env: Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v}`),
       Labels: options.labels,

@@ -36,6 +36,8 @@ export interface EngineBuildOptions {
   labels: Record<string, string>;
   /** Build arguments, e.g. proxies. */
   buildArgs?: Record<string, string>;
+  /** Ignore the layer cache (cold builds, benchmarks). */
+  noCache?: boolean;
 }
 
 export interface Mount {
@@ -48,6 +50,8 @@ export interface EngineRunOptions {
   image: string;
   /** Arguments after the image's ENTRYPOINT. */
   args: string[];
+  /** Replaces the image's ENTRYPOINT (inspecting an image's files, debugging). */
+  entrypoint?: string[];
   /** `uid:gid`; the image's user when absent. */
   user?: string;
   env?: Record<string, string>;
@@ -75,6 +79,7 @@ export interface ContainerEngine {
     signal?: AbortSignal,
   ): Promise<string>;
   tag(imageId: string, tags: string[]): Promise<void>;
+  /** Removes a tag (the image goes when its last tag does). */
   removeImage(ref: string): Promise<void>;
   /**
    * Creates, starts and waits for a container, streaming its output. The container is removed
