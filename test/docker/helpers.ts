@@ -43,19 +43,21 @@ export async function tempDir(prefix = 'nb2prod-docker-'): Promise<string> {
 }
 
 /** A fresh copy of the fixture pipeline whose Dockerfile and .dockerignore come from today's generators. */
-export async function copyFixture(parent?: string): Promise<string> {
+export async function copyFixture(parent?: string, notebookPath?: string): Promise<string> {
   const dir = path.join(parent ?? (await tempDir()), 'pipeline');
   await fs.promises.cp(FIXTURE, dir, { recursive: true, filter: (src) => !src.includes('__pycache__') });
   const manifest = JSON.parse(await fs.promises.readFile(path.join(dir, 'pipeline.json'), 'utf8'));
   const dockerfile = generateDockerfile({
     baseImage: DEFAULT_BASE_IMAGE,
     packageName: manifest.package,
-    notebookPath: manifest.notebook.path,
+    notebookPath: notebookPath ?? manifest.notebook.path,
     notebookHash: manifest.notebook.hash,
     planHash: manifest.planHash,
   });
   await fs.promises.writeFile(path.join(dir, 'Dockerfile'), dockerfile);
   await fs.promises.writeFile(path.join(dir, '.dockerignore'), generateDockerignore());
+  // A unique context per copy: identical contexts share an image ("up to date") across tests.
+  await fs.promises.appendFile(path.join(dir, 'basic', '__init__.py'), `# test copy ${crypto.randomBytes(6).toString('hex')}\n`);
   return dir;
 }
 
