@@ -131,7 +131,7 @@ class Preprocessor {
     const path = `pathlib.Path(${pythonString(target)})`;
     this.result.helperModules.add('pathlib');
     this.emit(`${path}.parent.mkdir(parents=True, exist_ok=True)`, index, true);
-    const content = pythonStringLines(body.join('\n'));
+    const content = argumentLines(body.join('\n'));
     const last = index + body.length;
     if (append) {
       this.result.hiddenNames.add('writefile');
@@ -151,7 +151,7 @@ class Preprocessor {
     this.result.helperModules.add('subprocess');
     const last = index + body.length;
     this.emit('subprocess.run(', index, true);
-    pythonStringLines(body.join('\n')).forEach((literal, i) => this.emit(`    ${literal}`, Math.min(index + 1 + i, last), true));
+    argumentLines(body.join('\n')).forEach((literal, i) => this.emit(`    ${literal}`, Math.min(index + 1 + i, last), true));
     this.emit('    shell=True,', last, true);
     this.emit('    check=True,', last, true);
     if (shell === 'bash') this.emit('    executable="/bin/bash",', last, true);
@@ -345,6 +345,13 @@ class Preprocessor {
   private diag(severity: Diagnostic['severity'], line: number, message: string): void {
     this.result.diagnostics.push({ severity, message, line });
   }
+}
+
+/** A text as the first argument of a multi-line call: one literal per line, then the comma. */
+function argumentLines(text: string): string[] {
+  const literals = pythonStringLines(text);
+  literals[literals.length - 1] += ',';
+  return literals;
 }
 
 /** `obj?`, `obj??`, `?obj`, `??obj`: IPython's help, never code. */
