@@ -11,6 +11,7 @@ import { resolveBaseImage } from './generate/dockerfile';
 import type { GeneratedFile } from './generate/files';
 import { buildManifest, PipelineManifest } from './generate/manifest';
 import { generatePythonPackage } from './generate/python/package';
+import { generateTypeScriptPackage } from './generate/typescript';
 import { sha256 } from './hash';
 import { contentHash } from './notebook/read';
 import type { CellKind, Notebook } from './notebook/model';
@@ -134,13 +135,14 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
   const found = await findDataFiles(notebookDir, [...stringLiterals(code), ...paramStrings]);
   const dataFiles = found.filter((f) => f.bytes <= MAX_COPIED_DATA_BYTES && !isInside(outDir, f.absPath));
   for (const f of found.filter((f) => !dataFiles.includes(f))) warnings.push(`${f.relPath}: not copied into the pipeline (${(f.bytes / 1e6).toFixed(0)} MB); mount it at run time`);
-  const localModules = await findLocalModules(notebookDir, plan.requirements.modules);
+  const localModules = plan.language === 'python' ? await findLocalModules(notebookDir, plan.requirements.modules) : [];
   const copies = [...dataFiles, ...localModules];
   const hash = planHash(plan);
   const baseImage = resolveBaseImage({ option: opts.baseImage, env: opts.env ?? process.env });
   checkpoint();
 
-  const generated = generateFiles(plan, {
+  const runner = runnerFor(notebook);
+  const generated = generateFiles(plan, runner, {
     notebookPath: shownPath,
     slug,
     packageName: slug,
@@ -160,6 +162,8 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
     baseImage,
     files: generated.files,
     copies: Object.fromEntries(copyHashes),
+    runner,
+    ...(runner === 'python' ? {} : { stepFile: (step: string) => `steps/${step}.mjs` }),
   });
   const files: GeneratedFile[] = [...generated.files, { path: MANIFEST, content: JSON.stringify(manifest, null, 2) + '\n' }];
 
@@ -175,9 +179,16 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
   return { outDir, manifest, plan, kept: result.kept, written: result.written, warnings, dataFiles };
 }
 
-function generateFiles(plan: Plan, opts: Parameters<typeof generatePythonPackage>[1]): { files: GeneratedFile[]; warnings: string[] } {
-  if (plan.language === 'python') return generatePythonPackage(plan, opts);
-  throw new Nb2prodError(`generating ${plan.language} pipelines is not available yet`, { file: plan.notebook });
+type Runner = PipelineManifest['runner'];
+
+function runnerFor(notebook: Notebook): Runner {
+  if (notebook.language === 'python') return 'python';
+  return notebook.kernelName?.toLowerCase() === 'deno' ? 'deno' : 'node';
+}
+
+function generateFiles(plan: Plan, runner: Runner, opts: Parameters<typeof generatePythonPackage>[1]): { files: GeneratedFile[]; warnings: string[] } {
+  if (runner === 'python') return generatePythonPackage(plan, opts);
+  return { files: generateTypeScriptPackage(plan, { ...opts, runtime: runner }), warnings: [] };
 }
 
 async function readPins(notebookDir: string): Promise<string[]> {

@@ -153,3 +153,10 @@ describe('planner: parameters, metrics, functions, edges', () => {
     assert.deepEqual(step(p, 's4990').inputs, [{ name: 'v4989', from: 's4980' }]);
   });
 });
+
+describe('planner: imports inside step cells', () => {
+  it("a step keeps its own cells' imports even when it binds them before use", async () => {
+    const p = await plan([{ source: 'import json\nx = json.dumps([1])', tags: ['step:a'] }, { source: 'print(x)', tags: ['step:b'] }]);
+    assert.deepEqual(step(p, 'a').imports.map((i) => i.code), ['import json']);
+  });
+});

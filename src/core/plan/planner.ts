@@ -57,6 +57,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
         return;
       }
       if (producer === step.name) return;
+      // A function body reads globals when called, so a value the step binds anywhere serves it.
+      if (via && combined.defines.includes(name)) return;
       if (name in params) return void addUnique(step.params, name);
       if (definitionByName.has(name)) return void useDefinition(name);
       if (importByName.has(name)) return void addUnique(step.imports, importByName.get(name)!);
@@ -89,7 +91,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       if (def) for (const need of dataNeeds.get(def.name) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
     }
     step.localDefinitions.sort((a, b) => definitions.indexOf(a) - definitions.indexOf(b));
-    for (const imp of combined.extraImports) addUnique(step.imports, imp);
+    // The step's own import statements were taken out of its body: they always come back.
+    for (const imp of [...combined.imports, ...combined.extraImports]) addUnique(step.imports, imp);
     step.inputs = [...inputs].map(([name, from]) => ({ name, from }));
     step.defines = combined.defines;
     for (const name of [...combined.defines, ...combined.mutates]) lastProducer.set(name, step.name);
