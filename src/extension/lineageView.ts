@@ -26,6 +26,7 @@ export class LineageView implements vscode.Disposable {
   private readonly subscriptions: vscode.Disposable[] = [];
   /** Serializes refreshes: two overlapping reads would fold the same bytes twice. */
   private pending: Promise<void> = Promise.resolve();
+  private drawn = false;
 
   constructor(private readonly log: Log) {
     this.view = vscode.window.createTreeView(View.lineage, { treeDataProvider: this.tree, showCollapseAll: true });
@@ -35,6 +36,7 @@ export class LineageView implements vscode.Disposable {
       this.view.onDidChangeVisibility((e) => this.onVisibility(e.visible)),
       vscode.workspace.onDidChangeWorkspaceFolders(() => {
         this.folders.clear();
+        this.drawn = false;
         if (this.view.visible) this.watch();
         void this.refresh();
       }),
@@ -53,17 +55,24 @@ export class LineageView implements vscode.Disposable {
     const { LiveLineage: Live, openStore } = await import('../core/lineage');
     const sources: LineageSource[] = [];
     const multi = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
+    // Redraw only when something changed: a needless full refresh while the tree is fetching
+    // children makes VS Code drop them ("No tree item with id ... found").
+    let changed = this.folders.size !== (vscode.workspace.workspaceFolders?.length ?? 0) || !this.drawn;
     for (const folder of vscode.workspace.workspaceFolders ?? []) {
       const key = folder.uri.toString();
       let state = this.folders.get(key);
       if (!state) {
         state = { folder, live: new Live(openStore(folder.uri.fsPath)) };
         this.folders.set(key, state);
+        changed = true;
       }
       const result = state.live.refresh();
+      if (result.added > 0 || result.reset) changed = true;
       for (const p of result.problems) this.log.warn(`lineage store in ${folder.name}: ${describeProblem(p)}`);
       sources.push({ folder: folder.uri.fsPath, label: multi ? folder.name : '', model: state.live.model });
     }
+    if (!changed) return;
+    this.drawn = true;
     this.tree.setSources(sources);
     await vscode.commands.executeCommand('setContext', ContextKey.lineageEmpty, this.tree.isEmpty);
   }

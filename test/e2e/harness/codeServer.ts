@@ -161,9 +161,12 @@ async function killGroup(child: ChildProcess): Promise<void> {
 
 /** `code-server --install-extension FILE.vsix` into the given extensions dir. */
 export function installExtension(binary: string, vsix: string, userDataDir: string, extensionsDir: string): string {
+  fs.mkdirSync(userDataDir, { recursive: true });
+  const config = path.join(userDataDir, 'code-server.yaml');
+  fs.writeFileSync(config, '');
   const r = spawnSync(
     binary,
-    ['--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'],
+    ['--config', config, '--user-data-dir', userDataDir, '--extensions-dir', extensionsDir, '--install-extension', vsix, '--force'],
     { encoding: 'utf8', timeout: 120_000 },
   );
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;

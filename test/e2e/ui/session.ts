@@ -1,0 +1,74 @@
+/**
+ * A UI-test session: the packaged .vsix installed into a fresh code-server with
+ * `--install-extension`, the workbench open on a copy of the fixture workspace in headless
+ * chromium. This is what a user gets: no extensionDevelopmentPath, the real package.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import type { Page } from 'playwright-core';
+import { CodeServer, findCodeServer, installExtension, startCodeServer } from '../harness/codeServer';
+import { openWorkbench, Workbench } from '../harness/workbench';
+
+export const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+export const RESULTS = path.join(ROOT, 'test-results');
+
+export interface UiSession {
+  page: Page;
+  workspace: string;
+  vsix: string;
+  installLog: string;
+  close(): Promise<void>;
+}
+
+/** `vsce package` into a temp dir: the same command as `npm run package`, without touching dist/. */
+export function packageVsix(dir: string): string {
+  const out = path.join(dir, 'notebook-to-production.vsix');
+  const vsce = path.join(ROOT, 'node_modules', '.bin', 'vsce');
+  const r = spawnSync(vsce, ['package', '--no-dependencies', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`vsce package failed:\n${r.stdout}\n${r.stderr}`);
+  return out;
+}
+
+export async function startUiSession(): Promise<UiSession> {
+  const binary = findCodeServer();
+  if (!binary) throw new Error('code-server is not installed (bash test/setup/vscode.sh)');
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nb2prod-ui-'));
+  const userDataDir = path.join(scratch, 'user-data');
+  const extensionsDir = path.join(scratch, 'extensions');
+  const workspace = path.join(scratch, 'workspace');
+  fs.cpSync(path.join(ROOT, 'test', 'fixtures', 'workspace'), workspace, { recursive: true });
+  let server: CodeServer | undefined;
+  let workbench: Workbench | undefined;
+  const close = async () => {
+    await workbench?.close();
+    await server?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  };
+  try {
+    const vsix = packageVsix(scratch);
+    const installLog = installExtension(binary, vsix, userDataDir, extensionsDir);
+    server = await startCodeServer({ binary, userDataDir, extensionsDir, log: process.env.NB2PROD_E2E_DEBUG ? console.log : undefined });
+    workbench = await openWorkbench({ server, folder: workspace, onLog: process.env.NB2PROD_E2E_DEBUG ? console.log : undefined });
+    return { page: workbench.page, workspace, vsix, installLog, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  fs.mkdirSync(RESULTS, { recursive: true });
+  const file = path.join(RESULTS, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+export async function waitForFile(file: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!fs.existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`${file} did not appear within ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
