@@ -14,7 +14,7 @@ import { buildPipeline, BuildOutcome } from '../../src/core/docker/build';
 import { createDockerEngine } from '../../src/core/docker/dockerode-engine';
 import { BuildError, ContainerEngine, EngineUnreachableError } from '../../src/core/docker/engine';
 import { runInContainer, runLocal } from '../../src/core/docker/run';
-import { copyFixture, removeRepository, requireEngine, ROOT, tempDir, testRepository } from './helpers';
+import { copyFixture, removeRepository, removeTempDirs, requireEngine, ROOT, tempDir, testRepository } from './helpers';
 
 // Offline: pip must fail fast instead of retrying a registry it cannot reach.
 process.env.PIP_RETRIES = '0';
@@ -25,6 +25,7 @@ let cleanupEngine: ContainerEngine | undefined;
 
 after(async () => {
   if (cleanupEngine) for (const repo of repositories) await removeRepository(cleanupEngine, repo);
+  await removeTempDirs();
 });
 
 async function engineFor(t: Parameters<typeof requireEngine>[0]): Promise<ContainerEngine | undefined> {

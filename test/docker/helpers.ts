@@ -38,8 +38,17 @@ export async function requireEngine(t: TestContext): Promise<ContainerEngine | u
   return undefined;
 }
 
+const temps: string[] = [];
+
 export async function tempDir(prefix = 'nb2prod-docker-'): Promise<string> {
-  return fs.promises.mkdtemp(path.join(os.tmpdir(), prefix));
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), prefix));
+  temps.push(dir);
+  return dir;
+}
+
+/** Call from after(): the context tests leave 50 MB files behind otherwise. */
+export async function removeTempDirs(): Promise<void> {
+  for (const dir of temps.splice(0)) await fs.promises.rm(dir, { recursive: true, force: true });
 }
 
 /** A fresh copy of the fixture pipeline whose Dockerfile and .dockerignore come from today's generators. */

@@ -96,7 +96,8 @@ export async function buildPipeline(opts: BuildOptions): Promise<BuildOutcome> {
   try {
     const imageId = await opts.engine.build(
       tar,
-      { tags, labels: { [LABELS.contextHash]: contextHash, [LABELS.slug]: manifest.slug }, buildArgs: opts.buildArgs, noCache: opts.noCache },
+      // One label: the classic builder adds a step per build-time label.
+      { tags, labels: { [LABELS.contextHash]: contextHash }, buildArgs: opts.buildArgs, noCache: opts.noCache },
       (message) => {
         for (const event of tracker.push(message)) opts.onProgress?.(event);
       },

@@ -20,7 +20,6 @@ export const LABELS = {
   planHash: 'nb2prod.plan.hash',
   /** Set by the build (API `labels` option), not the Dockerfile: see src/core/docker/build.ts. */
   contextHash: 'nb2prod.context.hash',
-  slug: 'nb2prod.slug',
 } as const;
 
 export interface DockerfileOptions {
@@ -82,6 +81,11 @@ WORKDIR ${CONTAINER_WORKDIR}
 # Requirements in their own layer, before the sources: editing a step does not reinstall them.
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
+
+# Runs as the unprivileged user; the sources copied below stay root-owned and read-only to it.
+# Set before the sources so that a rebuild after an edit redoes as few steps as possible.
+USER pipeline
+ENTRYPOINT ["python", "-m", "${pkg}"]
 ${extraCopies}
 # Sources last: they change most often.
 COPY pipeline.json ./
@@ -89,9 +93,6 @@ COPY ${pkg}/ ./${pkg}/
 
 # Lineage labels after the layers, so a notebook edit does not invalidate the cache above.
 LABEL ${labels.map(([k, v]) => `${k}=${labelValue(v)}`).join(' \\\n      ')}
-
-USER pipeline
-ENTRYPOINT ["python", "-m", "${pkg}"]
 `;
 }
 
