@@ -76,6 +76,8 @@ export async function lineageCommand(argv: string[], ctx: CliContext): Promise<n
 }
 
 function load(workspace: string, ctx: CliContext): LineageModel {
+  // A full read, not the lazy scan: the output shows every record anyway, and a full parse
+  // reports every damaged line.
   const { records, problems } = openStore(workspace).read();
   // Problems go to stderr in both modes so --json output stays parseable.
   for (const p of problems) ctx.err(`warning: lineage store: ${p.message}`);

@@ -257,3 +257,48 @@ test('a lock left by a dead process is broken; a live one is waited for', async 
   fs.writeFileSync(lock, JSON.stringify({ pid: process.pid, host: os.hostname(), token: 'v', time: Date.now() }));
   await assert.rejects(acquire(lock, { timeoutMs: 100 }), /locked by process/);
 });
+
+test('the fast header scan agrees with a full parse, and falls back for lines shaped otherwise', async () => {
+  const ws = tempWorkspace();
+  const store = openStore(ws, { durable: false });
+  await store.append({
+    type: 'version',
+    notebook: 'nö tebooks/"quoted".ipynb',
+    notebookHash: 'h',
+    planHash: 'p',
+    outDir: 'o',
+    package: 'p',
+    files: [],
+    steps: [],
+    data: [],
+  });
+  const v = store.read().records[0];
+  await store.append(runInput('r1', { versionId: v.id, status: 'failed', error: 'x' } as Partial<RecordInput>));
+  // A hand-written line with another key order: read in full, not through the header.
+  fs.appendFileSync(store.file, JSON.stringify({ type: 'run', id: 'handmade', notebook: 'nb.ipynb', ts: 't', runId: 'h', steps: [], artifacts: [], metrics: {}, status: 'succeeded', parents: [], prev: '' }) + '\n');
+  await store.append(runInput('r2'));
+  // A line damaged in the middle but with a plausible start and end.
+  const damaged = (await store.append(runInput('r3'))).id;
+  const text = fs.readFileSync(store.file, 'utf8');
+  fs.writeFileSync(store.file, text.replace('"runId":"r3"', '"runId":r3"'));
+
+  const { loadModel } = await import('../../src/core/lineage');
+  const eager = store.read();
+  const { model, problems } = loadModel(store);
+  // The damaged 5th line is only found when its record is parsed: a full read reports it.
+  assert.deepEqual(
+    eager.problems.map((p) => [p.line, p.kind]),
+    [[5, 'invalid-json']],
+  );
+  assert.deepEqual(problems, []);
+  for (const r of eager.records) assert.deepEqual(model.get(r.id)?.record, r);
+  assert.equal(model.size, eager.records.length + 1);
+  assert.equal(model.notebooks.has('nö tebooks/"quoted".ipynb'), true);
+  const run1 = [...model.byId.values()].find((n) => n.kind === 'run' && n.record.runId === 'r1');
+  assert.equal(run1?.kind === 'run' && run1.status, 'failed');
+  assert.equal(run1?.kind === 'run' && run1.version?.id, v.id);
+  assert.equal(model.get('handmade')?.kind, 'run');
+  const broken = model.get(damaged);
+  assert.equal(broken?.kind, 'run');
+  assert.match((broken?.record as RunRecord).notes?.[0] ?? '', /could not be parsed/);
+});

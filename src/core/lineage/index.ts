@@ -17,7 +17,8 @@ export type { LineageStore, ReadResult, ReadNewResult, StoreOptions } from './st
 export type { LineageProblem } from './parse';
 export { LineageModel, foldRecords } from './model';
 export type { NotebookNode, VersionNode, BuildNode, RunNode, StepNode, LineageNode } from './model';
-export { LiveLineage } from './live';
+export { LiveLineage, loadModel } from './live';
+export type { RecordEntry } from './scan';
 export type { RefreshResult } from './live';
 export { diffVersions, diffFiles, findByIdPrefix, trace } from './queries';
 export type { VersionDiff, TraceHit, FileChanges } from './queries';

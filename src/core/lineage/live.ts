@@ -33,13 +33,21 @@ export class LiveLineage {
   }
 
   refresh(): RefreshResult {
-    const read = this.reader.readNew();
+    const read = this.reader.readNewEntries();
     if (read.reset) {
       this.current = new LineageModel();
       this.problemList = [];
     }
-    const changed = this.current.apply(read.records);
+    const changed = this.current.applyEntries(read.entries);
     this.problemList.push(...read.problems.filter((p) => p.kind !== 'torn'));
-    return { added: read.records.length, changed, reset: read.reset, problems: read.problems };
+    return { added: read.entries.length, changed, reset: read.reset, problems: read.problems };
   }
+}
+
+/** Read and fold a whole store (records parsed lazily): what a command that queries once uses. */
+export function loadModel(store: LineageStore): { model: LineageModel; problems: LineageProblem[] } {
+  const { entries, problems } = store.reader().readNewEntries();
+  const model = new LineageModel();
+  model.applyEntries(entries);
+  return { model, problems };
 }

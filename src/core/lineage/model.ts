@@ -6,6 +6,7 @@
  * version belongs to the latest version of its notebook seen so far.
  */
 import type { ArtifactHash, BuildRecord, LineageRecord, RunRecord, VersionRecord } from './records';
+import { entryOf, RecordEntry } from './scan';
 
 export interface NotebookNode {
   path: string;
@@ -17,7 +18,9 @@ export interface NotebookNode {
 export interface VersionNode {
   kind: 'version';
   id: string;
-  record: VersionRecord;
+  ts: string;
+  /** Parsed from the store on first use. */
+  readonly record: VersionRecord;
   notebook: NotebookNode;
   builds: BuildNode[];
   runs: RunNode[];
@@ -26,7 +29,9 @@ export interface VersionNode {
 export interface BuildNode {
   kind: 'build';
   id: string;
-  record: BuildRecord;
+  ts: string;
+  status?: string;
+  readonly record: BuildRecord;
   version?: VersionNode;
   /** True when the record did not name its version and the model placed it under the latest one. */
   inferredVersion: boolean;
@@ -36,7 +41,9 @@ export interface BuildNode {
 export interface RunNode {
   kind: 'run';
   id: string;
-  record: RunRecord;
+  ts: string;
+  status?: string;
+  readonly record: RunRecord;
   version?: VersionNode;
   build?: BuildNode;
   inferredVersion: boolean;
@@ -74,17 +81,24 @@ export class LineageModel {
 
   /** Fold new records in; returns the notebook paths whose subtree changed. */
   apply(records: Iterable<LineageRecord>): Set<string> {
+    const entries: RecordEntry[] = [];
+    for (const r of records) entries.push(entryOf(r));
+    return this.applyEntries(entries);
+  }
+
+  /** Fold scanned entries in (records parsed only when a node's `record` is read). */
+  applyEntries(entries: Iterable<RecordEntry>): Set<string> {
     const changed = new Set<string>();
-    for (const r of records) {
-      if (this.byId.has(r.id)) {
-        this.issues.push({ id: r.id, message: `record ${r.id} appears twice; the copy is ignored` });
+    for (const e of entries) {
+      if (this.byId.has(e.id)) {
+        this.issues.push({ id: e.id, message: `record ${e.id} appears twice; the copy is ignored` });
         continue;
       }
       this.count++;
-      changed.add(r.notebook);
-      if (r.type === 'version') this.addVersion(r as VersionRecord);
-      else if (r.type === 'build') this.addBuild(r as BuildRecord);
-      else if (r.type === 'run') this.addRun(r as RunRecord);
+      changed.add(e.notebook);
+      if (e.type === 'version') this.addVersion(e);
+      else if (e.type === 'build') this.addBuild(e);
+      else if (e.type === 'run') this.addRun(e);
     }
     return changed;
   }
@@ -141,22 +155,22 @@ export class LineageModel {
     return out;
   }
 
-  private addVersion(r: VersionRecord): void {
+  private addVersion(r: RecordEntry): void {
     const nb = this.notebook(r.notebook);
-    const node: VersionNode = { kind: 'version', id: r.id, record: r, notebook: nb, builds: [], runs: [] };
+    const node = new Version(r, nb);
     nb.versions.push(node);
     this.byId.set(r.id, node);
   }
 
-  private addBuild(r: BuildRecord): void {
+  private addBuild(r: RecordEntry): void {
     const nb = this.notebook(r.notebook);
     const { version, inferred } = this.versionFor(r.id, r.versionId, nb);
-    const node: BuildNode = { kind: 'build', id: r.id, record: r, version, inferredVersion: inferred, runs: [] };
+    const node = new Build(r, version, inferred);
     (version ? version.builds : nb.unversioned.builds).push(node);
     this.byId.set(r.id, node);
   }
 
-  private addRun(r: RunRecord): void {
+  private addRun(r: RecordEntry): void {
     const nb = this.notebook(r.notebook);
     let build: BuildNode | undefined;
     if (r.buildId) {
@@ -168,7 +182,7 @@ export class LineageModel {
     let inferred = false;
     if (!r.versionId && build?.version) version = build.version;
     else ({ version, inferred } = this.versionFor(r.id, r.versionId, nb));
-    const node: RunNode = { kind: 'run', id: r.id, record: r, version, build, inferredVersion: inferred };
+    const node = new Run(r, version, build, inferred);
     (version ? version.runs : nb.unversioned.runs).push(node);
     build?.runs.push(node);
     this.byId.set(r.id, node);
@@ -192,6 +206,65 @@ export class LineageModel {
       for (const node of this.byId.values()) if (node.kind === 'run') indexRun(this.artifactIndex, node);
     }
     return this.artifactIndex;
+  }
+}
+
+// Nodes keep the scanned entry and hand out its record on demand.
+class Version implements VersionNode {
+  readonly kind = 'version';
+  readonly id: string;
+  readonly ts: string;
+  readonly builds: BuildNode[] = [];
+  readonly runs: RunNode[] = [];
+  constructor(
+    private readonly entry: RecordEntry,
+    readonly notebook: NotebookNode,
+  ) {
+    this.id = entry.id;
+    this.ts = entry.ts;
+  }
+  get record(): VersionRecord {
+    return this.entry.record as VersionRecord;
+  }
+}
+
+class Build implements BuildNode {
+  readonly kind = 'build';
+  readonly id: string;
+  readonly ts: string;
+  readonly status?: string;
+  readonly runs: RunNode[] = [];
+  constructor(
+    private readonly entry: RecordEntry,
+    readonly version: VersionNode | undefined,
+    readonly inferredVersion: boolean,
+  ) {
+    this.id = entry.id;
+    this.ts = entry.ts;
+    this.status = entry.status;
+  }
+  get record(): BuildRecord {
+    return this.entry.record as BuildRecord;
+  }
+}
+
+class Run implements RunNode {
+  readonly kind = 'run';
+  readonly id: string;
+  readonly ts: string;
+  readonly status?: string;
+  constructor(
+    private readonly entry: RecordEntry,
+    readonly version: VersionNode | undefined,
+    readonly build: BuildNode | undefined,
+    readonly inferredVersion: boolean,
+  ) {
+    this.id = entry.id;
+    this.ts = entry.ts;
+    this.status = entry.status;
+  }
+  get record(): RunRecord {
+    return this.entry.record as RunRecord;
   }
 }
 

@@ -9,6 +9,7 @@ import { collectDataFiles, extractStringLiterals, hashFile, workspaceRelative } 
 import { gitInfo } from './git';
 import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
+import type { RecordEntry } from './scan';
 import type { BuildRecord, BuildRecordInput, FileHash, LineageRecord, RunRecord, RunRecordInput, VersionRecord } from './records';
 
 export interface VersionFacts {
@@ -201,17 +202,19 @@ export function tail(text: string): string {
 }
 
 function latestVersion(store: LineageStore, notebook: string): VersionRecord | undefined {
-  return findLast(store, (r) => r.type === 'version' && r.notebook === notebook) as VersionRecord | undefined;
+  return findLast(store, (e) => e.type === 'version' && e.notebook === notebook) as VersionRecord | undefined;
 }
 
 function latestBuildOfImage(store: LineageStore, image: string): BuildRecord | undefined {
-  return findLast(store, (r) => r.type === 'build' && r.imageId === image && r.status !== 'failed') as BuildRecord | undefined;
+  return findLast(store, (e) => e.type === 'build' && e.status !== 'failed', (r) => r.type === 'build' && r.imageId === image) as BuildRecord | undefined;
 }
 
-// A full read per recorded event: fine for a command (100k records read in well under a second).
-function findLast(store: LineageStore, predicate: (r: LineageRecord) => boolean): LineageRecord | undefined {
-  const { records } = store.read();
-  for (let i = records.length - 1; i >= 0; i--) if (predicate(records[i])) return records[i];
+// One scan per recorded event; only the candidate records are parsed in full.
+function findLast(store: LineageStore, header: (e: RecordEntry) => boolean, full?: (r: LineageRecord) => boolean): LineageRecord | undefined {
+  const { entries } = store.reader().readNewEntries();
+  for (let i = entries.length - 1; i >= 0; i--) {
+    if (header(entries[i]) && (!full || full(entries[i].record))) return entries[i].record;
+  }
   return undefined;
 }
 

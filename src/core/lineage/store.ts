@@ -11,6 +11,7 @@ import { withLock, LockOptions } from './lock';
 import { sealRecord, sha256 } from './chain';
 import { parseChunk, LineageProblem } from './parse';
 import type { LineageRecord, RecordInput } from './records';
+import { scanChunk, RecordEntry } from './scan';
 
 export const STORE_DIR = '.nb2prod';
 export const STORE_FILE = 'lineage.jsonl';
@@ -127,7 +128,31 @@ export class LineageReader {
     return this.offset;
   }
 
+  /** New complete lines as records (each parsed in full). */
   readNew(): ReadNewResult {
+    const { buf, reset } = this.readBytes();
+    if (!buf) return { records: [], lines: [], problems: [], reset };
+    const chunk = parseChunk(buf, this.nextLine);
+    this.advance(chunk.consumed, chunk.lineCount);
+    return { records: chunk.records, lines: chunk.lines, problems: chunk.problems, reset };
+  }
+
+  /** New complete lines as entries whose records are parsed on first use: what folding uses. */
+  readNewEntries(): { entries: RecordEntry[]; problems: LineageProblem[]; reset: boolean } {
+    const { buf, reset } = this.readBytes();
+    if (!buf) return { entries: [], problems: [], reset };
+    const chunk = scanChunk(buf, this.nextLine);
+    this.advance(chunk.consumed, chunk.lineCount);
+    return { entries: chunk.entries, problems: chunk.problems, reset };
+  }
+
+  private advance(consumed: number, lines: number): void {
+    this.offset += consumed;
+    this.nextLine += lines;
+  }
+
+  /** The bytes after the offset; rewinds first when the file was replaced or truncated. */
+  private readBytes(): { buf?: Buffer; reset: boolean } {
     let fd: number;
     try {
       fd = fs.openSync(this.file, 'r');
@@ -135,7 +160,7 @@ export class LineageReader {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
         const reset = this.offset > 0;
         this.rewind();
-        return { records: [], lines: [], problems: [], reset };
+        return { reset };
       }
       throw e;
     }
@@ -148,13 +173,10 @@ export class LineageReader {
       }
       this.ino = st.ino;
       const length = st.size - this.offset;
-      if (length <= 0) return { records: [], lines: [], problems: [], reset };
+      if (length <= 0) return { reset };
       const buf = Buffer.allocUnsafe(length);
       const got = readAll(fd, buf, this.offset);
-      const chunk = parseChunk(buf.subarray(0, got), this.nextLine);
-      this.offset += chunk.consumed;
-      this.nextLine += chunk.lineCount;
-      return { records: chunk.records, lines: chunk.lines, problems: chunk.problems, reset };
+      return { buf: buf.subarray(0, got), reset };
     } finally {
       fs.closeSync(fd);
     }

@@ -1,0 +1,227 @@
+/**
+ * Fast scanning for the model: a record's header (id, type, time, notebook, version and build
+ * ids, status) is read from the start of its line, and the full record is parsed only when
+ * something asks for it. JSON-parsing every line of a 100k-record store and keeping the objects
+ * costs seconds (and GC time); the fold needs a few fields per line.
+ *
+ * Only lines shaped exactly as `sealRecord` writes them take the fast path; anything else
+ * (older or hand-written lines) is parsed in full, with the same problems reported as `parseChunk`.
+ */
+import type { LineageRecord } from './records';
+import { parseChunk, LineageProblem } from './parse';
+
+export type RecordType = LineageRecord['type'];
+
+/** What folding needs from a record, plus the record itself on demand. */
+export interface RecordEntry {
+  readonly id: string;
+  readonly type: RecordType;
+  readonly ts: string;
+  readonly notebook: string;
+  readonly versionId?: string;
+  readonly buildId?: string;
+  readonly status?: string;
+  /** 1-based line in the store (0 when the entry did not come from the file). */
+  readonly line: number;
+  /** The whole record, parsed on first use and then kept. */
+  readonly record: LineageRecord;
+}
+
+export interface ScannedChunk {
+  entries: RecordEntry[];
+  problems: LineageProblem[];
+  consumed: number;
+  lineCount: number;
+}
+
+// The header is read straight from the bytes, not through a decoded string and a regex: strings
+// sliced out of a larger string keep it alive, and at 100k lines that garbage costs more GC time
+// than everything else the scan does.
+const lit = (s: string) => Buffer.from(s, 'latin1');
+const ID_OPEN = lit('{"id":"');
+const TYPE_OPEN = lit('","type":"');
+const TS_OPEN = lit('","ts":"');
+const NOTEBOOK_OPEN = lit('","notebook":"');
+const OPTIONAL: { key: 'versionId' | 'buildId' | 'status'; open: Buffer }[] = [
+  { key: 'versionId', open: lit(',"versionId":"') },
+  { key: 'buildId', open: lit(',"buildId":"') },
+  { key: 'status', open: lit(',"status":"') },
+];
+// Every line we write ends with `,"prev":"<sha256 or empty>"}`: a line cut short and later closed does not.
+const PREV_OPEN = lit(',"prev":"');
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const TYPES: Record<string, RecordType> = { version: 'version', build: 'build', run: 'run' };
+
+class EagerEntry implements RecordEntry {
+  readonly id: string;
+  readonly type: RecordType;
+  readonly ts: string;
+  readonly notebook: string;
+  readonly versionId?: string;
+  readonly buildId?: string;
+  readonly status?: string;
+  constructor(
+    readonly record: LineageRecord,
+    readonly line: number,
+  ) {
+    this.id = record.id;
+    this.type = record.type;
+    this.ts = record.ts;
+    this.notebook = record.notebook;
+    if (record.type !== 'version') this.versionId = record.versionId;
+    if (record.type === 'run') this.buildId = record.buildId;
+    if (record.type !== 'version') this.status = record.status;
+  }
+}
+
+class LazyEntry implements RecordEntry {
+  private parsed?: LineageRecord;
+  constructor(
+    readonly id: string,
+    readonly type: RecordType,
+    readonly ts: string,
+    readonly notebook: string,
+    readonly versionId: string | undefined,
+    readonly buildId: string | undefined,
+    readonly status: string | undefined,
+    readonly line: number,
+    // The chunk's bytes (off the JS heap, so the GC does not walk them) and the line's span.
+    private readonly buf: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+
+  get record(): LineageRecord {
+    if (!this.parsed) this.parsed = this.parse();
+    return this.parsed;
+  }
+
+  private parse(): LineageRecord {
+    try {
+      return JSON.parse(this.buf.toString('utf8', this.start, this.end)) as LineageRecord;
+    } catch (e) {
+      // A line whose start and end look right but whose middle was damaged: keep what the header
+      // says so the tree still shows it; `verify` names the line.
+      const note = `line ${this.line} could not be parsed (${(e as Error).message}); only its header is known`;
+      const base = { id: this.id, ts: this.ts, notebook: this.notebook, parents: [], prev: '', notes: [note] };
+      if (this.type === 'version') return { ...base, type: 'version', notebookHash: '', planHash: '', outDir: '', package: '', files: [], steps: [], data: [] };
+      if (this.type === 'build')
+        return { ...base, type: 'build', versionId: this.versionId, contextHash: '', dockerfileHash: '', baseImage: '', tags: [], seconds: 0, status: (this.status ?? 'failed') as 'failed', error: note };
+      return { ...base, type: 'run', versionId: this.versionId, buildId: this.buildId, runId: '', local: true, params: {}, steps: [], artifacts: [], metrics: {}, status: (this.status ?? 'failed') as 'failed', error: note };
+    }
+  }
+}
+
+export function entryOf(record: LineageRecord, line = 0): RecordEntry {
+  return new EagerEntry(record, line);
+}
+
+/** Scan the complete lines of `buf` (whose first line is `firstLine`). */
+export function scanChunk(buf: Buffer, firstLine: number): ScannedChunk {
+  const lastNewline = buf.lastIndexOf(10);
+  const out: ScannedChunk = { entries: [], problems: [], consumed: lastNewline + 1, lineCount: 0 };
+  let start = 0;
+  let line = firstLine;
+  while (start <= lastNewline) {
+    const end = buf.indexOf(10, start);
+    const entry = fastEntry(buf, start, end, line);
+    if (entry) out.entries.push(entry);
+    else {
+      // Slow path: the same parsing and problem reports as a full read.
+      const one = parseChunk(buf.subarray(start, end + 1), line);
+      out.problems.push(...one.problems);
+      for (let i = 0; i < one.records.length; i++) out.entries.push(new EagerEntry(one.records[i], one.lines[i]));
+    }
+    out.lineCount++;
+    line++;
+    start = end + 1;
+  }
+  if (out.consumed < buf.length) {
+    const torn = parseChunk(buf.subarray(out.consumed), line);
+    out.problems.push(...torn.problems);
+  }
+  return out;
+}
+
+function fastEntry(buf: Buffer, start: number, end: number, line: number): RecordEntry | undefined {
+  if (end - start < 80 || !endsWithPrev(buf, start, end)) return undefined;
+  if (!at(buf, start, ID_OPEN)) return undefined;
+  let pos = start + ID_OPEN.length;
+  const idEnd = pos + 16;
+  if (idEnd > end || buf[idEnd] !== QUOTE) return undefined;
+  for (let i = pos; i < idEnd; i++) if (!isHex(buf[i])) return undefined;
+  const id = buf.toString('latin1', pos, idEnd);
+  pos = idEnd;
+
+  if (!at(buf, pos, TYPE_OPEN)) return undefined;
+  pos += TYPE_OPEN.length;
+  let close = plainStringEnd(buf, pos, end);
+  const type = close === -1 ? undefined : TYPES[buf.toString('latin1', pos, close)];
+  if (!type) return undefined;
+  pos = close;
+
+  if (!at(buf, pos, TS_OPEN)) return undefined;
+  pos += TS_OPEN.length;
+  close = plainStringEnd(buf, pos, end);
+  if (close === -1) return undefined;
+  const ts = buf.toString('latin1', pos, close);
+  pos = close;
+
+  if (!at(buf, pos, NOTEBOOK_OPEN)) return undefined;
+  pos += NOTEBOOK_OPEN.length;
+  let escaped = false;
+  close = pos;
+  while (close < end && buf[close] !== QUOTE) {
+    if (buf[close] === BACKSLASH) {
+      escaped = true;
+      close++;
+    }
+    close++;
+  }
+  if (close >= end) return undefined;
+  const notebook = escaped ? (JSON.parse(buf.toString('utf8', pos - 1, close + 1)) as string) : buf.toString('utf8', pos, close);
+  pos = close + 1;
+
+  const optional: Partial<Record<'versionId' | 'buildId' | 'status', string>> = {};
+  for (const { key, open } of OPTIONAL) {
+    if (!at(buf, pos, open)) continue;
+    const from = pos + open.length;
+    close = plainStringEnd(buf, from, end);
+    if (close === -1) return undefined;
+    optional[key] = buf.toString('latin1', from, close);
+    pos = close + 1;
+  }
+  if (buf[pos] !== 0x2c && buf[pos] !== 0x7d) return undefined; // `,` or `}`
+  return new LazyEntry(id, type, ts, notebook, optional.versionId, optional.buildId, optional.status, line, buf, start, end);
+}
+
+/** Index of the closing quote of a string without escapes or non-ASCII, or -1. */
+function plainStringEnd(buf: Buffer, from: number, end: number): number {
+  for (let i = from; i < end; i++) {
+    const c = buf[i];
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH || c >= 0x80 || c < 0x20) return -1;
+  }
+  return -1;
+}
+
+function at(buf: Buffer, pos: number, expected: Buffer): boolean {
+  if (pos + expected.length > buf.length) return false;
+  for (let i = 0; i < expected.length; i++) if (buf[pos + i] !== expected[i]) return false;
+  return true;
+}
+
+function isHex(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66);
+}
+
+function endsWithPrev(buf: Buffer, start: number, end: number): boolean {
+  if (buf[end - 1] !== 0x7d || buf[end - 2] !== QUOTE) return false;
+  // `,"prev":""}` (first line) or `,"prev":"<64 hex>"}`
+  if (end - start > PREV_OPEN.length + 2 && at(buf, end - 2 - PREV_OPEN.length, PREV_OPEN)) return true;
+  const open = end - 2 - 64 - PREV_OPEN.length;
+  if (open < start || !at(buf, open, PREV_OPEN)) return false;
+  for (let i = end - 66; i < end - 2; i++) if (!isHex(buf[i])) return false;
+  return true;
+}
