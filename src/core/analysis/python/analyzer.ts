@@ -4,7 +4,8 @@ import type { CellAnalysis, CellAnalyzer, ImportInfo } from '../types';
 import { bodyWithout } from './body';
 import type { Parser } from './parser';
 import { type Preprocessed, preprocessCell } from './preprocess/magics';
-import { findSyntaxError } from './syntax-check';
+import { findParseError, findStrictSyntaxError, type SyntaxProblem } from './syntax-check';
+import { copyTree } from './syntax-tree';
 import { CellWalker, type Locate } from './walker';
 
 export class PythonCellAnalyzer implements CellAnalyzer {
@@ -31,32 +32,33 @@ export class PythonCellAnalyzer implements CellAnalyzer {
 
     const tree = this.parser.parse(pre.code);
     if (!tree) throw new Error('the parser returned no tree');
+    const locate = locator(pre);
+    let root;
     try {
-      const locate = locator(pre);
-      const syntaxError = findSyntaxError(tree.rootNode);
-      if (syntaxError) {
-        diagnostics.push({ severity: 'error', message: syntaxError.message, cell, ...locate(syntaxError.node) });
-        return analysis;
-      }
-      const facts = new CellWalker(locate, pre.helperModules).walkModule(tree.rootNode);
-      const importedHere = new Set(facts.imports.flatMap((info) => info.names));
-      return {
-        body: bodyWithout(pre.code, tree.rootNode, facts.removed),
-        uses: facts.uses,
-        defines: facts.defines.filter((name) => !pre.hiddenNames.has(name)),
-        deletes: facts.deletes,
-        mutates: facts.mutates,
-        imports: facts.imports,
-        definitions: facts.definitions,
-        globalWrites: facts.globalWrites,
-        requirements: pre.requirements,
-        extraImports: [...pre.helperModules].filter((module) => !importedHere.has(module)).map(helperImport),
-        literals: facts.literals,
-        diagnostics: [...diagnostics, ...facts.diagnostics.map((diagnostic) => ({ ...diagnostic, cell }))],
-      };
+      const parseError = findParseError(tree.rootNode);
+      if (parseError) return withError(analysis, parseError, locate, cell);
+      root = copyTree(tree, pre.code, this.parser.language!);
     } finally {
       tree.delete();
     }
+    const strictError = findStrictSyntaxError(root);
+    if (strictError) return withError(analysis, strictError, locate, cell);
+    const facts = new CellWalker(locate, pre.helperModules).walkModule(root);
+    const importedHere = new Set(facts.imports.flatMap((info) => info.names));
+    return {
+      body: bodyWithout(pre.code, root, facts.removed),
+      uses: facts.uses,
+      defines: facts.defines.filter((name) => !pre.hiddenNames.has(name)),
+      deletes: facts.deletes,
+      mutates: facts.mutates,
+      imports: facts.imports,
+      definitions: facts.definitions,
+      globalWrites: facts.globalWrites,
+      requirements: pre.requirements,
+      extraImports: [...pre.helperModules].filter((module) => !importedHere.has(module)).map(helperImport),
+      literals: facts.literals,
+      diagnostics: [...diagnostics, ...facts.diagnostics.map((diagnostic) => ({ ...diagnostic, cell }))],
+    };
   }
 }
 
@@ -75,6 +77,11 @@ function emptyAnalysis(diagnostics: Diagnostic[]): CellAnalysis {
     literals: {},
     diagnostics,
   };
+}
+
+function withError(analysis: CellAnalysis, problem: SyntaxProblem, locate: Locate, cell: number): CellAnalysis {
+  analysis.diagnostics.push({ severity: 'error', message: problem.message, cell, ...locate(problem.node) });
+  return analysis;
 }
 
 function helperImport(module: string): ImportInfo {

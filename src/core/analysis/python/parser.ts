@@ -11,7 +11,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Language, Parser } from 'web-tree-sitter';
 
-export type { Node as SyntaxNode, Parser, Tree } from 'web-tree-sitter';
+export type { Parser } from 'web-tree-sitter';
+export type { SyntaxNode } from './syntax-tree';
 
 const PYTHON_WASM = 'tree-sitter-python.wasm';
 const RUNTIME_WASM = 'web-tree-sitter.wasm';

@@ -3,21 +3,36 @@
  * MISSING nodes), and tree-sitter-python is lenient where CPython is not: it accepts Python 2
  * `print x` / `exec x`, unexpected indentation, and empty blocks. Those are checked here.
  */
-import type { SyntaxNode } from './parser';
+import type { Point, SyntaxNode } from './syntax-tree';
 
 export interface SyntaxProblem {
-  node: SyntaxNode;
+  node: { startPosition: Point };
   message: string;
+}
+
+/** The part of a node the error search needs: a web-tree-sitter `Node` has it. */
+interface ParsedNode {
+  readonly type: string;
+  readonly text: string;
+  readonly startPosition: Point;
+  readonly isError: boolean;
+  readonly isMissing: boolean;
+  readonly hasError: boolean;
+  readonly children: ArrayLike<ParsedNode | null>;
 }
 
 const CLAUSES = new Set(['elif_clause', 'else_clause', 'except_clause', 'except_group_clause', 'finally_clause']);
 
-export function findSyntaxError(root: SyntaxNode): SyntaxProblem | undefined {
-  if (root.hasError) {
-    const node = firstErrorNode(root) ?? root;
-    const message = node.isMissing ? `invalid syntax: expected ${node.type}` : `invalid syntax near \`${excerpt(node.text)}\``;
-    return { node, message };
-  }
+/** The first ERROR or MISSING node of the parser's own tree. */
+export function findParseError(root: ParsedNode): SyntaxProblem | undefined {
+  if (!root.hasError) return undefined;
+  const node = firstErrorNode(root) ?? root;
+  const message = node.isMissing ? `invalid syntax: expected ${node.type}` : `invalid syntax near \`${excerpt(node.text)}\``;
+  return { node, message };
+}
+
+/** What CPython rejects but tree-sitter-python accepts, on an error-free tree. */
+export function findStrictSyntaxError(root: SyntaxNode): SyntaxProblem | undefined {
   const python2 = root.descendantsOfType(['print_statement', 'exec_statement'])[0];
   if (python2) {
     const keyword = python2.type === 'print_statement' ? 'print' : 'exec';
@@ -26,10 +41,11 @@ export function findSyntaxError(root: SyntaxNode): SyntaxProblem | undefined {
   return indentationError(root, 0);
 }
 
-function firstErrorNode(node: SyntaxNode): SyntaxNode | undefined {
+function firstErrorNode(node: ParsedNode): ParsedNode | undefined {
   if (node.isError || node.isMissing) return node;
-  for (const child of node.children) {
-    if (child.isMissing || child.hasError) {
+  for (let i = 0; i < node.children.length; i++) {
+    const child = node.children[i];
+    if (child && (child.isMissing || child.hasError)) {
       const found = firstErrorNode(child);
       if (found) return found;
     }

@@ -11,8 +11,9 @@ import { literalValue } from './literals';
 import { ARGUMENT_MUTATORS, isInPlaceMethodName } from './mutation';
 import type { SyntaxNode } from './parser';
 import { Scope } from './scopes';
+import type { Point } from './syntax-tree';
 
-export type Locate = (node: SyntaxNode) => { line: number; column: number };
+export type Locate = (node: { startPosition: Point }) => { line: number; column: number };
 
 export interface CellFacts {
   uses: NameRef[];
