@@ -2,6 +2,7 @@
  * `nb2prod lineage [NB] [--json]`, `lineage diff V1 V2`, `lineage trace IMAGE|FILE|SHA`, `lineage verify`.
  * The workspace is the current directory or `--workspace DIR`; paths given are relative to the cwd.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { CliContext, EXIT, UsageError } from './context';
 import { parseArgs, stringFlag } from './args';
@@ -13,7 +14,9 @@ import {
   trace,
   verifyStore,
   workspaceRelative,
+  hashFile,
   LineageModel,
+  TraceHit,
 } from '../core/lineage';
 import { renderDiffText, renderTraceText, renderTreeText, renderVerifyText, traceJson, treeJson } from '../core/lineage/render';
 
@@ -49,7 +52,7 @@ export async function lineageCommand(argv: string[], ctx: CliContext): Promise<n
 
   if (first === 'trace') {
     if (rest.length !== 1) throw new UsageError('usage: nb2prod lineage trace IMAGE|FILE|SHA');
-    const hits = traceQuery(model, rest[0], workspace, ctx.cwd);
+    const hits = await traceQuery(model, rest[0], workspace, ctx.cwd);
     if (json) print(traceJson(hits));
     else if (hits.length > 0) renderTraceText(hits).forEach((l) => ctx.out(l));
     if (hits.length === 0) {
@@ -84,10 +87,23 @@ function load(workspace: string, ctx: CliContext): LineageModel {
   return foldRecords(records);
 }
 
-/** A path the user typed is relative to the cwd; the store holds workspace-relative paths. */
-function traceQuery(model: LineageModel, query: string, workspace: string, cwd: string) {
+/**
+ * As typed (image id, sha prefix, workspace-relative path), then as a path relative to the cwd,
+ * then by content: a copied or renamed model file is still found by its sha256.
+ */
+async function traceQuery(model: LineageModel, query: string, workspace: string, cwd: string): Promise<TraceHit[]> {
   const direct = trace(model, query);
   if (direct.length > 0) return direct;
-  const rel = workspaceRelative(workspace, path.resolve(cwd, query));
-  return rel === query ? direct : trace(model, rel);
+  const abs = path.resolve(cwd, query);
+  const rel = workspaceRelative(workspace, abs);
+  if (rel !== query) {
+    const byPath = trace(model, rel);
+    if (byPath.length > 0) return byPath;
+  }
+  try {
+    if (fs.statSync(abs).isFile()) return trace(model, (await hashFile(abs)).sha256);
+  } catch {
+    // not a file: nothing more to try
+  }
+  return [];
 }

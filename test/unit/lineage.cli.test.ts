@@ -153,6 +153,26 @@ test('lineage trace from an artifact path, a sha prefix and an image prefix', as
   assert.equal(JSON.parse(byImage.out).hits[0].build.id, build.id);
   const none = await run(ws, 'trace', 'nothing.pkl');
   assert.equal(none.code, 1);
+
+  // A copy of an artifact elsewhere is found by its content.
+  const { createHash } = await import('crypto');
+  const content = 'the model bytes';
+  const sha = createHash('sha256').update(content).digest('hex');
+  await openStore(ws).append({
+    type: 'run',
+    notebook: 'notebooks/sales.ipynb',
+    runId: 'run-2',
+    local: true,
+    params: {},
+    steps: [],
+    artifacts: [{ path: 'pipelines/sales/runs/run-2/model.pkl', sha256: sha, bytes: content.length, step: 'train' }],
+    metrics: {},
+    status: 'succeeded',
+  });
+  fs.writeFileSync(path.join(ws, 'deployed-model.pkl'), content);
+  const byContent = await run(ws, 'trace', 'deployed-model.pkl', '--json');
+  assert.equal(byContent.code, 0, byContent.err);
+  assert.equal(JSON.parse(byContent.out).hits[0].artifact.path, 'pipelines/sales/runs/run-2/model.pkl');
 });
 
 test('lineage verify: 0 when intact, 1 naming the edited record', async () => {
