@@ -251,6 +251,12 @@ describe('Python analysis: body, imports and definitions', () => {
     assert.deepEqual(result.definitions[0].globals, []);
   });
 
+  it('builtins the cell reads are listed apart, for notebooks that rebind them', () => {
+    const result = analyzer.analyzeCell('model.fit(input)\nprint(max(x))\nid = 3\nprint(id)', 0);
+    assert.deepEqual(result.uses.map((u) => u.name), ['model', 'x']);
+    assert.deepEqual(result.builtinUses?.map((u) => [u.name, u.line]), [['input', 1], ['print', 2], ['max', 2]]);
+  });
+
   it('definition globals carry their position in the cell', () => {
     const result = analyzer.analyzeCell('def f():\n    return  limit', 0);
     assert.deepEqual(result.definitions[0].globals, [{ name: 'limit', line: 2, column: 13 }]);

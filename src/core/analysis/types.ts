@@ -40,6 +40,12 @@ export interface CellAnalysis {
   body: string;
   /** Free names read at top level before the cell binds them itself (builtins excluded), first occurrence each. */
   uses: NameRef[];
+  /**
+   * Builtin names read like `uses` (`input`, `id`, `max`...). Notebooks often rebind these
+   * (`input = pd.read_csv(...)`): when an earlier step defines one, it is a real input.
+   * Optional: analysers that cannot tell leave it out.
+   */
+  builtinUses?: NameRef[];
   /** Names bound at top level (assignment, for, with, walrus, augmented, del-then-rebind...), excluding imports and def/class. */
   defines: string[];
   /** Names deleted at top level with `del`. */

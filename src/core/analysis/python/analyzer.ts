@@ -48,6 +48,7 @@ export class PythonCellAnalyzer implements CellAnalyzer {
     return {
       body: bodyWithout(pre.code, root, facts.removed),
       uses: facts.uses,
+      builtinUses: facts.builtinUses,
       defines: facts.defines.filter((name) => !pre.hiddenNames.has(name)),
       deletes: facts.deletes,
       mutates: facts.mutates,
