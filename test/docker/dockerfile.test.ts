@@ -52,10 +52,11 @@ describe('generateDockerfile', () => {
     const pkg = args.findIndex((a) => a === 'COPY sales_forecast/ ./sales_forecast/');
     assert.ok(reqCopy >= 0 && pip > reqCopy && pkg > pip, args.join('\n'));
     assert.match(args[pip], /--no-cache-dir/);
-    // The data copies sit between requirements and sources; labels come after every layer.
+    // Data copies sit between requirements and sources; the labels (new with every notebook
+    // edit) come after every cached layer.
     const data = args.findIndex((a) => a.startsWith('COPY ["data"'));
     assert.ok(data > pip && data < pkg);
-    assert.ok(keywords.lastIndexOf('LABEL') > pkg);
+    assert.ok(keywords.indexOf('LABEL') > data && keywords.indexOf('LABEL') < pkg);
   });
 
   test('runs as a non-root user with exactly one ENTRYPOINT and no CMD', () => {

@@ -87,12 +87,12 @@ RUN pip install --no-cache-dir -r requirements.txt
 USER pipeline
 ENTRYPOINT ["python", "-m", "${pkg}"]
 ${extraCopies}
+# Lineage labels change with every notebook edit, like the sources: after the cached layers.
+LABEL ${labels.map(([k, v]) => `${k}=${labelValue(v)}`).join(' \\\n      ')}
+
 # Sources last: they change most often.
 COPY pipeline.json ./
 COPY ${pkg}/ ./${pkg}/
-
-# Lineage labels after the layers, so a notebook edit does not invalidate the cache above.
-LABEL ${labels.map(([k, v]) => `${k}=${labelValue(v)}`).join(' \\\n      ')}
 `;
 }
 
