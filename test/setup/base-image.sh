@@ -68,7 +68,8 @@ build_image() {
   echo "base-image.sh: building $tag (takes a minute or two)"
   local started=$SECONDS
   local hook_args=()
-  [ -d "$hooks/eatmydata" ] && hook_args+=(--hook-dir="$hooks/eatmydata")
+  # The eatmydata hook copies the host's eatmydata in; without it the hook would fail.
+  [ -d "$hooks/eatmydata" ] && command -v eatmydata >/dev/null && hook_args+=(--hook-dir="$hooks/eatmydata")
   [ -d "$hooks/merged-usr" ] && hook_args+=(--hook-dir="$hooks/merged-usr")
   mmdebstrap --variant=minbase --format=tar --quiet \
     --include="$packages" \
