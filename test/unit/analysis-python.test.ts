@@ -131,6 +131,11 @@ const CASES: Array<[string, string, Expected]> = [
   ['a value the cell created itself is not a mutation of a received value', "df = load()\ndf['a'] = 1\nitems = []\nitems.append(2)", { mutates: [], defines: ['df', 'items'] }],
   ['non-mutating calls are not mutation', 'print(df.head())\ny = model.predict(X)', { mutates: [] }],
   ['mutation inside a loop at top level counts', 'for k in keys:\n    table[k] = 0', { mutates: ['table'] }],
+  ['a loop variable over a received collection mutates the collection', 'for df in frames:\n    df.dropna(inplace=True)', { mutates: ['frames'], defines: ['df'] }],
+  ['enumerate and zip keep the link to their arguments', 'for i, m in enumerate(models):\n    m.fit(X)\nfor a, b in zip(xs, ys):\n    a.append(b)', { mutates: ['models', 'xs', 'ys'] }],
+  ['an alias of part of a received value', "cfg = settings['db']\ncfg['host'] = 'x'", { mutates: ['settings'], defines: ['cfg'] }],
+  ['a call result is not an alias (it may be a copy)', "X = df.copy()\nX['a'] = 1", { mutates: [], uses: ['df'] }],
+  ['rebinding ends an alias', "row = table[0]\nrow = {}\nrow['a'] = 1", { mutates: [] }],
   ['mutation inside a function body is not a top-level mutation', 'def f():\n    registry.append(1)', { mutates: [], definitions: { f: ['registry'] } }],
 
   // ---- imports

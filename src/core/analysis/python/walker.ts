@@ -92,6 +92,8 @@ export class CellWalker {
   private readonly literals: Record<string, unknown> = {};
   private readonly diagnostics: Diagnostic[] = [];
   private readonly removed: SyntaxNode[] = [];
+  /** Module names bound to (parts of) received values: `for df in frames`, `d = config["x"]`. */
+  private readonly aliases = new Map<string, string[]>();
 
   constructor(
     private readonly locate: Locate,
@@ -197,6 +199,7 @@ export class CellWalker {
       case 'module':
         this.module.locals.add(name);
         this.deletes.delete(name);
+        this.aliases.delete(name);
         if (this.importBlock) {
           if (!this.importBlock.names.includes(name)) this.importBlock.names.push(name);
         } else if (kind === 'value' && !this.ctx.deferred) {
@@ -211,12 +214,33 @@ export class CellWalker {
   /** `root.attr = ...`, `root[k] += ...`, `root.append(...)`: changes a value the cell received? */
   private mutation(target: SyntaxNode | null): void {
     if (this.ctx.collecting || this.ctx.owner || this.ctx.deferred || !this.scope.runsAtModuleLevel) return;
-    const root = rootName(target);
-    if (!root) return;
-    const name = root.text;
-    if (this.scope.resolve(name) === 'module' && !this.module.locals.has(name) && !PYTHON_BUILTINS.has(name)) {
-      this.mutates.add(name);
+    for (const name of this.receivedRoots(target)) this.mutates.add(name);
+  }
+
+  /**
+   * The received values an expression's value is part of: `df` for `df.loc[0]` or
+   * `df.items()`, each argument's for `enumerate(a)` / `zip(a, b)`, through aliases.
+   */
+  private receivedRoots(node: SyntaxNode | null): string[] {
+    if (node?.type === 'call') {
+      const callee = node.childForFieldName('function');
+      if (callee && IDENTIFIERS.has(callee.type) && ELEMENT_PRESERVING.has(callee.text)) {
+        const args = node.childForFieldName('arguments')?.namedChildren ?? [];
+        return args.flatMap((arg) => this.receivedRoots(arg));
+      }
     }
+    const root = rootName(node);
+    if (!root || this.scope.resolve(root.text) !== 'module') return [];
+    const name = root.text;
+    const aliased = this.aliases.get(name);
+    if (aliased) return aliased;
+    return this.module.locals.has(name) || PYTHON_BUILTINS.has(name) ? [] : [name];
+  }
+
+  /** After `for target in source` / `target = source` at module level. */
+  private alias(target: SyntaxNode | null, roots: string[]): void {
+    if (roots.length === 0 || this.scope !== this.module || this.ctx.deferred) return;
+    for (const name of target ? identifiersIn(target) : []) this.aliases.set(name, roots);
   }
 
   // ---- statements -------------------------------------------------------------------------
@@ -249,11 +273,15 @@ export class CellWalker {
       case 'decorated_definition':
         for (const decorator of node.namedChildren.filter((child) => child.type === 'decorator')) this.children(decorator);
         return this.statement(node.childForFieldName('definition')!);
-      case 'for_statement':
-        this.expression(node.childForFieldName('right'));
+      case 'for_statement': {
+        const source = node.childForFieldName('right');
+        this.expression(source);
+        const roots = this.receivedRoots(source);
         this.target(node.childForFieldName('left'));
+        this.alias(node.childForFieldName('left'), roots);
         this.block(node.childForFieldName('body'));
         return this.clauses(node.childForFieldName('alternative'));
+      }
       case 'with_statement':
         return this.withStatement(node);
       case 'try_statement':
@@ -505,7 +533,8 @@ export class CellWalker {
   }
 
   private assignment(node: SyntaxNode): void {
-    this.expression(node.childForFieldName('right'));
+    const right = node.childForFieldName('right');
+    this.expression(right);
     const left = node.childForFieldName('left');
     const annotation = node.childForFieldName('type');
     // Annotations of module and class variables are evaluated; those of function locals are not.
@@ -516,7 +545,10 @@ export class CellWalker {
       if (left && !IDENTIFIERS.has(left.type)) this.expression(left);
       return;
     }
+    // `part = received["key"]` (no call: a call may return a copy) shares the received value.
+    const roots = right && !containsCall(right) ? this.receivedRoots(right) : [];
     this.target(left);
+    if (left && IDENTIFIERS.has(left.type)) this.alias(left, roots);
   }
 
   private call(node: SyntaxNode): void {
@@ -622,6 +654,13 @@ function rootName(node: SyntaxNode | null): SyntaxNode | undefined {
     else return undefined;
   }
   return undefined;
+}
+
+/** Builtins whose result holds the very elements of their arguments. */
+const ELEMENT_PRESERVING = new Set(['enumerate', 'zip', 'reversed', 'iter', 'sorted', 'list', 'tuple']);
+
+function containsCall(node: SyntaxNode): boolean {
+  return node.type === 'call' || node.namedChildren.some(containsCall);
 }
 
 function identifiersIn(node: SyntaxNode): string[] {
