@@ -198,6 +198,13 @@ describe('Python analysis: body, imports and definitions', () => {
     assert.equal(result.definitions[0].kind, 'function');
   });
 
+  it('comment lines right above a definition move with it', () => {
+    const result = analyzer.analyzeCell('x = 1  # kept\n# not about f\n\n# Loads the data.\n# Second line.\ndef f():\n    pass\n# trailing note', 0);
+    assert.equal(result.definitions[0].code, '# Loads the data.\n# Second line.\ndef f():\n    pass');
+    assert.equal(result.definitions[0].line, 6);
+    assert.equal(result.body, 'x = 1  # kept\n# not about f\n\n# trailing note');
+  });
+
   it('keeps blank lines inside a multi-line string of the body', () => {
     const result = analyzer.analyzeCell('import os\ntext = """a\n\n\nb"""\n', 0);
     assert.equal(result.body, 'text = """a\n\n\nb"""');
@@ -260,6 +267,12 @@ describe('Python analysis: body, imports and definitions', () => {
     const result = analyzer.analyzeCell('model.fit(input)\nprint(max(x))\nid = 3\nprint(id)', 0);
     assert.deepEqual(result.uses.map((u) => u.name), ['model', 'x']);
     assert.deepEqual(result.builtinUses?.map((u) => [u.name, u.line]), [['input', 1], ['print', 2], ['max', 2]]);
+  });
+
+  it('top-level await is reported once (IPython allows it, a step function does not)', () => {
+    const result = analyzer.analyzeCell('r = await fetch(u)\nawait r.close()', 0);
+    assert.deepEqual(result.diagnostics.map((d) => [d.severity, d.line]), [['warning', 1]]);
+    assert.deepEqual(analyzer.analyzeCell('async def f():\n    await g()', 0).diagnostics, []);
   });
 
   it('definition globals carry their position in the cell', () => {

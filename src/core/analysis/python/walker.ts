@@ -47,7 +47,13 @@ class Definition {
     readonly name: string,
     readonly kind: 'function' | 'class',
     readonly node: SyntaxNode,
+    /** Comment lines right above the definition: they describe it, so they move with it. */
+    readonly comments: SyntaxNode[],
   ) {}
+
+  get code(): string {
+    return [...this.comments.map((comment) => comment.text), this.node.text].join('\n');
+  }
 
   read(ref: NameRef): void {
     if (this.seen.has(ref.name)) return;
@@ -56,7 +62,7 @@ class Definition {
   }
 }
 
-/** Statements a try/if may hold and still count as "imports, with a fallback". */
+/** What the statements of an import block bind and import. */
 interface ImportBlock {
   names: string[];
   modules: string[];
@@ -104,8 +110,20 @@ export class CellWalker {
   }
 
   walkModule(root: SyntaxNode): CellFacts {
+    let comments: SyntaxNode[] = [];
+    let previousEnd = -1;
     for (const statement of root.namedChildren) {
-      if (statement.type === 'comment') continue;
+      const row = statement.startPosition.row;
+      if (statement.type === 'comment') {
+        const ownLine = row > previousEnd && statement.startPosition.column === 0;
+        const adjacent = comments.length === 0 || comments[comments.length - 1].startPosition.row === row - 1;
+        comments = ownLine ? (adjacent ? [...comments, statement] : [statement]) : [];
+        previousEnd = row;
+        continue;
+      }
+      const leading = comments.length > 0 && comments[comments.length - 1].startPosition.row === row - 1 ? comments : [];
+      comments = [];
+      previousEnd = statement.endPosition.row;
       if (IMPORT_STATEMENTS.has(statement.type)) {
         this.statement(statement);
         this.removed.push(statement);
@@ -113,8 +131,8 @@ export class CellWalker {
         this.importBlockStatement(statement);
         this.removed.push(statement);
       } else if (DEFINITIONS.has(statement.type)) {
-        this.topLevelDefinition(statement);
-        this.removed.push(statement);
+        this.topLevelDefinition(statement, leading);
+        this.removed.push(...leading, statement);
       } else {
         this.statement(statement);
         this.recordLiteral(statement);
@@ -141,7 +159,7 @@ export class CellWalker {
       definitions: this.definitions.map((definition) => ({
         name: definition.name,
         kind: definition.kind,
-        code: definition.node.text,
+        code: definition.code,
         line: this.locate(definition.node).line,
         // A builtin is a global only if this cell rebinds it.
         globals: definition.globals.filter((ref) => !PYTHON_BUILTINS.has(ref.name) || this.module.locals.has(ref.name)),
@@ -392,10 +410,10 @@ export class CellWalker {
 
   // ---- definitions ------------------------------------------------------------------------
 
-  private topLevelDefinition(statement: SyntaxNode): void {
+  private topLevelDefinition(statement: SyntaxNode, comments: SyntaxNode[]): void {
     const definition = statement.type === 'decorated_definition' ? statement.childForFieldName('definition')! : statement;
     const name = definition.childForFieldName('name')?.text ?? '';
-    const info = new Definition(name, definition.type === 'class_definition' ? 'class' : 'function', statement);
+    const info = new Definition(name, definition.type === 'class_definition' ? 'class' : 'function', statement, comments);
     this.definitions.push(info);
     this.within({ definitionTime: info }, () => {
       for (const decorator of statement.namedChildren.filter((child) => child.type === 'decorator')) this.children(decorator);
@@ -521,11 +539,25 @@ export class CellWalker {
       case 'dictionary_comprehension':
       case 'generator_expression':
         return this.comprehension(node);
+      case 'await':
+        this.topLevelAwait(node);
+        return this.children(node);
       case 'comment':
         return;
       default:
         return this.children(node);
     }
+  }
+
+  /** IPython runs top-level `await`; a plain Python function cannot. */
+  private topLevelAwait(node: SyntaxNode): void {
+    if (this.ctx.collecting || this.ctx.owner || this.ctx.deferred || !this.scope.runsAtModuleLevel) return;
+    if (this.diagnostics.some((diagnostic) => diagnostic.message.startsWith('top-level await'))) return;
+    this.diagnostics.push({
+      severity: 'warning',
+      message: 'top-level await: IPython runs it, plain Python does not; wrap the code in an async function and call it with asyncio.run()',
+      ...this.locate(node),
+    });
   }
 
   private children(node: SyntaxNode): void {
