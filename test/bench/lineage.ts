@@ -121,6 +121,8 @@ function median(n: number, fn: () => void): number {
 
 export async function benchLineage(print: (row: string) => void): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'nb2prod-bench-lineage-'));
+  // Absolute times mean little on a busy machine; say how busy it was, and compare with the baselines.
+  print(`  machine: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; node ${process.version}${(globalThis as { gc?: unknown }).gc ? '' : ' (run with --expose-gc for exact heap figures)'}`);
   try {
     // ---- append latency ----
     const appendRows = [['append (300 each)', 'p50', 'p95', 'max']];
@@ -218,7 +220,7 @@ export async function benchLineage(print: (row: string) => void): Promise<void> 
             ['next trace by path', ms(nextTrace)],
           ]).replace(/^/gm, '  '),
         );
-        print(`  rss ${mb(process.memoryUsage().rss)}${(globalThis as { gc?: unknown }).gc ? '' : ' (heap figures without --expose-gc are approximate)'}`);
+        print(`  rss ${mb(process.memoryUsage().rss)}; heap figures include the scanned file's bytes, held off the JS heap until records are parsed`);
       }
     }
   } finally {

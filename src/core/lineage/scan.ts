@@ -119,13 +119,16 @@ export function entryOf(record: LineageRecord, line = 0): RecordEntry {
 
 /** Scan the complete lines of `buf` (whose first line is `firstLine`). */
 export function scanChunk(buf: Buffer, firstLine: number): ScannedChunk {
+  // Notebook paths, parent ids and statuses repeat on many lines: keep one copy of each, since what
+  // a scan retains (not what it allocates) is what the GC pays for.
+  const intern = new Map<string, string>();
   const lastNewline = buf.lastIndexOf(10);
   const out: ScannedChunk = { entries: [], problems: [], consumed: lastNewline + 1, lineCount: 0 };
   let start = 0;
   let line = firstLine;
   while (start <= lastNewline) {
     const end = buf.indexOf(10, start);
-    const entry = fastEntry(buf, start, end, line);
+    const entry = fastEntry(buf, start, end, line, intern);
     if (entry) out.entries.push(entry);
     else {
       // Slow path: the same parsing and problem reports as a full read.
@@ -144,7 +147,7 @@ export function scanChunk(buf: Buffer, firstLine: number): ScannedChunk {
   return out;
 }
 
-function fastEntry(buf: Buffer, start: number, end: number, line: number): RecordEntry | undefined {
+function fastEntry(buf: Buffer, start: number, end: number, line: number, intern: Map<string, string>): RecordEntry | undefined {
   if (end - start < 80 || !endsWithPrev(buf, start, end)) return undefined;
   if (!at(buf, start, ID_OPEN)) return undefined;
   let pos = start + ID_OPEN.length;
@@ -180,7 +183,7 @@ function fastEntry(buf: Buffer, start: number, end: number, line: number): Recor
     close++;
   }
   if (close >= end) return undefined;
-  const notebook = escaped ? (JSON.parse(buf.toString('utf8', pos - 1, close + 1)) as string) : buf.toString('utf8', pos, close);
+  const notebook = once(intern, escaped ? (JSON.parse(buf.toString('utf8', pos - 1, close + 1)) as string) : buf.toString('utf8', pos, close));
   pos = close + 1;
 
   const optional: Partial<Record<'versionId' | 'buildId' | 'status', string>> = {};
@@ -189,11 +192,18 @@ function fastEntry(buf: Buffer, start: number, end: number, line: number): Recor
     const from = pos + open.length;
     close = plainStringEnd(buf, from, end);
     if (close === -1) return undefined;
-    optional[key] = buf.toString('latin1', from, close);
+    optional[key] = once(intern, buf.toString('latin1', from, close));
     pos = close + 1;
   }
   if (buf[pos] !== 0x2c && buf[pos] !== 0x7d) return undefined; // `,` or `}`
   return new LazyEntry(id, type, ts, notebook, optional.versionId, optional.buildId, optional.status, line, buf, start, end);
+}
+
+function once(intern: Map<string, string>, value: string): string {
+  const known = intern.get(value);
+  if (known !== undefined) return known;
+  intern.set(value, value);
+  return value;
 }
 
 /** Index of the closing quote of a string without escapes or non-ASCII, or -1. */
