@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { screenshot, startUiSession, UiSession, waitForFile } from './session';
+import { screenshot, showSideBar, startUiSession, UiSession, waitForFile } from './session';
 
 describe('UI: productionize from the Explorer (installed .vsix)', function () {
   let session: UiSession;
@@ -49,7 +49,7 @@ describe('UI: productionize from the Explorer (installed .vsix)', function () {
     assert.ok(fs.existsSync(path.join(pipeline, 'wordstats', 'steps', 'summarize.py')));
     await page.locator('.notifications-toasts', { hasText: 'Pipeline written to pipelines/wordstats' }).waitFor({ timeout: 30_000 });
 
-    await icon.click();
+    await showSideBar(page, 'Notebook to Production');
     const view = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Lineage' }) });
     await view.locator('.monaco-list-row', { hasText: 'wordstats.ipynb' }).waitFor({ timeout: 30_000 });
     const version = view.locator('.monaco-list-row', { hasText: 'Version 1' });
@@ -57,5 +57,44 @@ describe('UI: productionize from the Explorer (installed .vsix)', function () {
     assert.match((await version.textContent()) ?? '', /just now/);
     await page.mouse.move(700, 450); // no hover tooltip over the view in the screenshot
     console.log(`      screenshot: ${await screenshot(page, 'ui-productionize-lineage')}`);
+  });
+
+  it('the notebook editor shows each cell\'s step in its status bar', async () => {
+    const { page } = session;
+    await showSideBar(page, 'Explorer');
+    const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'wordstats.ipynb' });
+    await row.dblclick();
+    const status = page.locator('.cell-statusbar-container', { hasText: 'step: load' });
+    await status.first().waitFor({ timeout: 60_000 });
+    await page.locator('.cell-statusbar-container', { hasText: 'parameters' }).first().waitFor({ timeout: 10_000 });
+    await page.mouse.move(700, 450);
+    console.log(`      screenshot: ${await screenshot(page, 'ui-notebook-steps')}`);
+    await page.keyboard.press('Control+K');
+    await page.keyboard.press('W'); // close the editors again
+  });
+
+  it('Cancel on the progress notification stops a local run and records it as cancelled', async () => {
+    const { page, workspace } = session;
+    const started = Date.now();
+    await showSideBar(page, 'Explorer');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.ipynb' }).click({ button: 'right' });
+    await page.locator('.context-view .action-item', { hasText: 'Run Pipeline Locally' }).click();
+    const toast = page.locator('.notification-toast', { hasText: 'Running slow.ipynb locally' });
+    // Cancel only once Python is running, so the abort has a process to stop.
+    await toast.filter({ hasText: 'running locally' }).waitFor({ timeout: 60_000 });
+    await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
+    const store = path.join(workspace, '.nb2prod', 'lineage.jsonl');
+    let run: { status?: string } | undefined;
+    const deadline = Date.now() + 30_000;
+    while (!run && Date.now() < deadline) {
+      const lines = fs.existsSync(store) ? fs.readFileSync(store, 'utf8').split('\n').filter(Boolean) : [];
+      run = lines.map((l) => JSON.parse(l)).find((r) => r.type === 'run' && r.notebook === 'slow.ipynb');
+      if (!run) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(run, 'the cancelled run is recorded');
+    assert.strictEqual(run.status, 'cancelled');
+    assert.ok(Date.now() - started < 55_000, 'stopped well before the pipeline would have finished');
+    await showSideBar(page, 'Notebook to Production');
+    await page.locator('.monaco-list-row', { hasText: 'slow.ipynb' }).waitFor({ timeout: 30_000 });
   });
 });

@@ -72,3 +72,11 @@ export async function waitForFile(file: string, timeoutMs: number): Promise<void
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/** Opens a view container from the activity bar; clicking the icon of the open one would close the side bar. */
+export async function showSideBar(page: Page, label: string): Promise<void> {
+  const item = page.locator('.activitybar .action-item', { has: page.locator(`a[aria-label^="${label}"]`) });
+  const open = (await item.getAttribute('class'))?.split(/\s+/).includes('checked');
+  const sideBarVisible = await page.locator('.part.sidebar').isVisible();
+  if (!open || !sideBarVisible) await item.locator('a').click();
+}
