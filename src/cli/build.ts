@@ -11,14 +11,16 @@ import type { BuildEvent } from '../core/docker/progress';
 import { productionize, ProductionizeResult } from '../core/pipeline';
 import { parseArgs, ParsedArgs, stringFlag } from './args';
 import { CliContext, EXIT, UsageError } from './context';
+import { recordBuildOutcome, recordVersion } from './recording';
 
-const SPEC = { 'base-image': 'value', out: 'value', force: 'bool', verbose: 'bool', json: 'bool' } as const;
+const SPEC = { 'base-image': 'value', out: 'value', force: 'bool', verbose: 'bool', json: 'bool', workspace: 'value' } as const;
 
 export async function buildCommand(argv: string[], ctx: CliContext): Promise<number> {
   const args = parseArgs(argv, SPEC);
   if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod build NOTEBOOK|PIPELINE_DIR [--base-image REF]');
   const target = await pipelineDir(args, ctx);
   const outcome = await buildForCli(target, args, ctx, createDockerEngine(ctx.env));
+  await recordBuildOutcome(ctx, stringFlag(args, 'workspace'), outcome);
   if (args.flags.has('json')) ctx.out(JSON.stringify(buildJson(outcome), null, 2));
   else if (outcome.status === 'succeeded' || outcome.status === 'up-to-date') {
     ctx.out(`${outcome.status === 'up-to-date' ? 'up to date' : 'built'} ${outcome.imageId}`);
@@ -43,6 +45,7 @@ export async function pipelineDir(args: ParsedArgs, ctx: CliContext): Promise<{ 
   });
   for (const w of result.warnings) ctx.err(`warning: ${w}`);
   for (const k of result.kept) ctx.err(`kept your edited ${k} (not overwritten; use --force to regenerate it)`);
+  await recordVersion(ctx, stringFlag(args, 'workspace'), result);
   ctx.err(`pipeline: ${result.outDir}`);
   return { dir: result.outDir, productionized: result };
 }

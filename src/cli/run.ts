@@ -10,6 +10,7 @@ import { RunOptions, RunOutcome, runInContainer, runLocal } from '../core/docker
 import { parseArgs, stringFlag } from './args';
 import { buildExitCode, buildForCli, pipelineDir } from './build';
 import { CliContext, EXIT, UsageError } from './context';
+import { recordBuildOutcome, recordRunOutcome } from './recording';
 
 const SPEC = {
   param: 'list',
@@ -24,6 +25,7 @@ const SPEC = {
   force: 'bool',
   verbose: 'bool',
   json: 'bool',
+  workspace: 'value',
 } as const;
 
 export async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
@@ -43,17 +45,22 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
     signal: ctx.signal,
   };
 
+  const workspace = stringFlag(args, 'workspace');
   let outcome: RunOutcome;
+  let built: { id: string; imageId?: string } | undefined;
   if (args.flags.has('local')) {
     const python = stringFlag(args, 'python') ?? ctx.env.NB2PROD_PYTHON ?? 'python3';
     outcome = await runLocal({ ...options, python, env: ctx.env });
   } else {
     const engine = createDockerEngine(ctx.env);
     const build = await buildForCli(target, args, ctx, engine);
+    const buildId = await recordBuildOutcome(ctx, workspace, build);
     if (build.status !== 'succeeded' && build.status !== 'up-to-date') return buildExitCode(build);
     outcome = await runInContainer({ ...options, engine, image: build.tags[0] });
+    built = { id: buildId, imageId: build.imageId };
   }
   output.flush();
+  await recordRunOutcome(ctx, workspace, outcome, built);
 
   if (args.flags.has('json')) {
     ctx.out(JSON.stringify(runJson(outcome), null, 2));

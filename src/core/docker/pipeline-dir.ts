@@ -7,15 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Nb2prodError } from '../errors';
 
-export interface PipelineManifest {
-  schemaVersion: number;
-  package: string;
-  slug: string;
-  notebook: { path: string; hash: string };
-  planHash: string;
-  steps: unknown[];
-  files: Record<string, string>;
-}
+export type { PipelineManifest } from '../generate/manifest';
+import type { PipelineManifest } from '../generate/manifest';
 
 export interface RunStepRecord {
   name: string;

@@ -72,7 +72,8 @@ export async function runInContainer(opts: RunOptions & { engine: ContainerEngin
 
 export async function runLocal(opts: RunOptions & { python: string; env?: NodeJS.ProcessEnv }): Promise<RunOutcome> {
   return execute(opts, `local:${opts.python}`, async (args, _artifactsDir, _runDir, manifest) => {
-    const child = spawn(opts.python, ['-m', manifest.package, ...args], {
+    const [command, ...entry] = localCommand(manifest, opts.python, opts.env ?? process.env);
+    const child = spawn(command, [...entry, ...args], {
       cwd: path.resolve(opts.dir),
       env: { ...(opts.env ?? process.env), PYTHONUNBUFFERED: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -88,7 +89,7 @@ export async function runLocal(opts: RunOptions & { python: string; env?: NodeJS
     try {
       const code = await new Promise<number | null>((resolve, reject) => {
         child.on('error', (err) =>
-          reject(new Nb2prodError(`cannot start ${opts.python}: ${err.message} (set --python or NB2PROD_PYTHON)`)),
+          reject(new Nb2prodError(`cannot start ${command}: ${err.message} (set --python or NB2PROD_PYTHON; NB2PROD_NODE for node)`)),
         );
         child.on('close', (code) => resolve(code));
       });
@@ -164,4 +165,11 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
 
 function seconds(started: number): number {
   return (Date.now() - started) / 1000;
+}
+
+/** How a pipeline starts on this machine: Python packages with -m, TypeScript ones with node or deno. */
+function localCommand(manifest: PipelineManifest, python: string, env: NodeJS.ProcessEnv): string[] {
+  if (manifest.runner === 'node') return [env.NB2PROD_NODE ?? 'node', 'main.mjs'];
+  if (manifest.runner === 'deno') return [env.NB2PROD_DENO ?? 'deno', 'run', '--allow-read', '--allow-write', '--allow-env', 'main.mjs'];
+  return [python, '-m', manifest.package];
 }
