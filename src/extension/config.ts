@@ -1,4 +1,7 @@
-/** The extension's settings through one typed accessor, re-read when they change. */
+/**
+ * The extension's settings through one typed accessor. Nothing caches them: every command reads
+ * them when it starts, so a changed setting applies to the next command without a reload.
+ */
 import * as vscode from 'vscode';
 import { Setting } from './constants';
 
@@ -13,17 +16,7 @@ export interface Settings {
   pythonPath: string;
 }
 
-export class Config implements vscode.Disposable {
-  private readonly changed = new vscode.EventEmitter<void>();
-  readonly onDidChange = this.changed.event;
-  private readonly listener: vscode.Disposable;
-
-  constructor() {
-    this.listener = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(Setting.section)) this.changed.fire();
-    });
-  }
-
+export class Config {
   /** Settings for a resource (settings are `resource`-scoped, so multi-root folders may differ). */
   get(scope?: vscode.Uri): Settings {
     const c = vscode.workspace.getConfiguration(Setting.section, scope);
@@ -40,10 +33,5 @@ export class Config implements vscode.Disposable {
   env(scope?: vscode.Uri): NodeJS.ProcessEnv {
     const { dockerHost } = this.get(scope);
     return dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : { ...process.env };
-  }
-
-  dispose(): void {
-    this.listener.dispose();
-    this.changed.dispose();
   }
 }

@@ -34,11 +34,6 @@ export const Setting = {
   pythonPath: 'pythonPath',
 } as const;
 
-export const ContextKey = {
-  /** True while the lineage store has no records (drives viewsWelcome). */
-  lineageEmpty: 'nb2prod.lineageEmpty',
-} as const;
-
 /**
  * Tree item `contextValue`s: the node type first, then `+flag`s that menus match with regexes
  * (`viewItem =~ /^build\b.*\+image/`).

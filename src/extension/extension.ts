@@ -32,7 +32,7 @@ export class Extension implements vscode.Disposable {
   constructor(context: vscode.ExtensionContext) {
     const started = performance.now();
     const log = this.own(new OutputLog('Notebook to Production'));
-    const config = this.own(new Config());
+    const config = new Config();
     const diagnostics = this.own(new PlanDiagnostics());
     const documents = this.own(new ReadonlyDocuments());
     const lineage = this.own(new LineageView(log));

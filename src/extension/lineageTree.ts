@@ -39,10 +39,6 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
     this.changed.fire(undefined);
   }
 
-  get isEmpty(): boolean {
-    return this.sources.every((s) => s.model.notebooks.size === 0);
-  }
-
   getChildren(element?: LineageElement): LineageElement[] {
     if (!element) {
       return this.sources.flatMap((source) =>

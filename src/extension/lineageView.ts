@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { LineageProblem, LiveLineage } from '../core/lineage';
-import { ContextKey, LINEAGE_GLOB, View } from './constants';
+import { LINEAGE_GLOB, View } from './constants';
 import type { Log } from './log';
 import { LineageSource, LineageTreeProvider } from './lineageTree';
 
@@ -41,7 +41,6 @@ export class LineageView implements vscode.Disposable {
         void this.refresh();
       }),
     );
-    void vscode.commands.executeCommand('setContext', ContextKey.lineageEmpty, true);
     if (this.view.visible) this.onVisibility(true);
   }
 
@@ -74,7 +73,6 @@ export class LineageView implements vscode.Disposable {
     if (!changed) return;
     this.drawn = true;
     this.tree.setSources(sources);
-    await vscode.commands.executeCommand('setContext', ContextKey.lineageEmpty, this.tree.isEmpty);
   }
 
   private onVisibility(visible: boolean): void {
