@@ -158,6 +158,17 @@ describe('Python analysis: line and cell magics', () => {
     assert.deepEqual(result.defines, ['y']);
   });
 
+  it('x = %time expr keeps the assignment; x = %pwd becomes os.getcwd()', () => {
+    assert.equal(analyze('y = %time f("a  b")').body, 'y = f("a  b")');
+    assert.equal(analyze('here = %pwd').body, 'here = os.getcwd()');
+  });
+
+  it('an assignment from a magic with no equivalent is dropped with a warning', () => {
+    const result = analyze('h = %history -n');
+    assert.equal(result.body, '');
+    assert.deepEqual(messages(result, 'warning').map((m) => m.split(':')[0]), ['1']);
+  });
+
   it('session magics are dropped silently', () => {
     const result = analyze('%matplotlib inline\n%load_ext autoreload\n%autoreload 2\n%config InlineBackend.figure_format = "svg"\nx = 1');
     assert.equal(result.body, 'x = 1');

@@ -231,6 +231,11 @@ class Preprocessor {
         this.emitSpan(`${indent}${target} = os.getcwd()`, index, count);
         return;
       }
+      const statement = rest.trim().slice(name.length).trim();
+      if (name === 'time' && statement !== '') {
+        this.emitSpan(`${indent}${target} = ${statement}`, index, count);
+        return;
+      }
       command = name === 'sx' || name === 'system' ? args.join(' ') : undefined;
     }
     if (command === undefined) {
