@@ -45,7 +45,7 @@ test('nb2prod build then nb2prod run on the example equals python3 -m <package>'
   const notebook = path.join(ROOT, 'examples', 'sales_forecast.ipynb');
 
   const build = context(ROOT);
-  assert.equal(await main(['build', notebook, '--out', out], build.ctx), 0, build.err.join('\n'));
+  assert.equal(await main(['build', notebook, '--out', out, '--workspace', work], build.ctx), 0, build.err.join('\n'));
   const tags = build.out.filter((l) => l.startsWith('nb2prod/'));
   assert.equal(tags.length, 2, build.out.join('\n'));
   repository = tags[0].split(':')[0];
@@ -53,7 +53,7 @@ test('nb2prod build then nb2prod run on the example equals python3 -m <package>'
   if (!build.err.some((l) => /built in/.test(l))) repository = undefined;
 
   const run = context(ROOT);
-  assert.equal(await main(['run', out, '--run-id', 'in-container'], run.ctx), 0, run.err.join('\n'));
+  assert.equal(await main(['run', out, '--run-id', 'in-container', '--workspace', work], run.ctx), 0, run.err.join('\n'));
   assert.ok(run.err.some((l) => /up to date/.test(l)), 'run reuses the image build made');
   assert.match(run.out[run.out.length - 1], /^run in-container succeeded; run\.json: .*in-container[/\\]run\.json$/);
 
