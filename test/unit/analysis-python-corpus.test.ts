@@ -85,6 +85,48 @@ describe('Python analysis: corpus', () => {
     assert.deepEqual(rejected.map((bad) => `${origin[bad.index]}: ${bad.error}`), []);
   });
 
+  it('definition globals equal what CPython\'s symtable says (builtins aside)', (t) => {
+    const tricky = [
+      'class A:\n    k = 1\n    v = [k for _ in range(2)]\n    def m(self, a=k):\n        return k, a, [y for y in self.z if (w := y)]',
+      'def outer(p):\n    q = 1\n    def inner(r=q):\n        nonlocal q\n        global G\n        G = q + r + H\n        return lambda s: s + p + J\n    return inner',
+      '@deco(arg)\nasync def f(x: T = D) -> R:\n    async for i in src(x):\n        yield {k: v for k, v in i.items() if k in KEYS}',
+      'def f(n):\n    match n:\n        case Point(x=px) if px > LIMIT:\n            return px\n        case [first, *rest]:\n            return first + sum(rest)\n        case Color.RED | Other.X:\n            return None',
+      'def f():\n    try:\n        import a.b as c\n    except E as e:\n        del e\n    with open(P) as fh, ctx() as (u, v):\n        return c, fh, u, v, Z',
+    ];
+    const definitions = [
+      ...results.flatMap((result) => result.definitions),
+      ...tricky.flatMap((code) => analyzer.analyzeCell(code, 0).definitions),
+    ];
+    const script = `
+import builtins, json, symtable, sys
+B = set(dir(builtins))
+def module_names(code):
+    out = set()
+    def visit(t):
+        for s in t.get_symbols():
+            if not s.is_referenced():
+                continue
+            if t.get_type() == 'module':
+                if not s.is_assigned() and not s.is_imported():
+                    out.add(s.get_name())
+            elif s.is_global():
+                out.add(s.get_name())
+        for child in t.get_children():
+            visit(child)
+    visit(symtable.symtable(code, '<definition>', 'exec'))
+    return sorted(out - B)
+json.dump([module_names(code) for code in json.load(sys.stdin)], sys.stdout)
+`;
+    const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(definitions.map((d) => d.code)), encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (run.status !== 0) return t.skip('python3 not available');
+    const expected: string[][] = JSON.parse(run.stdout);
+    const differences = definitions
+      .map((definition, i) => ({ name: definition.name, ours: [...new Set(definition.globals.map((g) => g.name))].sort(), cpython: expected[i] }))
+      .filter((d) => JSON.stringify(d.ours) !== JSON.stringify(d.cpython));
+    assert.deepEqual(differences, []);
+    assert.ok(definitions.length > 80);
+  });
+
   it('known facts of real notebooks', () => {
     const find = (notebook: string, index: number) => results[cells.findIndex((cell) => cell.notebook === notebook && cell.index === index)];
     // handson-ml2: an attribute assignment on a value made in the same cell is neither a read nor a mutation
