@@ -268,7 +268,7 @@ describe('TypeScript notebooks end to end: the package prints what the notebook 
     assert.match(r.stdout, /^Took: \d+ms$/m);
   });
 
-  it('js_pipeline.ipynb', { todo: 'the planner does not yet give a step the imports of its own cells (Python too: step.imports only holds imports of names read before being bound)' }, async () => {
+  it('js_pipeline.ipynb', async () => {
     const notebook = path.join(fixtures, 'notebooks/js_pipeline.ipynb');
     const dir = await productionized(notebook, 'js_pipeline');
     const r = node(dir, ['main.mjs']);
