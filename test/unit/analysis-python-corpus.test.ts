@@ -127,6 +127,25 @@ json.dump([module_names(code) for code in json.load(sys.stdin)], sys.stdout)
     assert.ok(definitions.length > 80);
   });
 
+  it('names the body binds equal what CPython\'s symtable says', (t) => {
+    const analysed = results.filter((result) => !result.diagnostics.some((d) => d.severity === 'error'));
+    const script = `
+import json, symtable, sys
+out = []
+for code in json.load(sys.stdin):
+    table = symtable.symtable(code, '<body>', 'exec')
+    out.append(sorted(s.get_name() for s in table.get_symbols() if s.is_assigned() and not s.is_imported()))
+json.dump(out, sys.stdout)
+`;
+    const run = spawnSync('python3', ['-c', script], { input: JSON.stringify(analysed.map((r) => r.body)), encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (run.status !== 0) return t.skip('python3 not available');
+    const expected: string[][] = JSON.parse(run.stdout);
+    const differences = analysed
+      .map((result, i) => ({ ours: [...new Set([...result.defines, ...result.deletes])].sort(), cpython: expected[i] }))
+      .filter((d) => JSON.stringify(d.ours) !== JSON.stringify(d.cpython));
+    assert.deepEqual(differences, []);
+  });
+
   it('known facts of real notebooks', () => {
     const find = (notebook: string, index: number) => results[cells.findIndex((cell) => cell.notebook === notebook && cell.index === index)];
     // handson-ml2: an attribute assignment on a value made in the same cell is neither a read nor a mutation
