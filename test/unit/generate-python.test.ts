@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { indentPython } from '../../src/core/generate/python/indent';
+import { pyLiteral } from '../../src/core/generate/python/literal';
+import { renderRequirements } from '../../src/core/generate/requirements';
+import { productionize } from '../../src/core/pipeline';
+import { writeTree } from '../../src/core/write/writer';
+import { PYTHON } from '../helpers/cli';
+import { tempDir, writeNotebook } from '../helpers/notebooks';
+
+describe('requirements', () => {
+  it('filters the standard library, maps import names to distributions, applies pins', () => {
+    const { text } = renderRequirements({
+      modules: ['os', 'json', 'sklearn', 'cv2', 'PIL', 'yaml', 'pandas', 'helpers'],
+      explicit: ['xgboost==2.0.3'],
+      pins: ['pandas==2.1.4', 'scikit_learn>=1.3'],
+      localModules: new Set(['helpers']),
+    });
+    const lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
+    assert.deepEqual(lines, ['opencv-python', 'pandas==2.1.4', 'Pillow', 'PyYAML', 'scikit_learn>=1.3', 'xgboost==2.0.3']);
+  });
+
+  it('never lets a %pip line smuggle in options or URLs', () => {
+    const { text, skipped } = renderRequirements({ modules: [], explicit: ['--index-url http://evil', 'git+https://x/y.git', 'ok-pkg'], pins: [], localModules: new Set() });
+    assert.doesNotMatch(text, /evil|git\+/);
+    assert.match(text, /ok-pkg/);
+    assert.equal(skipped.length, 2);
+  });
+});
+
+describe('Python source helpers', () => {
+  it('writes JSON values as Python literals', () => {
+    assert.equal(pyLiteral({ a: [1, 2.5, true, null], 'b"\n': 'x' }), '{"a": [1, 2.5, True, None], "b\\"\\n": "x"}');
+  });
+
+  it('indents code into a function without changing multi-line strings', () => {
+    const code = 'sql = """\nSELECT 1\n"""\nif sql:\n    print(sql)';
+    assert.equal(indentPython(code), '    sql = """\nSELECT 1\n"""\n    if sql:\n        print(sql)');
+  });
+});
+
+describe('generated package', () => {
+  it('names cells in headers and keeps hostile tags, ids and paths out of code', async () => {
+    const dir = tempDir();
+    const nasty = 'x"""\nimport os; os.system("boom")\n#';
+    writeNotebook(dir, 'n.ipynb', [
+      { source: 'a = 1', tags: [`step:${nasty}`], id: 'ok-id' },
+      { source: 'print(a)', tags: ['step:"><script>alert(1)</script>'], id: 'second' },
+    ]);
+    const result = await productionize('n.ipynb', { cwd: dir });
+    const files = readdirSync(path.join(result.outDir, 'n', 'steps'));
+    for (const f of files) assert.match(f, /^[a-z_][a-z0-9_]*\.py$/);
+    const all = files.map((f) => readFileSync(path.join(result.outDir, 'n', 'steps', f), 'utf8')).join('\n');
+    assert.doesNotMatch(all, /os\.system|<script>/);
+    assert.match(all, /Source cells: 0 \(id ok-id\)/);
+    const run = spawnSync(PYTHON, ['-m', 'n'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, '1\n');
+  });
+
+  it('rewrites IPython syntax so the package runs without IPython', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'magic.ipynb', [
+      { source: '%matplotlib inline\n%load_ext autoreload\nvalue = 41', tags: ['step:one'] },
+      { source: '%%time\nvalue += 1\n!echo shell-ok\nprint(value)', tags: ['step:two'] },
+      { source: '%%writefile out.txt\nhello', tags: ['step:three'] },
+    ]);
+    const result = await productionize('magic.ipynb', { cwd: dir });
+    const run = spawnSync(PYTHON, ['-m', 'magic'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, 'shell-ok\n42\n');
+    assert.equal(readFileSync(path.join(result.outDir, 'out.txt'), 'utf8').trim(), 'hello');
+  });
+
+  it('a failing step is recorded in run.json and the exit code is non-zero', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'fail.ipynb', [{ source: 'a = 1', tags: ['step:ok'] }, { source: 'raise ValueError(a)', tags: ['step:bad'] }]);
+    const result = await productionize('fail.ipynb', { cwd: dir });
+    const run = spawnSync(PYTHON, ['-m', 'fail', '--run-id', 'x'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(run.status, 1);
+    const record = JSON.parse(readFileSync(path.join(result.outDir, 'artifacts', 'x', 'run.json'), 'utf8'));
+    assert.equal(record.status, 'failed');
+    assert.deepEqual(record.steps.map((s: { status: string }) => s.status), ['succeeded', 'failed']);
+    assert.match(record.steps[1].error, /ValueError: 1/);
+  });
+});
+
+describe('writer', () => {
+  it('is all-or-nothing: a failure restores the previous files', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'out');
+    mkdirSync(path.join(out, 'pkg'), { recursive: true });
+    writeFileSync(path.join(out, 'pkg', 'a.py'), 'old a\n');
+    writeFileSync(path.join(out, 'user-notes.md'), 'mine\n');
+    // A directory where a file must go makes the second rename fail.
+    mkdirSync(path.join(out, 'pkg', 'b.py', 'blocker'), { recursive: true });
+    await assert.rejects(
+      writeTree(out, [{ path: 'pkg/a.py', content: 'new a\n' }, { path: 'pkg/b.py', content: 'b\n' }, { path: 'pipeline.json', content: '{}' }], [], undefined, new Set()),
+    );
+    assert.equal(readFileSync(path.join(out, 'pkg', 'a.py'), 'utf8'), 'old a\n');
+    assert.equal(readFileSync(path.join(out, 'user-notes.md'), 'utf8'), 'mine\n');
+    assert.ok(!existsSync(path.join(out, 'pipeline.json')));
+    assert.deepEqual(readdirSync(dir).sort(), ['out'], 'no staging directory left behind');
+  });
+
+  it('refuses paths outside the pipeline directory', async () => {
+    const dir = tempDir();
+    await assert.rejects(writeTree(path.join(dir, 'out'), [{ path: '../escape.py', content: 'x' }], [], undefined, new Set()), /outside the pipeline directory/);
+    assert.ok(!existsSync(path.join(dir, 'escape.py')));
+  });
+
+  it('removes files a previous generation wrote that the new one does not, keeping others', async () => {
+    const dir = tempDir();
+    const out = path.join(dir, 'out');
+    await writeTree(out, [{ path: 'pkg/steps/old.py', content: 'x' }, { path: 'pipeline.json', content: '{}' }], [], undefined, new Set());
+    writeFileSync(path.join(out, 'mine.txt'), 'keep');
+    const previous = { files: { 'pkg/steps/old.py': require('crypto').createHash('sha256').update('x').digest('hex') } };
+    const r = await writeTree(out, [{ path: 'pkg/steps/new.py', content: 'y' }, { path: 'pipeline.json', content: '{}' }], [], previous, new Set());
+    assert.deepEqual(r.removed, ['pkg/steps/old.py']);
+    assert.ok(existsSync(path.join(out, 'mine.txt')));
+  });
+});
