@@ -12,7 +12,7 @@ import type { ErrorHandler } from './errors';
 import type { LineageElement } from './lineageTree';
 import type { LineageView } from './lineageView';
 import type { OutputLog } from './log';
-import { NotebookTarget, openNotebookDocument, resolveTarget } from './notebooks';
+import { cellId, NotebookTarget, openNotebookDocument, resolveTarget } from './notebooks';
 import { noNotebook, PipelineOps } from './pipelineOps';
 import { planMarkdown } from './planText';
 import { withCancellableProgress } from './progress';
@@ -26,7 +26,8 @@ export interface CommandDeps {
   errors: ErrorHandler;
 }
 
-type Handler = (...args: any[]) => Promise<unknown>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** Arguments come from VS Code untyped; each handler declares what it accepts. */
+type Handler = (...args: never[]) => Promise<unknown>;
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   const { ops, lineage, documents, log } = deps;
@@ -61,14 +62,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await documents.show(`${name(t)} plan.md`, planMarkdown(plan));
       return plan;
     },
-    [Command.buildImage]: async (arg?: unknown) => {
-      const t = await target(arg);
-      if (!t) return undefined;
-      log.show();
-      const result = await long(`Building image for ${name(t)}`, (signal, report) => ops.build(t, signal, report));
-      void vscode.window.showInformationMessage(`Image ${result.status}: ${result.tags[0] ?? result.imageId}`);
-      return result;
-    },
+    [Command.buildImage]: (arg?: unknown) => buildCommand(arg),
     [Command.runPipeline]: async (arg?: unknown) => runCommand(arg, {}),
     [Command.runPipelineLocally]: async (arg?: unknown) => runCommand(arg, { local: true }),
     [Command.tagCell]: async (arg?: unknown, tag?: string) => {
@@ -94,7 +88,6 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const t = lineageTarget(e);
       const doc = t.document ?? (await vscode.workspace.openNotebookDocument(t.uri));
       // Cells move: find the recorded cell by id first, then fall back to its index.
-      const { cellId } = await import('./notebooks');
       const wanted = e.step.cells[0];
       const byId = doc.getCells().find((c) => cellId(c) === wanted.id);
       const index = byId?.index ?? Math.min(wanted.index, doc.cellCount - 1);
@@ -102,7 +95,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await vscode.window.showNotebookDocument(doc, { selections: [range], preserveFocus: false });
       vscode.window.activeNotebookEditor?.revealRange(range, vscode.NotebookEditorRevealType.InCenterIfOutsideViewport);
     },
-    [Command.rebuild]: async (e: LineageElement) => handlers[Command.buildImage](e),
+    [Command.rebuild]: (e: LineageElement) => buildCommand(e),
     [Command.rerun]: async (e: LineageElement) => {
       if (e.type !== 'run') return;
       const r = e.node.record;
@@ -125,6 +118,15 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       return diff;
     },
   };
+
+  async function buildCommand(arg: unknown) {
+    const t = await target(arg);
+    if (!t) return undefined;
+    log.show();
+    const result = await long(`Building image for ${name(t)}`, (signal, report) => ops.build(t, signal, report));
+    void vscode.window.showInformationMessage(`Image ${result.status}: ${result.tags[0] ?? result.imageId}`);
+    return result;
+  }
 
   async function runCommand(arg: unknown, options: { local?: boolean; image?: string; params?: Record<string, unknown> }) {
     const t = await target(arg);

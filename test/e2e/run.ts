@@ -4,8 +4,10 @@
  *  - untrusted:   the same host with the folder in Restricted Mode (suite/untrusted.test.ts).
  *  - ui:          Playwright drives the workbench with the packaged .vsix installed (test/e2e/ui).
  * Runs through `@vscode/test-electron`'s runTests with our launcher as the "executable":
- * here it is a code-server (test/setup/vscode.sh installs it); with internet, drop
- * `vscodeExecutablePath` and the same suite runs in downloaded desktop VS Code.
+ * here it is a code-server (test/setup/vscode.sh installs it). With internet,
+ * NB2PROD_VSCODE_VERSION=stable (or 1.100.0, ...) runs the integration suite in downloaded
+ * desktop VS Code instead (runTests always disables workspace trust there, and the UI suite
+ * needs the server, so those two stay code-server only).
  * Without code-server the run fails under CI and is skipped (with a notice) elsewhere.
  */
 import * as fs from 'fs';
@@ -25,14 +27,16 @@ export function copyWorkspace(prefix: string): string {
   return dir;
 }
 
+const desktopVersion = process.env.NB2PROD_VSCODE_VERSION;
+
 async function runHostSuite(untrusted: boolean): Promise<number> {
   const launcher = path.join(__dirname, 'launcher.js');
-  fs.chmodSync(launcher, 0o755); // tsc does not keep the executable bit
+  if (!desktopVersion) fs.chmodSync(launcher, 0o755); // tsc does not keep the executable bit
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nb2prod-host-'));
   const workspace = copyWorkspace('ws');
   try {
     return await runTests({
-      vscodeExecutablePath: launcher,
+      ...(desktopVersion ? { version: desktopVersion } : { vscodeExecutablePath: launcher }),
       extensionDevelopmentPath: root,
       extensionTestsPath: path.join(__dirname, 'suite', 'index'),
       launchArgs: [
@@ -69,13 +73,14 @@ const SUITES: Record<string, () => Promise<number>> = {
 };
 
 async function main(): Promise<number> {
-  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SUITES);
+  const all = desktopVersion ? ['integration'] : Object.keys(SUITES);
+  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : all;
   const unknown = wanted.filter((w) => !SUITES[w]);
   if (unknown.length) {
     console.error(`unknown suite(s): ${unknown.join(', ')}; choose from ${Object.keys(SUITES).join(', ')}`);
     return 2;
   }
-  if (!findCodeServer()) {
+  if (!desktopVersion && !findCodeServer()) {
     const msg = 'code-server is not installed (bash test/setup/vscode.sh installs it)';
     if (process.env.CI) {
       console.error(`vscode tests: ${msg}`);
