@@ -1,6 +1,7 @@
 /** `nb2prod`: a thin shell over src/core. Each subcommand lives in src/cli/<name>.ts. */
 import { CliContext, CommandHandler, EXIT, UsageError } from './cli/context';
 import { Nb2prodError, CancelledError } from './core/errors';
+import { PlanError } from './core/pipeline';
 import { planCommand } from './cli/plan';
 import { productionizeCommand } from './cli/productionize';
 import { buildCommand } from './cli/build';
@@ -52,6 +53,10 @@ function reportError(e: unknown, command: string, ctx: CliContext): number {
   if (e instanceof CancelledError || ctx.signal.aborted) {
     ctx.err(`nb2prod ${command}: cancelled`);
     return EXIT.cancelled;
+  }
+  if (e instanceof PlanError) {
+    for (const line of e.lines()) ctx.err(line);
+    return EXIT.failed;
   }
   if (e instanceof Nb2prodError) {
     ctx.err(`error: ${e.describe()}`);

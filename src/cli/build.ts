@@ -8,10 +8,11 @@ import { buildPipeline, BuildOutcome } from '../core/docker/build';
 import { createDockerEngine } from '../core/docker/dockerode-engine';
 import type { ContainerEngine } from '../core/docker/engine';
 import type { BuildEvent } from '../core/docker/progress';
-import { productionize, ProductionizeResult } from '../core/pipeline';
+import type { ProductionizeResult } from '../core/pipeline';
 import { parseArgs, ParsedArgs, stringFlag } from './args';
 import { CliContext, EXIT, UsageError } from './context';
-import { recordBuildOutcome, recordVersion } from './recording';
+import { productionizeForCli } from './productionize';
+import { recordBuildOutcome } from './recording';
 
 const SPEC = { 'base-image': 'value', out: 'value', force: 'bool', verbose: 'bool', json: 'bool', workspace: 'value' } as const;
 
@@ -35,17 +36,7 @@ export async function pipelineDir(args: ParsedArgs, ctx: CliContext): Promise<{ 
   const stat = await fs.promises.stat(target).catch(() => undefined);
   if (!stat) throw new UsageError(`${args.positionals[0]} does not exist`);
   if (stat.isDirectory()) return { dir: target };
-  const result = await productionize(target, {
-    cwd: ctx.cwd,
-    out: stringFlag(args, 'out'),
-    force: args.flags.has('force'),
-    baseImage: stringFlag(args, 'base-image'),
-    signal: ctx.signal,
-    env: ctx.env,
-  });
-  for (const w of result.warnings) ctx.err(`warning: ${w}`);
-  for (const k of result.kept) ctx.err(`kept your edited ${k} (not overwritten; use --force to regenerate it)`);
-  await recordVersion(ctx, stringFlag(args, 'workspace'), result);
+  const result = await productionizeForCli(target, args, ctx);
   ctx.err(`pipeline: ${result.outDir}`);
   return { dir: result.outDir, productionized: result };
 }

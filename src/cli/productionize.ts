@@ -1,28 +1,28 @@
-import { PlanError, productionize } from '../core/pipeline';
-import { parseArgs, stringFlag } from './args';
+import { productionize, ProductionizeResult } from '../core/pipeline';
+import { ParsedArgs, parseArgs, stringFlag } from './args';
 import { CliContext, EXIT, UsageError } from './context';
 import { recordVersion } from './recording';
 
 export async function productionizeCommand(argv: string[], ctx: CliContext): Promise<number> {
   const args = parseArgs(argv, { out: 'value', force: 'bool', 'base-image': 'value', workspace: 'value' });
   if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod productionize NOTEBOOK [--out DIR] [--force]');
-  try {
-    const result = await productionize(args.positionals[0], {
-      cwd: ctx.cwd,
-      out: stringFlag(args, 'out'),
-      force: args.flags.has('force'),
-      baseImage: stringFlag(args, 'base-image'),
-      signal: ctx.signal,
-      env: ctx.env,
-    });
-    for (const w of result.warnings) ctx.err(`warning: ${w}`);
-    for (const k of result.kept) ctx.err(`kept your edited ${k} (not overwritten; use --force to regenerate it)`);
-    await recordVersion(ctx, stringFlag(args, 'workspace'), result);
-    ctx.out(result.outDir);
-    return EXIT.ok;
-  } catch (e) {
-    if (!(e instanceof PlanError)) throw e;
-    for (const line of e.lines()) ctx.err(line);
-    return EXIT.failed;
-  }
+  const result = await productionizeForCli(args.positionals[0], args, ctx);
+  ctx.out(result.outDir);
+  return EXIT.ok;
+}
+
+/** Productionize with the shared options (--out, --force, --base-image), report, and record the version. */
+export async function productionizeForCli(notebook: string, args: ParsedArgs, ctx: CliContext): Promise<ProductionizeResult> {
+  const result = await productionize(notebook, {
+    cwd: ctx.cwd,
+    out: stringFlag(args, 'out'),
+    force: args.flags.has('force'),
+    baseImage: stringFlag(args, 'base-image'),
+    signal: ctx.signal,
+    env: ctx.env,
+  });
+  for (const w of result.warnings) ctx.err(`warning: ${w}`);
+  for (const k of result.kept) ctx.err(`kept your edited ${k} (not overwritten; use --force to regenerate it)`);
+  await recordVersion(ctx, stringFlag(args, 'workspace'), result);
+  return result;
 }
