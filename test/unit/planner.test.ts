@@ -160,3 +160,22 @@ describe('planner: imports inside step cells', () => {
     assert.deepEqual(step(p, 'a').imports.map((i) => i.code), ['import json']);
   });
 });
+
+describe('planner: rebinding builtins and module attributes', () => {
+  it('a builtin name rebound by an earlier step is an input, not the builtin', async () => {
+    const p = await plan([{ source: 'max = 3', tags: ['step:a'] }, { source: 'print(max)', tags: ['step:b'] }]);
+    assert.deepEqual(step(p, 'b').inputs, [{ name: 'max', from: 'a' }]);
+  });
+
+  it('setting a module attribute does not turn the module into a step value', async () => {
+    const p = await plan([{ source: 'import json', tags: ['imports'] }, { source: 'json.x = 1', tags: ['step:a'] }, { source: 'print(json.dumps(1))', tags: ['step:b'] }]);
+    assert.deepEqual(step(p, 'b').inputs, []);
+    assert.deepEqual(errors(p), []);
+  });
+
+  it('a function using a shell command gets subprocess in the shared module', async () => {
+    const p = await plan([{ source: 'def ls():\n    !echo hi\n', tags: ['functions'] }, { source: 'ls()', tags: ['step:a'] }]);
+    assert.deepEqual(errors(p), []);
+    assert.ok(p.sharedImports.some((i) => i.names.includes('subprocess')));
+  });
+});

@@ -11,6 +11,8 @@ export interface LocatedName extends NameRef {
 
 export interface CombinedCells {
   uses: LocatedName[];
+  /** Builtin names read before the step binds them: inputs only when an earlier step rebinds them. */
+  builtinUses: LocatedName[];
   defines: string[];
   mutates: string[];
   deletes: string[];
@@ -25,6 +27,7 @@ export interface CombinedCells {
 export function combineCells(cells: { index: number; id: string; analysis: CellAnalysis }[]): CombinedCells {
   const combined: CombinedCells = {
     uses: [],
+    builtinUses: [],
     defines: [],
     mutates: [],
     deletes: [],
@@ -44,6 +47,9 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
       if (bound.has(ref.name) || used.has(ref.name)) continue;
       used.add(ref.name);
       combined.uses.push({ ...ref, cell: index, cellId: id });
+    }
+    for (const ref of analysis.builtinUses ?? []) {
+      if (!bound.has(ref.name) && !used.has(ref.name)) combined.builtinUses.push({ ...ref, cell: index, cellId: id });
     }
     for (const name of analysis.mutates) {
       if (!bound.has(name) && !mutated.has(name)) {

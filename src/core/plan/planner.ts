@@ -84,6 +84,10 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       useDefinition(def.name);
       for (const need of dataNeeds.get(def.name) ?? []) resolve({ ...need, cell: def.cell, cellId: def.cellId }, def.name);
     }
+    for (const ref of combined.builtinUses) {
+      const producer = lastProducer.get(ref.name);
+      if (producer !== undefined && producer !== step.name) resolve(ref);
+    }
     for (const ref of combined.uses) {
       addUnique(step.uses, ref.name);
       resolve(ref);
@@ -95,7 +99,9 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     for (const imp of [...combined.imports, ...combined.extraImports]) addUnique(step.imports, imp);
     step.inputs = [...inputs].map(([name, from]) => ({ name, from }));
     step.defines = combined.defines;
-    for (const name of [...combined.defines, ...combined.mutates]) lastProducer.set(name, step.name);
+    // Changing a module's attributes (`matplotlib.rcParams[...] = ...`) does not make the module a value.
+    const mutated = combined.mutates.filter((n) => lastProducer.has(n) || !importByName.has(n));
+    for (const name of [...combined.defines, ...mutated]) lastProducer.set(name, step.name);
     for (const name of combined.deletes) if (lastProducer.get(name) === step.name && !combined.defines.includes(name)) lastProducer.delete(name);
   }
 
@@ -227,6 +233,8 @@ function indexImports(sources: CombinedCells[]): Map<string, ImportInfo> {
   const byName = new Map<string, ImportInfo>();
   const all = sources.flatMap((s) => s.imports).sort((a, b) => a.cell - b.cell || a.line - b.line);
   for (const imp of all) for (const name of imp.names) if (!byName.has(name)) byName.set(name, imp);
+  // Modules the IPython rewrites need (`subprocess` for `!cmd`), also inside moved definitions.
+  for (const imp of sources.flatMap((s) => s.extraImports)) for (const name of imp.names) if (!byName.has(name)) byName.set(name, imp);
   return byName;
 }
 
