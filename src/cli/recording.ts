@@ -3,7 +3,7 @@ import * as path from 'path';
 import type { BuildOutcome } from '../core/docker/build';
 import type { RunOutcome } from '../core/docker/run';
 import type { PipelineManifest } from '../core/generate/manifest';
-import { recordBuild, recordRun, recordVersion as appendVersion } from '../core/lineage';
+import { recordBuild, recordRun, recordVersion as appendVersion, versionFactsOf } from '../core/lineage';
 import type { ProductionizeResult } from '../core/pipeline';
 import type { CliContext } from './context';
 
@@ -12,18 +12,7 @@ export function workspaceDir(ctx: CliContext, option: string | undefined): strin
 }
 
 export async function recordVersion(ctx: CliContext, workspace: string | undefined, result: ProductionizeResult): Promise<string> {
-  const { record } = await appendVersion({
-    workspaceDir: workspaceDir(ctx, workspace),
-    notebookPath: path.resolve(ctx.cwd, result.plan.notebook),
-    notebookHash: result.manifest.notebook.hash,
-    planHash: result.manifest.planHash,
-    outDir: result.outDir,
-    packageName: result.manifest.package,
-    generatedFiles: Object.keys(result.manifest.files),
-    steps: result.plan.steps.map((s) => ({ name: s.name, cells: s.cells, outputs: s.outputs })),
-    stringLiterals: result.dataFiles.map((f) => f.relPath),
-    code: result.plan.steps.map((s) => s.code),
-  });
+  const { record } = await appendVersion(versionFactsOf(result, workspaceDir(ctx, workspace), path.resolve(ctx.cwd, result.plan.notebook)));
   return record.id;
 }
 
