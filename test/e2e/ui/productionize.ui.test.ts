@@ -5,7 +5,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { screenshot, showSideBar, startUiSession, UiSession, waitForFile } from './session';
+import { contextMenu, screenshot, showSideBar, startUiSession, UiSession, waitForFile } from './session';
 
 describe('UI: productionize from the Explorer (installed .vsix)', function () {
   let session: UiSession;
@@ -39,10 +39,7 @@ describe('UI: productionize from the Explorer (installed .vsix)', function () {
 
     const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'wordstats.ipynb' });
     await row.waitFor({ state: 'visible', timeout: 30_000 });
-    await row.click({ button: 'right' });
-    const item = page.locator('.context-view .action-item', { hasText: 'Productionize Notebook' });
-    await item.waitFor({ state: 'visible', timeout: 10_000 });
-    await item.click();
+    await contextMenu(page, row, 'Productionize Notebook');
 
     const pipeline = path.join(workspace, 'pipelines', 'wordstats');
     await waitForFile(path.join(pipeline, 'pipeline.json'), 60_000);
@@ -77,8 +74,7 @@ describe('UI: productionize from the Explorer (installed .vsix)', function () {
     const { page, workspace } = session;
     const started = Date.now();
     await showSideBar(page, 'Explorer');
-    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.ipynb' }).click({ button: 'right' });
-    await page.locator('.context-view .action-item', { hasText: 'Run Pipeline Locally' }).click();
+    await contextMenu(page, page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'slow.ipynb' }), 'Run Pipeline Locally');
     const toast = page.locator('.notification-toast', { hasText: 'Running slow.ipynb locally' });
     // Cancel only once Python is running, so the abort has a process to stop.
     await toast.filter({ hasText: 'running locally' }).waitFor({ timeout: 60_000 });
@@ -96,5 +92,27 @@ describe('UI: productionize from the Explorer (installed .vsix)', function () {
     assert.ok(Date.now() - started < 55_000, 'stopped well before the pipeline would have finished');
     await showSideBar(page, 'Notebook to Production');
     await page.locator('.monaco-list-row', { hasText: 'slow.ipynb' }).waitFor({ timeout: 30_000 });
+  });
+
+  it('clicking a cell\'s step opens "Set Step Tag…" and the pick retags the cell', async () => {
+    const { page } = session;
+    await showSideBar(page, 'Explorer');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'broken.ipynb' }).dblclick();
+    const item = page.locator('.cell-statusbar-container .cell-status-item', { hasText: 'step: report' });
+    await item.waitFor({ timeout: 60_000 });
+    await item.click();
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill('load');
+    await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'existing step' }).first().waitFor();
+    await input.press('Enter');
+    const load = page.locator('.cell-statusbar-container .cell-status-item', { hasText: 'step: load' });
+    const deadline = Date.now() + 15_000;
+    while ((await load.count()) !== 2) {
+      if (Date.now() > deadline) assert.fail(`expected both cells in step 'load', found ${await load.count()}`);
+      await page.waitForTimeout(200);
+    }
+    await page.mouse.move(700, 450);
+    console.log(`      screenshot: ${await screenshot(page, 'ui-set-step-tag')}`);
   });
 });

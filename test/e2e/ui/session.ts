@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { CodeServer, findCodeServer, installExtension, startCodeServer } from '../harness/codeServer';
 import { openWorkbench, Workbench } from '../harness/workbench';
 
@@ -79,4 +79,24 @@ export async function showSideBar(page: Page, label: string): Promise<void> {
   const open = (await item.getAttribute('class'))?.split(/\s+/).includes('checked');
   const sideBarVisible = await page.locator('.part.sidebar').isVisible();
   if (!open || !sideBarVisible) await item.locator('a').click();
+}
+
+/**
+ * Right-click `target` and choose `label` from the context menu. A click that lands while the
+ * menu is still animating in only highlights the item, so fall back to Enter on it.
+ */
+export async function contextMenu(page: Page, target: Locator, label: string): Promise<void> {
+  await target.click({ button: 'right' });
+  const menu = page.locator('.context-view .monaco-menu');
+  const item = menu.locator('.action-item', { hasText: label });
+  await item.waitFor({ state: 'visible', timeout: 10_000 });
+  await item.hover();
+  await item.click();
+  try {
+    await menu.waitFor({ state: 'hidden', timeout: 3_000 });
+  } catch {
+    await item.hover();
+    await page.keyboard.press('Enter');
+    await menu.waitFor({ state: 'hidden', timeout: 5_000 });
+  }
 }
