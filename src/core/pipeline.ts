@@ -6,7 +6,7 @@ import { promises as fs } from 'fs';
 import * as path from 'path';
 import type { CellAnalyzer } from './analysis/types';
 import { CancelledError, Diagnostic, formatLocated, Nb2prodError } from './errors';
-import { findDataFiles, findLocalModules, LocalFile, MAX_COPIED_DATA_BYTES, stringLiterals } from './generate/dataFiles';
+import { findDataFiles, findLocalModules, LocalFile, looksLikeSecret, MAX_COPIED_DATA_BYTES, stringLiterals } from './generate/dataFiles';
 import { resolveBaseImage } from './generate/dockerfile';
 import type { GeneratedFile } from './generate/files';
 import { buildManifest, PipelineManifest } from './generate/manifest';
@@ -133,8 +133,11 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
   const code = [...plan.steps.map((s) => s.code), ...plan.sharedCode.map((c) => c.body), ...plan.definitions.map((d) => d.code)].join('\n');
   const paramStrings = Object.values(plan.params).filter((v): v is string => typeof v === 'string');
   const found = await findDataFiles(notebookDir, [...stringLiterals(code), ...paramStrings]);
-  const dataFiles = found.filter((f) => f.bytes <= MAX_COPIED_DATA_BYTES && !isInside(outDir, f.absPath));
-  for (const f of found.filter((f) => !dataFiles.includes(f))) warnings.push(`${f.relPath}: not copied into the pipeline (${(f.bytes / 1e6).toFixed(0)} MB); mount it at run time`);
+  const dataFiles = found.filter((f) => f.bytes <= MAX_COPIED_DATA_BYTES && !isInside(outDir, f.absPath) && !looksLikeSecret(f.relPath));
+  for (const f of found.filter((f) => !dataFiles.includes(f))) {
+    const why = looksLikeSecret(f.relPath) ? 'it looks like a secret' : `${(f.bytes / 1e6).toFixed(0)} MB`;
+    if (!isInside(outDir, f.absPath)) warnings.push(`${f.relPath}: not copied into the pipeline (${why}); mount it at run time`);
+  }
   const localModules = plan.language === 'python' ? await findLocalModules(notebookDir, plan.requirements.modules) : [];
   const copies = [...dataFiles, ...localModules];
   const hash = planHash(plan);

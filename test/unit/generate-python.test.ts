@@ -123,3 +123,22 @@ describe('writer', () => {
     assert.ok(existsSync(path.join(out, 'mine.txt')));
   });
 });
+
+describe('data files next to the notebook', () => {
+  it('copies files the code reads by relative path, never secrets or files outside the notebook folder', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'data'));
+    writeFileSync(path.join(dir, 'data', 'train.csv'), 'a,b\n1,2\n');
+    writeFileSync(path.join(dir, 'credentials.json'), '{"key": "s3cr3t"}');
+    writeFileSync(path.join(dir, 'unused.bin'), 'x');
+    writeNotebook(dir, 'd.ipynb', [
+      { source: 'rows = open("data/train.csv").read().splitlines()\ncreds = open("credentials.json").read()\nother = "../outside.txt"', tags: ['step:load'] },
+    ]);
+    const result = await productionize('d.ipynb', { cwd: dir });
+    assert.ok(existsSync(path.join(result.outDir, 'data', 'train.csv')));
+    assert.ok(!existsSync(path.join(result.outDir, 'credentials.json')), 'a secret is not copied');
+    assert.ok(!existsSync(path.join(result.outDir, 'unused.bin')));
+    assert.ok(result.warnings.some((w) => /credentials\.json.*looks like a secret/.test(w)));
+    assert.match(readFileSync(path.join(result.outDir, 'Dockerfile'), 'utf8'), /COPY .*data/);
+  });
+});

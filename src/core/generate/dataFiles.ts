@@ -8,6 +8,12 @@ import * as path from 'path';
 
 const STRING_LITERAL = /(['"])((?:(?!\1)[^\\\n]){1,300})\1/g;
 export const MAX_COPIED_DATA_BYTES = 100 * 1024 * 1024;
+/** Files that look like credentials are never copied into a package (and so never into an image). */
+const SECRET_NAME = /(^|\/)(\.env|.*\.(pem|key|p12|pfx|kdbx)|id_(rsa|dsa|ecdsa|ed25519).*|.*(secret|credential|password|token).*)$/i;
+
+export function looksLikeSecret(relPath: string): boolean {
+  return SECRET_NAME.test(relPath);
+}
 
 export interface LocalFile {
   /** POSIX path relative to the notebook's directory (and to the package root). */
