@@ -99,20 +99,9 @@ export class PipelineOps {
     this.diagnostics.set(target.uri, result.plan.diagnostics, target.document);
     report('recording the version');
     const lineage = await import('../core/lineage');
-    // Mirrors src/cli/recording.ts: the same facts whichever shell productionized.
+    // The same facts the CLI records (versionFactsOf), whichever shell productionized.
     const { record, created } = await lineage.recordVersion(
-      {
-        workspaceDir: target.workspaceDir,
-        notebookPath: target.uri.fsPath,
-        notebookHash: result.manifest.notebook.hash,
-        planHash: result.manifest.planHash,
-        outDir: result.outDir,
-        packageName: result.manifest.package,
-        generatedFiles: Object.keys(result.manifest.files),
-        steps: result.plan.steps.map((s) => ({ name: s.name, cells: s.cells, outputs: s.outputs })),
-        stringLiterals: result.dataFiles.map((f) => f.relPath),
-        code: result.plan.steps.map((s) => s.code),
-      },
+      lineage.versionFactsOf(result, target.workspaceDir, target.uri.fsPath),
       { store: await this.store(target.workspaceDir) },
     );
     for (const w of result.warnings) this.log.warn(w);
