@@ -3,7 +3,7 @@ import * as path from 'path';
 import type { BuildOutcome } from '../core/docker/build';
 import type { RunOutcome } from '../core/docker/run';
 import type { PipelineManifest } from '../core/generate/manifest';
-import { recordBuild, recordRun, recordVersion as appendVersion, versionFactsOf } from '../core/lineage';
+import { buildFactsOf, recordBuild, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
 import type { ProductionizeResult } from '../core/pipeline';
 import type { CliContext } from './context';
 
@@ -22,18 +22,7 @@ function notebookOf(ctx: CliContext, manifest: PipelineManifest): string {
 }
 
 export async function recordBuildOutcome(ctx: CliContext, workspace: string | undefined, outcome: BuildOutcome): Promise<string> {
-  const record = await recordBuild({
-    workspaceDir: workspaceDir(ctx, workspace),
-    notebookPath: notebookOf(ctx, outcome.manifest),
-    contextHash: outcome.contextHash,
-    dockerfileHash: outcome.dockerfileHash,
-    baseImage: outcome.baseImage,
-    ...(outcome.imageId ? { imageId: outcome.imageId } : {}),
-    tags: outcome.tags,
-    seconds: outcome.seconds,
-    status: outcome.status,
-    ...(outcome.error ? { error: [outcome.error.describe(), ...outcome.logTail].join('\n') } : {}),
-  });
+  const record = await recordBuild(buildFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest)));
   return record.id;
 }
 
@@ -43,14 +32,7 @@ export async function recordRunOutcome(
   outcome: RunOutcome,
   build?: { id: string; imageId?: string },
 ): Promise<void> {
-  const { problems } = await recordRun({
-    workspaceDir: workspaceDir(ctx, workspace),
-    notebookPath: notebookOf(ctx, outcome.manifest),
-    ...(outcome.record ? { runDir: outcome.runDir } : {}),
-    ...(build ? { buildId: build.id, image: build.imageId ?? outcome.image } : {}),
-    status: outcome.status === 'succeeded' ? 'succeeded' : outcome.status === 'cancelled' ? 'cancelled' : 'failed',
-    ...(outcome.error ? { error: outcome.error.describe() } : {}),
-    runId: outcome.runId,
-  });
+  const link = build ? { buildId: build.id, image: build.imageId ?? outcome.image } : {};
+  const { problems } = await recordRun(runFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest), link));
   for (const p of problems) ctx.err(`lineage: ${p}`);
 }

@@ -132,22 +132,9 @@ export class PipelineOps {
         if (event.kind === 'pull') this.log.debug(`${event.id ?? ''} ${event.status} ${event.progress ?? ''}`);
       },
     });
-    const record = await lineage.recordBuild(
-      {
-        workspaceDir: target.workspaceDir,
-        notebookPath: target.uri.fsPath,
-        versionId: version.versionId,
-        contextHash: outcome.contextHash,
-        dockerfileHash: outcome.dockerfileHash,
-        baseImage: outcome.baseImage,
-        imageId: outcome.imageId,
-        tags: outcome.tags,
-        seconds: outcome.seconds,
-        status: outcome.status,
-        error: outcome.error ? [outcome.error.message, ...outcome.logTail].join('\n') : undefined,
-      },
-      { store: await this.store(target.workspaceDir) },
-    );
+    const record = await lineage.recordBuild(lineage.buildFactsOf(outcome, target.workspaceDir, target.uri.fsPath, version.versionId), {
+      store: await this.store(target.workspaceDir),
+    });
     this.log.info(`build ${outcome.status} in ${outcome.seconds.toFixed(1)}s: ${outcome.imageId ?? 'no image'}`);
     if (outcome.status === 'cancelled') throw new CancelledError('Build');
     if (outcome.error) throw outcome.error;
@@ -196,17 +183,7 @@ export class PipelineOps {
       ? await runner.runLocal({ dir, params, python, env: this.config.env(target.uri), onOutput, signal })
       : await runner.runInContainer({ dir, params, engine: await this.engine(target.uri), image: image!, onOutput, signal });
     const { record } = await lineage.recordRun(
-      {
-        workspaceDir: target.workspaceDir,
-        notebookPath: target.uri.fsPath,
-        runDir: outcome.runDir,
-        image: options.local ? undefined : image,
-        versionId,
-        buildId,
-        status: outcome.status,
-        error: outcome.error?.message,
-        runId: outcome.runId,
-      },
+      lineage.runFactsOf(outcome, target.workspaceDir, target.uri.fsPath, { image: options.local ? undefined : image, versionId, buildId }),
       { store: await this.store(target.workspaceDir) },
     );
     this.log.info(`run ${outcome.runId} ${outcome.status} in ${outcome.seconds.toFixed(1)}s`);

@@ -31,4 +31,4 @@ export { artifactsFromRunJson } from './artifacts';
 export type { RunJson, RunArtifacts } from './artifacts';
 export { recordVersion, recordBuild, recordRun, stableHash, tail } from './recording';
 export type { VersionFacts, BuildFacts, RunFacts, RecordOptions } from './recording';
-export { versionFactsOf } from './versionFacts';
+export { buildFactsOf, runFactsOf, versionFactsOf } from './facts';

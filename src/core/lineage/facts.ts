@@ -1,0 +1,59 @@
+/**
+ * What productionize, build and run contribute to their lineage records: one mapping, used by
+ * the CLI and the extension alike, so both shells record the same facts.
+ */
+import type { BuildOutcome } from '../docker/build';
+import type { RunOutcome } from '../docker/run';
+import type { ProductionizeResult } from '../pipeline';
+import type { BuildFacts, RunFacts, VersionFacts } from './recording';
+
+export function versionFactsOf(result: ProductionizeResult, workspaceDir: string, notebookPath: string): VersionFacts {
+  return {
+    workspaceDir,
+    notebookPath,
+    notebookHash: result.manifest.notebook.hash,
+    planHash: result.manifest.planHash,
+    outDir: result.outDir,
+    packageName: result.manifest.package,
+    generatedFiles: Object.keys(result.manifest.files),
+    steps: result.plan.steps.map((s) => ({ name: s.name, cells: s.cells, outputs: s.outputs })),
+    stringLiterals: result.dataFiles.map((f) => f.relPath),
+    code: result.plan.steps.map((s) => s.code),
+  };
+}
+
+export function buildFactsOf(outcome: BuildOutcome, workspaceDir: string, notebookPath: string, versionId?: string): BuildFacts {
+  return {
+    workspaceDir,
+    notebookPath,
+    ...(versionId ? { versionId } : {}),
+    contextHash: outcome.contextHash,
+    dockerfileHash: outcome.dockerfileHash,
+    baseImage: outcome.baseImage,
+    ...(outcome.imageId ? { imageId: outcome.imageId } : {}),
+    tags: outcome.tags,
+    seconds: outcome.seconds,
+    status: outcome.status,
+    ...(outcome.error ? { error: [outcome.error.describe(), ...outcome.logTail].join('\n') } : {}),
+  };
+}
+
+/** `link.image` is the image id of a container run; leave it out for a local run. */
+export function runFactsOf(
+  outcome: RunOutcome,
+  workspaceDir: string,
+  notebookPath: string,
+  link: { image?: string; versionId?: string; buildId?: string } = {},
+): RunFacts {
+  return {
+    workspaceDir,
+    notebookPath,
+    ...(outcome.record ? { runDir: outcome.runDir } : {}),
+    ...(link.image ? { image: link.image } : {}),
+    ...(link.versionId ? { versionId: link.versionId } : {}),
+    ...(link.buildId ? { buildId: link.buildId } : {}),
+    status: outcome.status === 'succeeded' ? 'succeeded' : outcome.status === 'cancelled' ? 'cancelled' : 'failed',
+    ...(outcome.error ? { error: outcome.error.describe() } : {}),
+    runId: outcome.runId,
+  };
+}
