@@ -118,16 +118,15 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
     if (opts.signal?.aborted) throw new CancelledError('Productionize');
   };
   const absNotebook = path.resolve(opts.cwd, notebookPath);
-  const notebook = opts.notebook ?? (await (await import('./notebook/read')).readNotebookFile(absNotebook));
   const shownPath = workspaceRelative(opts.cwd, absNotebook);
-  notebook.path = shownPath;
+  const notebook = { ...(opts.notebook ?? (await (await import('./notebook/read')).readNotebookFile(absNotebook))), path: shownPath };
   checkpoint();
   const plan = await planNotebook(notebook);
   assertPlannable(plan);
   checkpoint();
 
-  const slug = slugify(path.basename(absNotebook).replace(/\.ipynb$/i, ''), 'notebook');
-  const outDir = path.resolve(opts.cwd, opts.out ?? path.join('pipelines', slug));
+  const slug = notebookSlug(absNotebook);
+  const outDir = pipelineOutDir(opts.cwd, absNotebook, opts.out);
   const notebookDir = path.dirname(absNotebook);
   const warnings: string[] = plan.diagnostics.filter((d) => d.severity === 'warning').map((d) => formatLocated(d.message, { file: shownPath, cell: d.cell, line: d.line }));
   const code = [...plan.steps.map((s) => s.code), ...plan.sharedCode.map((c) => c.body), ...plan.definitions.map((d) => d.code)].join('\n');
@@ -207,4 +206,13 @@ export function workspaceRelative(cwd: string, abs: string): string {
 function isInside(dir: string, file: string): boolean {
   const rel = path.relative(dir, file);
   return !!rel && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+export function notebookSlug(notebookPath: string): string {
+  return slugify(path.basename(notebookPath).replace(/\.ipynb$/i, ''), 'notebook');
+}
+
+/** Where productionize writes: `out` when given, else `pipelines/<slug>/` under `cwd`. */
+export function pipelineOutDir(cwd: string, notebookPath: string, out?: string): string {
+  return path.resolve(cwd, out ?? path.join('pipelines', notebookSlug(notebookPath)));
 }

@@ -72,9 +72,8 @@ export class PipelineOps {
 
   /** `<workspace>/<outputDirectory>/<notebook slug>`, the same place the CLI uses by default. */
   async pipelineDir(target: NotebookTarget): Promise<string> {
-    const { slugify } = await import('../core/tags/slug');
-    const slug = slugify(path.basename(target.uri.fsPath).replace(/\.ipynb$/i, ''), 'notebook');
-    return path.resolve(target.workspaceDir, this.config.get(target.uri).outputDirectory, slug);
+    const { notebookSlug } = await import('../core/pipeline');
+    return path.resolve(target.workspaceDir, this.config.get(target.uri).outputDirectory, notebookSlug(target.uri.fsPath));
   }
 
   async productionize(target: NotebookTarget, signal: AbortSignal, report: Report): Promise<ProductionizeOutcome> {
