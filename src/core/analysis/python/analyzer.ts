@@ -2,7 +2,7 @@
 import type { Diagnostic } from '../../errors';
 import type { CellAnalysis, CellAnalyzer, ImportInfo } from '../types';
 import { bodyWithout } from './body';
-import type { Parser } from './parser';
+import { type Parser, rawCursorBinding } from './parser';
 import { type Preprocessed, preprocessCell } from './preprocess/magics';
 import { findParseError, findStrictSyntaxError, type SyntaxProblem } from './syntax-check';
 import { copyTree } from './syntax-tree';
@@ -37,7 +37,7 @@ export class PythonCellAnalyzer implements CellAnalyzer {
     try {
       const parseError = findParseError(tree.rootNode);
       if (parseError) return withError(analysis, parseError, locate, cell);
-      root = copyTree(tree, pre.code, this.parser.language!);
+      root = copyTree(tree, pre.code, this.parser.language!, rawCursorBinding());
     } finally {
       tree.delete();
     }

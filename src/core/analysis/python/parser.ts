@@ -11,6 +11,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Language, Parser } from 'web-tree-sitter';
 
+import type { CursorBinding } from './syntax-tree';
+
 export type { Parser } from 'web-tree-sitter';
 export type { SyntaxNode } from './syntax-tree';
 
@@ -31,11 +33,19 @@ function locate(file: string, packageName: string): string {
 
 /** The runtime and grammar are immutable once loaded, so one load serves every analyser. */
 let loading: Promise<Language> | undefined;
+/**
+ * Emscripten makes the options object given to `Parser.init` the module itself, so it ends up
+ * holding the raw WebAssembly exports. Tree copies use them to skip web-tree-sitter's per-call
+ * marshalling; undefined when someone else initialised the runtime first.
+ */
+let binding: CursorBinding | undefined;
 
 function loadPython(): Promise<Language> {
   loading ??= (async () => {
     const runtime = locate(RUNTIME_WASM, 'web-tree-sitter');
-    await Parser.init({ locateFile: () => runtime });
+    const options: Record<string, unknown> = { locateFile: () => runtime };
+    await Parser.init(options);
+    binding = cursorBinding(options);
     return Language.load(fs.readFileSync(locate(PYTHON_WASM, 'tree-sitter-python')));
   })();
   loading.catch(() => {
@@ -49,4 +59,25 @@ export async function createPythonParser(): Promise<Parser> {
   const parser = new Parser();
   parser.setLanguage(language);
   return parser;
+}
+
+/** The raw cursor exports, when the runtime object has every one of them. */
+export function rawCursorBinding(): CursorBinding | undefined {
+  return binding;
+}
+
+function cursorBinding(module: Record<string, unknown>): CursorBinding | undefined {
+  const names: Array<keyof CursorBinding> = [
+    '_ts_init',
+    '_ts_tree_cursor_goto_first_child_wasm',
+    '_ts_tree_cursor_goto_next_sibling_wasm',
+    '_ts_tree_cursor_goto_parent_wasm',
+    '_ts_tree_cursor_current_node_type_id_wasm',
+    '_ts_tree_cursor_current_field_id_wasm',
+    '_ts_tree_cursor_start_index_wasm',
+    '_ts_tree_cursor_end_index_wasm',
+    'getValue',
+    'setValue',
+  ];
+  return names.every((name) => typeof module[name] === 'function') ? (module as unknown as CursorBinding) : undefined;
 }

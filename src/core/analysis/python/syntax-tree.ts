@@ -5,7 +5,29 @@
  * part of the `Node` API the analyser uses is provided, for trees without ERROR nodes (errors
  * are located on the original tree).
  */
-import type { Language, Tree } from 'web-tree-sitter';
+import type { Language, Tree, TreeCursor } from 'web-tree-sitter';
+
+/**
+ * The WebAssembly exports a cursor walk needs. web-tree-sitter wraps each of them in a call
+ * that copies the cursor into and out of wasm memory through Emscripten's generic
+ * getValue/setValue; called directly, the cursor stays in the transfer buffer for the whole walk.
+ */
+export interface CursorBinding {
+  _ts_init(): number;
+  _ts_tree_cursor_goto_first_child_wasm(tree: number): number;
+  _ts_tree_cursor_goto_next_sibling_wasm(tree: number): number;
+  _ts_tree_cursor_goto_parent_wasm(tree: number): number;
+  _ts_tree_cursor_current_node_type_id_wasm(tree: number): number;
+  _ts_tree_cursor_current_field_id_wasm(tree: number): number;
+  _ts_tree_cursor_start_index_wasm(tree: number): number;
+  _ts_tree_cursor_end_index_wasm(tree: number): number;
+  getValue(address: number, type: 'i32'): number;
+  setValue(address: number, value: number, type: 'i32'): void;
+}
+
+/** web-tree-sitter internals the direct walk relies on: the tree's address and the cursor's four words. */
+type RawTree = { 0?: unknown };
+type RawCursor = { handles?: unknown };
 
 export interface Point {
   row: number;
@@ -104,41 +126,107 @@ export class SyntaxNode {
   }
 }
 
+/** Per language: whether each node type is named (one wasm call per type, not per node). */
+const namedTypes = new WeakMap<Language, boolean[]>();
+
+function namedTable(language: Language): boolean[] {
+  let table = namedTypes.get(language);
+  if (!table) {
+    table = language.types.map((_, id) => language.nodeTypeIsNamed(id));
+    namedTypes.set(language, table);
+  }
+  return table;
+}
+
+/** The cursor position the walk reads, whichever way it reaches WebAssembly. */
+interface Walk {
+  firstChild(): boolean;
+  nextSibling(): boolean;
+  parent(): boolean;
+  typeId(): number;
+  fieldId(): number;
+  start(): number;
+  end(): number;
+}
+
 /**
  * Copies the tree with one cursor walk, reading only numbers from the cursor (type and field
  * names come from the language's tables). Anonymous nodes (punctuation, keywords) are kept
  * only when they fill a field, such as a unary operator.
  */
-export function copyTree(tree: Tree, source: string, language: Language): SyntaxNode {
-  const lines = new LineIndex(source);
+export function copyTree(tree: Tree, source: string, language: Language, binding?: CursorBinding): SyntaxNode {
   const cursor = tree.walk();
+  const treeAddress = (tree as unknown as RawTree)[0];
+  const handles = (cursor as unknown as RawCursor).handles;
+  const direct = binding && typeof treeAddress === 'number' && Array.isArray(handles) && handles.length === 4;
+  if (!direct) {
+    try {
+      return copyWith(cursorWalk(cursor), source, language);
+    } finally {
+      cursor.delete();
+    }
+  }
+  const buffer = binding._ts_init();
+  for (let i = 0; i < 4; i++) binding.setValue(buffer + 4 * i, handles[i] as number, 'i32');
   try {
-    const root = new SyntaxNode(source, lines, 'module', true, cursor.startIndex, cursor.endIndex, null);
-    // `parents[depth]` is the copied node children at depth+1 attach to (undefined: skipped node).
-    const parents: Array<SyntaxNode | undefined> = [root];
-    let depth = 0;
-    for (;;) {
-      if (cursor.gotoFirstChild()) depth++;
-      else {
-        while (!cursor.gotoNextSibling()) {
-          if (!cursor.gotoParent()) return root;
-          depth--;
-          if (depth === 0) return root;
-        }
-      }
-      const parent = parents[depth - 1];
-      const typeId = cursor.nodeTypeId;
-      const field = cursor.currentFieldId ? language.fields[cursor.currentFieldId] : null;
-      const named = language.nodeTypeIsNamed(typeId);
-      if (parent && (named || field)) {
-        const node = new SyntaxNode(source, lines, language.types[typeId] ?? '', named, cursor.startIndex, cursor.endIndex, parent);
-        parent.addChild(node, field);
-        parents[depth] = node;
-      } else {
-        parents[depth] = undefined;
+    return copyWith(directWalk(binding, treeAddress), source, language);
+  } finally {
+    // The walk moved the cursor inside the buffer: hand its final state back so delete() frees it.
+    for (let i = 0; i < 4; i++) handles[i] = binding.getValue(buffer + 4 * i, 'i32');
+    cursor.delete();
+  }
+}
+
+function cursorWalk(cursor: TreeCursor): Walk {
+  return {
+    firstChild: () => cursor.gotoFirstChild(),
+    nextSibling: () => cursor.gotoNextSibling(),
+    parent: () => cursor.gotoParent(),
+    typeId: () => cursor.nodeTypeId,
+    fieldId: () => cursor.currentFieldId,
+    start: () => cursor.startIndex,
+    end: () => cursor.endIndex,
+  };
+}
+
+function directWalk(b: CursorBinding, tree: number): Walk {
+  return {
+    firstChild: () => b._ts_tree_cursor_goto_first_child_wasm(tree) === 1,
+    nextSibling: () => b._ts_tree_cursor_goto_next_sibling_wasm(tree) === 1,
+    parent: () => b._ts_tree_cursor_goto_parent_wasm(tree) === 1,
+    typeId: () => b._ts_tree_cursor_current_node_type_id_wasm(tree),
+    fieldId: () => b._ts_tree_cursor_current_field_id_wasm(tree),
+    start: () => b._ts_tree_cursor_start_index_wasm(tree),
+    end: () => b._ts_tree_cursor_end_index_wasm(tree),
+  };
+}
+
+function copyWith(walk: Walk, source: string, language: Language): SyntaxNode {
+  const lines = new LineIndex(source);
+  const named = namedTable(language);
+  const root = new SyntaxNode(source, lines, 'module', true, walk.start(), walk.end(), null);
+  // `parents[depth]` is the copied node children at depth+1 attach to (undefined: skipped node).
+  const parents: Array<SyntaxNode | undefined> = [root];
+  let depth = 0;
+  for (;;) {
+    if (walk.firstChild()) depth++;
+    else {
+      while (!walk.nextSibling()) {
+        if (!walk.parent()) return root;
+        depth--;
+        if (depth === 0) return root;
       }
     }
-  } finally {
-    cursor.delete();
+    const parent = parents[depth - 1];
+    const typeId = walk.typeId();
+    const fieldId = parent ? walk.fieldId() : 0;
+    const isNamed = named[typeId] ?? false;
+    if (parent && (isNamed || fieldId)) {
+      const node = new SyntaxNode(source, lines, language.types[typeId] ?? '', isNamed, walk.start(), walk.end(), parent);
+      parent.addChild(node, fieldId ? language.fields[fieldId] : null);
+      parents[depth] = node;
+    } else {
+      parents[depth] = undefined;
+    }
   }
 }
