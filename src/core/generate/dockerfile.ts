@@ -22,6 +22,14 @@ export const LABELS = {
   contextHash: 'nb2prod.context.hash',
 } as const;
 
+/** The unprivileged user every generated image runs as, and its working directory. */
+export const NON_ROOT_USER = `# The pipeline runs as an unprivileged user; only its artifacts directory is writable.
+RUN groupadd --gid ${PIPELINE_UID} pipeline \\
+ && useradd --uid ${PIPELINE_UID} --gid pipeline --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pipeline \\
+ && install -d -o pipeline -g pipeline ${CONTAINER_ARTIFACTS}
+
+WORKDIR ${CONTAINER_WORKDIR}`;
+
 export interface DockerfileOptions {
   baseImage: string;
   packageName: string;
@@ -71,12 +79,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \\
     PIP_DISABLE_PIP_VERSION_CHECK=1 \\
     PIP_ROOT_USER_ACTION=ignore
 
-# The pipeline runs as an unprivileged user; only its artifacts directory is writable.
-RUN groupadd --gid ${PIPELINE_UID} pipeline \\
- && useradd --uid ${PIPELINE_UID} --gid pipeline --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin pipeline \\
- && install -d -o pipeline -g pipeline ${CONTAINER_ARTIFACTS}
-
-WORKDIR ${CONTAINER_WORKDIR}
+${NON_ROOT_USER}
 
 # Requirements in their own layer, before the sources: editing a step does not reinstall them.
 COPY requirements.txt ./
@@ -139,7 +142,7 @@ function validatePackageName(name: string): string {
  * `..`, no wildcards (`* ? [ ]`), no `$` (variable expansion), quotes, backslashes or control
  * characters. Spaces are fine: the COPY uses the JSON form.
  */
-function validateExtraPath(name: string): string {
+export function validateExtraPath(name: string): string {
   const segments = name.replace(/\/$/, '').split('/');
   // eslint-disable-next-line no-control-regex
   if (!name || segments.some((s) => s === '' || s === '.' || s === '..') || /[\\$"'`*?[\]\u0000-\u001f\u007f]/.test(name)) {
@@ -152,7 +155,7 @@ function validateExtraPath(name: string): string {
   return name;
 }
 
-function validateHash(hash: string, what: string): string {
+export function validateHash(hash: string, what: string): string {
   if (!/^[a-f0-9]{8,128}$/.test(hash)) throw new Nb2prodError(`${what} '${printable(hash)}' is not a hex digest`);
   return hash;
 }
@@ -161,12 +164,12 @@ function validateHash(hash: string, what: string): string {
  * A double-quoted LABEL value. LABEL expands `$VAR` and treats `\` as an escape, and a raw
  * newline would end the instruction, so escape the first two and drop control characters.
  */
-function labelValue(value: string): string {
+export function labelValue(value: string): string {
   return `"${stripControls(value).replace(/[\\"$]/g, (c) => `\\${c}`)}"`;
 }
 
 /** A comment ends at the newline; without control characters nothing can follow it. */
-function commentText(value: string): string {
+export function commentText(value: string): string {
   return stripControls(value);
 }
 
