@@ -54,10 +54,21 @@ class LineIndex {
   }
 }
 
+/** Shared by every leaf until it gets a child: most nodes are leaves, so this spares two arrays each. */
+const NO_CHILDREN: SyntaxNode[] = Object.freeze([]) as unknown as SyntaxNode[];
+
+/**
+ * Node types the analysis looks for across the whole cell: the copy lists them as it goes, so
+ * `descendantsOfType` on the root needs no second walk.
+ */
+const INDEXED_TYPES: ReadonlySet<string> = new Set(['string', 'print_statement', 'exec_statement']);
+
 export class SyntaxNode {
-  readonly children: SyntaxNode[] = [];
-  readonly namedChildren: SyntaxNode[] = [];
+  children: SyntaxNode[] = NO_CHILDREN;
+  namedChildren: SyntaxNode[] = NO_CHILDREN;
   private fields: Map<string, SyntaxNode[]> | undefined;
+  /** On the root of a copy: the nodes of INDEXED_TYPES, in document order. */
+  private indexed: SyntaxNode[] | undefined;
   readonly hasError = false;
   readonly isMissing = false;
   readonly isError = false;
@@ -102,6 +113,7 @@ export class SyntaxNode {
 
   descendantsOfType(types: string | string[]): SyntaxNode[] {
     const wanted = new Set(Array.isArray(types) ? types : [types]);
+    if (this.indexed && [...wanted].every((type) => INDEXED_TYPES.has(type))) return this.indexed.filter((node) => wanted.has(node.type));
     const found: SyntaxNode[] = [];
     const visit = (node: SyntaxNode) => {
       for (const child of node.children) {
@@ -115,14 +127,28 @@ export class SyntaxNode {
 
   /** Used while copying. */
   addChild(child: SyntaxNode, field: string | null): void {
-    this.children.push(child);
-    if (child.isNamed) this.namedChildren.push(child);
+    if (this.children === NO_CHILDREN) this.children = [child];
+    else this.children.push(child);
+    if (child.isNamed) {
+      if (this.namedChildren === NO_CHILDREN) this.namedChildren = [child];
+      else this.namedChildren.push(child);
+    }
     if (field) {
       this.fields ??= new Map();
       const list = this.fields.get(field);
       if (list) list.push(child);
       else this.fields.set(field, [child]);
     }
+  }
+
+  /** Used while copying, on the root. */
+  index(node: SyntaxNode): void {
+    (this.indexed ??= []).push(node);
+  }
+
+  /** Used once copied, on the root: from now on the index answers for the whole tree. */
+  sealIndex(): void {
+    this.indexed ??= [];
   }
 }
 
@@ -134,6 +160,17 @@ function namedTable(language: Language): boolean[] {
   if (!table) {
     table = language.types.map((_, id) => language.nodeTypeIsNamed(id));
     namedTypes.set(language, table);
+  }
+  return table;
+}
+
+const indexedTypes = new WeakMap<Language, boolean[]>();
+
+function indexedTable(language: Language): boolean[] {
+  let table = indexedTypes.get(language);
+  if (!table) {
+    table = language.types.map((type) => INDEXED_TYPES.has(type));
+    indexedTypes.set(language, table);
   }
   return table;
 }
@@ -204,7 +241,9 @@ function directWalk(b: CursorBinding, tree: number): Walk {
 function copyWith(walk: Walk, source: string, language: Language): SyntaxNode {
   const lines = new LineIndex(source);
   const named = namedTable(language);
+  const indexed = indexedTable(language);
   const root = new SyntaxNode(source, lines, 'module', true, walk.start(), walk.end(), null);
+  root.sealIndex();
   // `parents[depth]` is the copied node children at depth+1 attach to (undefined: skipped node).
   const parents: Array<SyntaxNode | undefined> = [root];
   let depth = 0;
@@ -224,6 +263,7 @@ function copyWith(walk: Walk, source: string, language: Language): SyntaxNode {
     if (parent && (isNamed || fieldId)) {
       const node = new SyntaxNode(source, lines, language.types[typeId] ?? '', isNamed, walk.start(), walk.end(), parent);
       parent.addChild(node, fieldId ? language.fields[fieldId] : null);
+      if (indexed[typeId]) root.index(node);
       parents[depth] = node;
     } else {
       parents[depth] = undefined;

@@ -55,6 +55,10 @@ class Definition {
     return [...this.comments.map((comment) => comment.text), this.node.text].join('\n');
   }
 
+  has(name: string): boolean {
+    return this.seen.has(name);
+  }
+
   read(ref: NameRef): void {
     if (this.seen.has(ref.name)) return;
     this.seen.add(ref.name);
@@ -89,6 +93,7 @@ export class CellWalker {
   private readonly uses = new Map<string, NameRef>();
   private readonly builtinUses = new Map<string, NameRef>();
   private readonly deferredReads: NameRef[] = [];
+  private readonly deferredNames = new Set<string>();
   private readonly defines = new Set<string>();
   private readonly deletes = new Set<string>();
   private readonly mutates = new Set<string>();
@@ -192,19 +197,25 @@ export class CellWalker {
     if (this.ctx.collecting) return;
     const name = node.text;
     if (this.scope.resolve(name) === 'local') return;
-    const ref: NameRef = { name, ...this.locate(node) };
-    if (this.ctx.owner) {
-      this.ctx.owner.read(ref);
+    // Only a name's first read is kept anywhere, so the location is worked out only for that one.
+    let ref: NameRef | undefined;
+    const located = () => (ref ??= { name, ...this.locate(node) });
+    const { owner, definitionTime } = this.ctx;
+    if (owner) {
+      if (!owner.has(name)) owner.read(located());
       return;
     }
-    this.ctx.definitionTime?.read(ref);
+    if (definitionTime && !definitionTime.has(name)) definitionTime.read(located());
     if (this.ctx.deferred || !this.scope.runsAtModuleLevel) {
-      this.deferredReads.push(ref);
+      if (!this.deferredNames.has(name)) {
+        this.deferredNames.add(name);
+        this.deferredReads.push(located());
+      }
       return;
     }
     if (this.module.locals.has(name)) return;
     const into = PYTHON_BUILTINS.has(name) ? this.builtinUses : this.uses;
-    if (!into.has(name)) into.set(name, ref);
+    if (!into.has(name)) into.set(name, located());
   }
 
   private bind(name: string, scope: Scope = this.scope, kind: 'value' | 'import' | 'definition' = 'value'): void {

@@ -52,7 +52,15 @@ interface OutLine {
 }
 
 export function preprocessCell(source: string): Preprocessed {
+  // Without these characters no line can be a magic, a shell escape or a help request.
+  if (!/[%!?\r]/.test(source)) return plainPython(source);
   return new Preprocessor(source).run();
+}
+
+function plainPython(code: string): Preprocessed {
+  const origins: LineOrigin[] = [{ line: 1, shift: 0 }];
+  for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) origins.push({ line: origins.length + 1, shift: 0 });
+  return { code, origins, requirements: [], helperModules: new Set(), hiddenNames: new Set(), diagnostics: [] };
 }
 
 class Preprocessor {
