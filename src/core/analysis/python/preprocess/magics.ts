@@ -52,10 +52,16 @@ interface OutLine {
 }
 
 export function preprocessCell(source: string): Preprocessed {
-  // Without these characters no line can be a magic, a shell escape or a help request.
-  if (!/[%!?\r]/.test(source)) return plainPython(source);
+  if (!MAYBE_IPYTHON.test(source)) return plainPython(source);
   return new Preprocessor(source).run();
 }
+
+/**
+ * Matches every line `ipythonLine` or `cellMagics` could rewrite (and some it would not): a
+ * `%`, `!` or `?` after the indentation, `name = %magic` / `name = !cmd`, a trailing `?`, and
+ * any carriage return. `[^\S\n]` is `\s` within one line, as the per-line patterns use it.
+ */
+const MAYBE_IPYTHON = /^[^\S\n]*[%!?]|^[^\S\n]*[A-Za-z_](?:[\w,]|[^\S\n])*=[^\S\n]*[!%]|\?[^\S\n]*$|\r/m;
 
 function plainPython(code: string): Preprocessed {
   const origins: LineOrigin[] = [{ line: 1, shift: 0 }];
