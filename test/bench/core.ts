@@ -43,9 +43,12 @@ export async function benchCore(print: (row: string) => void): Promise<void> {
   ];
   const baseline = hasNbconvert();
   const rows = [['notebook', 'nb2prod s', 'peak MB', 'nbconvert s', 'peak MB', 'speed-up']];
+  // The analysis alone (`plan --json`), so a regression there is not hidden by generation and writing.
+  const planRows = [['notebook', 'plan s', 'peak MB', 'speed-up']];
   for (const { name, file } of files) {
     const ours = repeat(3, () => measure(process.execPath, [CLI, 'productionize', file, '--out', path.join(dir, 'out'), '--force'], dir));
     if (ours.status !== 0) print(`  nb2prod failed on ${name}: ${ours.stderr.slice(-500)}`);
+    const plan = repeat(3, () => measure(process.execPath, [CLI, 'plan', file, '--json'], dir));
     const theirs = baseline ? repeat(3, () => measure('jupyter', ['nbconvert', '--to', 'script', '--stdout', file], dir)) : undefined;
     rows.push([
       name,
@@ -55,8 +58,11 @@ export async function benchCore(print: (row: string) => void): Promise<void> {
       theirs ? theirs.peakMB.toFixed(0) : 'n/a',
       theirs ? `${(theirs.seconds / ours.seconds).toFixed(1)}x` : 'n/a',
     ]);
+    planRows.push([name, plan.seconds.toFixed(3), plan.peakMB.toFixed(0), theirs ? `${(theirs.seconds / plan.seconds).toFixed(1)}x` : 'n/a']);
   }
-  print('plan + generate + write (full analysis) vs jupyter nbconvert --to script, median of 3');
+  print('plan + generate + write (full analysis) vs jupyter nbconvert --to script, median of 3, no cache');
   print(table(rows));
+  print('plan only (the same analysis, nothing generated or written), median of 3; speed-up against the same nbconvert runs');
+  print(table(planRows));
   if (!baseline) print('  (jupyter nbconvert not installed: apt-get install jupyter-nbconvert for the baseline)');
 }
