@@ -60,24 +60,17 @@ export async function writeTree(outDir: string, files: GeneratedFile[], copies: 
   const moved: { target: string; saved?: string }[] = [];
   try {
     const ordered = [...files.filter((f) => f.path !== MANIFEST), ...files.filter((f) => f.path === MANIFEST)];
-    const staged: { rel: string; staged: string }[] = [];
-    for (const copy of copies) {
-      const dest = path.join(stage, 'new', copy.relPath);
-      await fs.mkdir(path.dirname(dest), { recursive: true });
-      await fs.copyFile(copy.absPath, dest);
-      staged.push({ rel: copy.relPath, staged: dest });
-    }
-    for (const file of ordered) {
-      if (keep.has(file.path)) {
-        result.kept.push(file.path);
-        continue;
-      }
-      const dest = path.join(stage, 'new', file.path);
-      await fs.mkdir(path.dirname(dest), { recursive: true });
-      await fs.writeFile(dest, file.content);
-      staged.push({ rel: file.path, staged: dest });
-    }
-    const stale = Object.keys(previous?.files ?? {}).filter((rel) => !staged.some((s) => s.rel === rel) && !keep.has(rel));
+    result.kept.push(...ordered.filter((f) => keep.has(f.path)).map((f) => f.path));
+    const toWrite = ordered.filter((f) => !keep.has(f.path));
+    const staged = [...copies.map((c) => c.relPath), ...toWrite.map((f) => f.path)].map((rel) => ({ rel, staged: path.join(stage, 'new', rel) }));
+    // Staging touches only the private stage directory, so it can go in parallel.
+    await Promise.all([...new Set(staged.map((s) => path.dirname(s.staged)))].map((dir) => fs.mkdir(dir, { recursive: true })));
+    await Promise.all([
+      ...copies.map((c, i) => fs.copyFile(c.absPath, staged[i].staged)),
+      ...toWrite.map((f, i) => fs.writeFile(staged[copies.length + i].staged, f.content)),
+    ]);
+    const stagedPaths = new Set(staged.map((s) => s.rel));
+    const stale = Object.keys(previous?.files ?? {}).filter((rel) => !stagedPaths.has(rel) && !keep.has(rel));
     for (const rel of stale) {
       assertInside(rel);
       const target = path.join(outDir, rel);
@@ -88,10 +81,11 @@ export async function writeTree(outDir: string, files: GeneratedFile[], copies: 
       moved.push({ target, saved });
       result.removed.push(rel);
     }
-    for (const { rel, staged: from } of staged) {
+    const current = await Promise.all(staged.map((s) => compareWithTarget(path.join(outDir, s.rel), s.staged)));
+    for (const [i, { rel, staged: from }] of staged.entries()) {
       const target = path.join(outDir, rel);
-      const old = await fs.readFile(target).catch(() => undefined);
-      if (old && old.equals(await fs.readFile(from))) {
+      const { old, same } = current[i];
+      if (same) {
         result.unchanged.push(rel);
         continue;
       }
@@ -141,4 +135,14 @@ async function exists(p: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Whether the target exists and already holds the staged bytes (sizes first: data files can be large). */
+async function compareWithTarget(target: string, staged: string): Promise<{ old: boolean; same: boolean }> {
+  const [a, b] = await Promise.all([fs.stat(target).catch(() => undefined), fs.stat(staged)]);
+  if (!a) return { old: false, same: false };
+  if (!a.isFile()) throw new Nb2prodError(`cannot write ${path.basename(target)}: something that is not a file is in the way`, { file: target });
+  if (a.size !== b.size) return { old: true, same: false };
+  const [x, y] = await Promise.all([fs.readFile(target), fs.readFile(staged)]);
+  return { old: true, same: x.equals(y) };
 }

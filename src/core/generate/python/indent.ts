@@ -5,6 +5,15 @@ import { parser } from '@lezer/python';
  * strings: lines that continue a string literal are left exactly as they are.
  */
 export function indentPython(code: string, prefix = '    '): string {
+  const keep = /'''|"""|\\\r?\n/.test(code) ? stringContinuationLines(code) : new Set<number>();
+  return code
+    .split('\n')
+    .map((line, i) => (keep.has(i) ? line : line.trim() === '' ? '' : prefix + line))
+    .join('\n');
+}
+
+/** 0-based lines that continue a string literal; only triple-quoted or backslash-continued strings span lines. */
+function stringContinuationLines(code: string): Set<number> {
   const keep = new Set<number>();
   const lineStarts = [0];
   for (let i = code.indexOf('\n'); i !== -1; i = code.indexOf('\n', i + 1)) lineStarts.push(i + 1);
@@ -27,8 +36,5 @@ export function indentPython(code: string, prefix = '    '): string {
       return false;
     },
   });
-  return code
-    .split('\n')
-    .map((line, i) => (keep.has(i) || line.trim() === '' ? (keep.has(i) ? line : '') : prefix + line))
-    .join('\n');
+  return keep;
 }
