@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
+import { memoizeAnalyzer } from './analysis/memo';
 import type { CellAnalyzer } from './analysis/types';
 import { CancelledError, Diagnostic, formatLocated, Nb2prodError } from './errors';
 import { findDataFiles, findLocalModules, LocalFile, looksLikeSecret, MAX_COPIED_DATA_BYTES, stringLiterals } from './generate/dataFiles';
@@ -29,8 +30,8 @@ function analyzerFor(language: string): Promise<CellAnalyzer> {
   if (!analyzer) {
     analyzer =
       language === 'python'
-        ? import('./analysis/python').then((m) => m.createPythonAnalyzer())
-        : import('./analysis/typescript').then((m) => m.createTypeScriptAnalyzer(language as 'typescript' | 'javascript'));
+        ? import('./analysis/python').then((m) => m.createPythonAnalyzer()).then((a) => memoizeAnalyzer(a))
+        : import('./analysis/typescript').then((m) => m.createTypeScriptAnalyzer(language as 'typescript' | 'javascript')).then((a) => memoizeAnalyzer(a));
     analyzers.set(language, analyzer);
   }
   return analyzer;

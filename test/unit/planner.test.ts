@@ -179,3 +179,25 @@ describe('planner: rebinding builtins and module attributes', () => {
     assert.ok(p.sharedImports.some((i) => i.names.includes('subprocess')));
   });
 });
+
+describe('re-planning', () => {
+  it('analyses only the cells whose source changed', async () => {
+    const { memoizeAnalyzer } = await import('../../src/core/analysis/memo');
+    const { createPythonAnalyzer } = await import('../../src/core/analysis/python');
+    const { buildPlan } = await import('../../src/core/plan/planner');
+    const real = await createPythonAnalyzer();
+    const seen: string[] = [];
+    const counting = { language: 'python', analyzeCell: (source: string, cell: number) => (seen.push(source), real.analyzeCell(source, cell)) };
+    const analyzer = memoizeAnalyzer(counting);
+    const nb = (second: string) =>
+      notebookFromCells('t.ipynb', 'python', [
+        { kind: 'code', source: 'a = 1', tags: ['step:one'] },
+        { kind: 'code', source: second, tags: ['step:two'] },
+      ]);
+    const first = buildPlan(nb('b = a + 1'), analyzer);
+    const again = buildPlan(nb('b = a + 2'), analyzer);
+    assert.deepEqual(seen, ['a = 1', 'b = a + 1', 'b = a + 2']);
+    assert.deepEqual(again.steps.map((s) => s.inputs), first.steps.map((s) => s.inputs));
+    assert.match(again.steps[1].code, /a \+ 2/);
+  });
+});
