@@ -21,7 +21,7 @@ export async function buildCommand(argv: string[], ctx: CliContext): Promise<num
   if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod build NOTEBOOK|PIPELINE_DIR [--base-image REF]');
   const target = await pipelineDir(args, ctx);
   const outcome = await buildForCli(target, args, ctx, createDockerEngine(ctx.env));
-  await recordBuildOutcome(ctx, stringFlag(args, 'workspace'), outcome);
+  await recordBuildOutcome(ctx, stringFlag(args, 'workspace'), target.dir, outcome);
   if (args.flags.has('json')) ctx.out(JSON.stringify(buildJson(outcome), null, 2));
   else if (outcome.status === 'succeeded' || outcome.status === 'up-to-date') {
     ctx.out(`${outcome.status === 'up-to-date' ? 'up to date' : 'built'} ${outcome.imageId}`);

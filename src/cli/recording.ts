@@ -16,23 +16,25 @@ export async function recordVersion(ctx: CliContext, workspace: string | undefin
   return record.id;
 }
 
-/** The notebook a pipeline came from, as recorded in its manifest (relative to where it was generated). */
-function notebookOf(ctx: CliContext, manifest: PipelineManifest): string {
-  return path.resolve(ctx.cwd, manifest.notebook.path);
+/** The notebook a pipeline came from: its manifest names it relative to the pipeline directory. */
+function notebookOf(ctx: CliContext, manifest: PipelineManifest, pipelineDir: string): string {
+  const { fromPipeline, path: given } = manifest.notebook;
+  return fromPipeline ? path.resolve(pipelineDir, fromPipeline) : path.resolve(ctx.cwd, given);
 }
 
-export async function recordBuildOutcome(ctx: CliContext, workspace: string | undefined, outcome: BuildOutcome): Promise<string> {
-  const record = await recordBuild(buildFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest)));
+export async function recordBuildOutcome(ctx: CliContext, workspace: string | undefined, pipelineDir: string, outcome: BuildOutcome): Promise<string> {
+  const record = await recordBuild(buildFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir)));
   return record.id;
 }
 
 export async function recordRunOutcome(
   ctx: CliContext,
   workspace: string | undefined,
+  pipelineDir: string,
   outcome: RunOutcome,
   build?: { id: string; imageId?: string },
 ): Promise<void> {
   const link = build ? { buildId: build.id, image: build.imageId ?? outcome.image } : {};
-  const { problems } = await recordRun(runFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest), link));
+  const { problems } = await recordRun(runFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir), link));
   for (const p of problems) ctx.err(`lineage: ${p}`);
 }

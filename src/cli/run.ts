@@ -54,13 +54,13 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   } else {
     const engine = createDockerEngine(ctx.env);
     const build = await buildForCli(target, args, ctx, engine);
-    const buildId = await recordBuildOutcome(ctx, workspace, build);
+    const buildId = await recordBuildOutcome(ctx, workspace, target.dir, build);
     if (build.status !== 'succeeded' && build.status !== 'up-to-date') return buildExitCode(build);
     outcome = await runInContainer({ ...options, engine, image: build.tags[0] });
     built = { id: buildId, imageId: build.imageId };
   }
   output.flush();
-  await recordRunOutcome(ctx, workspace, outcome, built);
+  await recordRunOutcome(ctx, workspace, target.dir, outcome, built);
 
   if (args.flags.has('json')) {
     ctx.out(JSON.stringify(runJson(outcome), null, 2));

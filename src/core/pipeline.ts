@@ -161,6 +161,7 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
     slug,
     packageName: slug,
     notebookPath: shownPath,
+    notebookFromPipeline: path.relative(outDir, absNotebook).split(path.sep).join('/'),
     planHash: hash,
     baseImage,
     files: generated.files,

@@ -12,7 +12,8 @@ export interface PipelineManifest {
   package: string;
   language: string;
   runner: 'python' | 'node' | 'deno';
-  notebook: { path: string; hash: string };
+  /** `path` as given (workspace-relative when possible); `fromPipeline` relative to this directory. */
+  notebook: { path: string; hash: string; fromPipeline?: string };
   planHash: string;
   baseImage: string;
   params: Record<string, unknown>;
@@ -36,7 +37,7 @@ export interface PipelineManifest {
 
 export function buildManifest(
   plan: Plan,
-  opts: { slug: string; packageName: string; notebookPath: string; planHash: string; baseImage: string; files: GeneratedFile[]; copies: Record<string, string>; runner?: 'python' | 'node' | 'deno'; stepFile?: (step: string) => string },
+  opts: { slug: string; packageName: string; notebookPath: string; notebookFromPipeline?: string; planHash: string; baseImage: string; files: GeneratedFile[]; copies: Record<string, string>; runner?: 'python' | 'node' | 'deno'; stepFile?: (step: string) => string },
 ): PipelineManifest {
   const stepFile = opts.stepFile ?? ((s: string) => `${opts.packageName}/steps/${s}.py`);
   return {
@@ -46,7 +47,7 @@ export function buildManifest(
     package: opts.packageName,
     language: plan.language,
     runner: opts.runner ?? 'python',
-    notebook: { path: opts.notebookPath, hash: plan.notebookHash },
+    notebook: { path: opts.notebookPath, hash: plan.notebookHash, ...(opts.notebookFromPipeline ? { fromPipeline: opts.notebookFromPipeline } : {}) },
     planHash: opts.planHash,
     baseImage: opts.baseImage,
     params: plan.params,
