@@ -47,7 +47,7 @@ function runInput(i: number, versionId: string, buildId: string, notebook: strin
  * the lock and fsync, which only the append figures are about): 4 notebooks; per version one build
  * and eight runs.
  */
-function synthesize(file: string, n: number): void {
+export function synthesize(file: string, n: number): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const out = fs.openSync(file, 'w');
   let prev = '';
