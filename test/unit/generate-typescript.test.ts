@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { loadTypeScriptEngine } from '../../src/core/analysis/typescript/load';
 import type { GeneratedFile } from '../../src/core/generate/files';
 import { generateTypeScriptPackage } from '../../src/core/generate/typescript/index';
-import type { Plan, Step } from '../../src/core/plan/model';
+import { newStep, type Plan, type Step } from '../../src/core/plan/model';
 import { planNotebook, readNotebookFile } from '../../src/core/pipeline';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures');
@@ -18,26 +18,7 @@ const HASH = 'ab'.repeat(32);
 const options = { notebookPath: 'demo.ipynb', slug: 'demo', packageName: 'demo', baseImage: 'python:3.11-slim', pins: [], runtime: 'node' as const };
 
 function step(name: string, code: string, extra: Partial<Step> = {}): Step {
-  return {
-    name,
-    label: name,
-    cells: [{ index: 0, id: 'c0' }],
-    code,
-    uses: [],
-    defines: [],
-    inputs: [],
-    outputs: [],
-    after: [],
-    params: [],
-    metrics: [],
-    imports: [],
-    sharedUses: [],
-    localDefinitions: [],
-    resources: {},
-    diagnostics: [],
-    bodies: [{ cell: 0, cellId: 'c0', body: code }],
-    ...extra,
-  };
+  return { ...newStep(name, name, [{ index: 0, id: 'c0' }], [{ cell: 0, cellId: 'c0', body: code }]), ...extra };
 }
 
 function plan(steps: Step[], extra: Partial<Plan> = {}): Plan {

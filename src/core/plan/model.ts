@@ -57,3 +57,26 @@ export interface Plan {
   requirements: { pins: string[]; modules: string[] };
   diagnostics: Diagnostic[];
 }
+
+/** A step with its source and nothing resolved yet: the planner fills in the data flow. */
+export function newStep(name: string, label: string, cells: StepCell[], bodies: Step['bodies'], resources: Record<string, string> = {}): Step {
+  return {
+    name,
+    label,
+    cells,
+    code: bodies.map((b) => b.body).join('\n\n'),
+    uses: [],
+    defines: [],
+    inputs: [],
+    outputs: [],
+    after: [],
+    params: [],
+    metrics: [],
+    imports: [],
+    sharedUses: [],
+    localDefinitions: [],
+    resources,
+    diagnostics: [],
+    bodies,
+  };
+}

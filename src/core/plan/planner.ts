@@ -10,7 +10,7 @@ import type { Notebook } from '../notebook/model';
 import { AssignedCell, assignCells, Assignment } from '../tags/assign';
 import { SlugRegistry } from '../tags/slug';
 import { combineCells, CombinedCells, LocatedName } from './combine';
-import type { Plan, Step } from './model';
+import { newStep, type Plan, type Step } from './model';
 import { orderSteps } from './order';
 
 interface StepDraft {
@@ -175,25 +175,13 @@ function draftSteps(
     const combined = combineCells(cells.map(analysisOf));
     const resources = Object.assign({}, ...cells.map((c) => c.tags.resources)) as Record<string, string>;
     const image = cells.map((c) => c.tags.image).find(Boolean);
-    const step: Step = {
-      name: slugs.get(label),
+    const step = newStep(
+      slugs.get(label),
       label,
-      cells: cells.map((c) => ({ index: c.cell.index, id: c.cell.id })),
-      code: combined.bodies.map((b) => b.body).join('\n\n'),
-      uses: [],
-      defines: [],
-      inputs: [],
-      outputs: [],
-      after: [],
-      params: [],
-      metrics: [],
-      imports: [],
-      sharedUses: [],
-      localDefinitions: [],
+      cells.map((c) => ({ index: c.cell.index, id: c.cell.id })),
+      combined.bodies,
       resources,
-      diagnostics: [],
-      bodies: combined.bodies,
-    };
+    );
     if (image) step.image = image;
     drafts.push({
       step,
