@@ -23,6 +23,8 @@ const common = {
 const entries = [
   { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } },
   { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
+  // dockerode pulls in ssh2 and grpc: its own file, required when a command first talks to Docker.
+  { entryPoints: ['src/bundles/dockerode.ts'], outfile: 'dist/dockerode.js' },
   // ts-morph is 14 MB of JavaScript: its own file, required only when a TS/JS notebook is analysed.
   { entryPoints: ['src/core/analysis/typescript/engine.ts'], outfile: 'dist/ts-analyzer.js', minify: true, sourcemap: false },
 ];

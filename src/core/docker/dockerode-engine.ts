@@ -1,4 +1,6 @@
 /** ContainerEngine over the Docker Engine API (dockerode), loaded on first use. */
+import * as fs from 'fs';
+import * as path from 'path';
 import type Dockerode from 'dockerode';
 import { CancelledError } from '../errors';
 import { EngineConnection, resolveConnection } from './connection';
@@ -28,8 +30,7 @@ class DockerodeEngine implements ContainerEngine {
   private connected: Promise<EngineInfo> | undefined;
 
   constructor(readonly connection: EngineConnection) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const DockerCtor = require('dockerode') as typeof Dockerode;
+    const DockerCtor = loadDockerode();
     this.docker = new DockerCtor(connection.options);
   }
 
@@ -269,4 +270,16 @@ function describeConnectError(err: unknown, timedOut: boolean): string {
       return 'connection timed out';
   }
   return (e?.message ?? String(err)).split('\n')[0];
+}
+
+/**
+ * dockerode from its own bundle beside the running bundle (dist/dockerode.js), or from
+ * node_modules when running tsc's output. The computed module id keeps esbuild from inlining it.
+ */
+function loadDockerode(): typeof Dockerode {
+  const bundled = path.join(__dirname, 'dockerode.js');
+  const moduleId = fs.existsSync(bundled) ? bundled : 'dockerode';
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const loaded = require(moduleId) as { default?: typeof Dockerode } & typeof Dockerode;
+  return loaded.default ?? loaded;
 }
