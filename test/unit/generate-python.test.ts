@@ -142,3 +142,22 @@ describe('data files next to the notebook', () => {
     assert.match(readFileSync(path.join(result.outDir, 'Dockerfile'), 'utf8'), /COPY .*data/);
   });
 });
+
+describe('a step whose package is missing', () => {
+  it('fails as that step, recorded in run.json, and does not stop --only of the others', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'm.ipynb', [
+      { source: 'x = 2\nprint("first", x)', tags: ['step:first'] },
+      { source: 'import surely_not_installed_pkg\nprint(surely_not_installed_pkg, x)', tags: ['step:second'] },
+    ]);
+    const result = await productionize('m.ipynb', { cwd: dir });
+    const all = spawnSync(PYTHON, ['-m', 'm', '--run-id', 'all'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(all.status, 1);
+    assert.equal(all.stdout, 'first 2\n');
+    const record = JSON.parse(readFileSync(path.join(result.outDir, 'artifacts', 'all', 'run.json'), 'utf8'));
+    assert.deepEqual(record.steps.map((s: { name: string; status: string }) => `${s.name}:${s.status}`), ['first:succeeded', 'second:failed']);
+    assert.match(record.steps[1].error, /ModuleNotFoundError.*surely_not_installed_pkg/);
+    const only = spawnSync(PYTHON, ['-m', 'm', '--only', 'first'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(only.status, 0, only.stderr);
+  });
+});

@@ -59,7 +59,7 @@ export function mainModule(plan: Plan, notebookPath: string, packageName: string
   const stepRows = plan.steps.map((s) => {
     const inputs = `{${s.inputs.map((i) => `${pyString(i.name)}: ${pyString(i.from)}`).join(', ')}}`;
     const list = (xs: string[]) => `[${xs.map(pyString).join(', ')}]`;
-    return `    _runtime.Step(${pyString(s.name)}, ${s.name}.run, ${inputs}, ${list(s.outputs)}, ${list(s.params)}, ${list(s.metrics)}),`;
+    return `    _runtime.Step(${pyString(s.name)}, ${pyString(`${packageName}.steps.${s.name}`)}, ${inputs}, ${list(s.outputs)}, ${list(s.params)}, ${list(s.metrics)}),`;
   });
   const params = Object.entries(plan.params).map(([k, v]) => `    ${pyString(k)}: ${pyLiteral(v)},`);
   return [
@@ -70,7 +70,6 @@ export function mainModule(plan: Plan, notebookPath: string, packageName: string
     'import sys',
     '',
     'from . import _runtime',
-    ...(plan.steps.length ? [wrapImport('from .steps import', plan.steps.map((s) => s.name))] : []),
     '',
     params.length ? ['PARAMS = {', ...params, '}'].join('\n') : 'PARAMS = {}',
     '',

@@ -9,6 +9,7 @@ import argparse
 import ast
 import datetime
 import hashlib
+import importlib
 import json
 import os
 import pickle
@@ -18,7 +19,7 @@ import time
 import traceback
 from collections import namedtuple
 
-Step = namedtuple("Step", "name run inputs outputs params metrics")
+Step = namedtuple("Step", "name module inputs outputs params metrics")
 
 
 def display(*objects, **_kwargs):
@@ -91,7 +92,9 @@ def run_pipeline(steps, args):
         try:
             kwargs = {name: _input(values, name, producer, args.artifacts, run_dir) for name, producer in step.inputs.items()}
             kwargs.update({name: args.params[name] for name in step.params})
-            outputs = step.run(**kwargs) or {}
+            # Imported when it runs: a package only one step needs cannot stop the others.
+            run = importlib.import_module(step.module).run
+            outputs = run(**kwargs) or {}
             values.update({(step.name, name): value for name, value in outputs.items()})
             for name, value in outputs.items():
                 saved = _save(value, run_dir, step.name, name)
