@@ -192,6 +192,8 @@ def _hash(path):
 
 
 def _metric(value):
+    if isinstance(value, (bool, str)) or value is None:
+        return value
     for convert in (int, float):
         try:
             if convert(value) == value:
