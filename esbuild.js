@@ -4,6 +4,23 @@ const esbuild = require('esbuild');
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 
+/**
+ * Analyses cached on disk (src/core/analysis/persistent.ts) are valid only for the analyser
+ * that made them: its sources and the exact parser and TypeScript versions.
+ */
+function analysisBuildId() {
+  const fs = require('fs');
+  const path = require('path');
+  const hash = require('crypto').createHash('sha256');
+  const files = fs
+    .readdirSync('src/core/analysis', { recursive: true })
+    .map((f) => path.join('src/core/analysis', f))
+    .filter((f) => f.endsWith('.ts'))
+    .sort();
+  for (const file of [...files, 'package-lock.json']) hash.update(file).update(fs.readFileSync(file));
+  return hash.digest('hex').slice(0, 16);
+}
+
 const common = {
   bundle: true,
   format: 'cjs',
@@ -16,7 +33,7 @@ const common = {
   external: ['vscode', 'cpu-features', '*.node'],
   // web-tree-sitter is an ES module that calls createRequire(import.meta.url); in a CommonJS
   // bundle import.meta is empty, so point it at the bundle file itself.
-  define: { 'import.meta.url': '__nb2prodImportMetaUrl' },
+  define: { 'import.meta.url': '__nb2prodImportMetaUrl', NB2PROD_ANALYSIS_BUILD: JSON.stringify(analysisBuildId()) },
   banner: { js: "const __nb2prodImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 

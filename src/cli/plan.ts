@@ -3,15 +3,17 @@ import { formatLocated } from '../core/errors';
 import type { Plan } from '../core/plan/model';
 import { planNotebook, readNotebookFile, workspaceRelative } from '../core/pipeline';
 import { parseArgs } from './args';
+import { analysisCacheDir } from './productionize';
 import { CliContext, EXIT, UsageError } from './context';
 
 export async function planCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const args = parseArgs(argv, { json: 'bool' });
-  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod plan NOTEBOOK [--json]');
+  const args = parseArgs(argv, { json: 'bool', 'no-cache': 'bool' });
+  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod plan NOTEBOOK [--json] [--no-cache]');
   const abs = path.resolve(ctx.cwd, args.positionals[0]);
   const notebook = await readNotebookFile(abs);
   notebook.path = workspaceRelative(ctx.cwd, abs);
-  const plan = await planNotebook(notebook);
+  const cacheDir = analysisCacheDir(args, ctx);
+  const plan = await planNotebook(notebook, cacheDir ? { analysisCache: { dir: cacheDir, notebookFile: abs } } : {});
   if (args.flags.has('json')) ctx.out(JSON.stringify(planJson(plan), null, 2));
   else ctx.out(planText(plan));
   const errors = plan.diagnostics.filter((d) => d.severity === 'error');

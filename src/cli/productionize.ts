@@ -1,11 +1,12 @@
+import { userCacheDir } from '../core/analysis/persistent';
 import { productionize, ProductionizeResult } from '../core/pipeline';
 import { ParsedArgs, parseArgs, stringFlag } from './args';
 import { CliContext, EXIT, UsageError } from './context';
 import { recordVersion } from './recording';
 
 export async function productionizeCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const args = parseArgs(argv, { out: 'value', force: 'bool', 'base-image': 'value', workspace: 'value' });
-  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod productionize NOTEBOOK [--out DIR] [--force]');
+  const args = parseArgs(argv, { out: 'value', force: 'bool', 'base-image': 'value', workspace: 'value', 'no-cache': 'bool' });
+  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod productionize NOTEBOOK [--out DIR] [--force] [--no-cache]');
   const result = await productionizeForCli(args.positionals[0], args, ctx);
   ctx.out(result.outDir);
   return EXIT.ok;
@@ -20,9 +21,15 @@ export async function productionizeForCli(notebook: string, args: ParsedArgs, ct
     baseImage: stringFlag(args, 'base-image'),
     signal: ctx.signal,
     env: ctx.env,
+    analysisCacheDir: analysisCacheDir(args, ctx),
   });
   for (const w of result.warnings) ctx.err(`warning: ${w}`);
   for (const k of result.kept) ctx.err(`kept your edited ${k} (not overwritten; use --force to regenerate it)`);
   await recordVersion(ctx, stringFlag(args, 'workspace'), result);
   return result;
+}
+
+/** Where analyses are kept between runs: off with --no-cache or NB2PROD_NO_CACHE=1. */
+export function analysisCacheDir(args: ParsedArgs, ctx: CliContext): string | undefined {
+  return args.flags.has('no-cache') ? undefined : userCacheDir(ctx.env);
 }

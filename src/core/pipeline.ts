@@ -5,6 +5,7 @@
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { memoizeAnalyzer } from './analysis/memo';
+import { analysisBuildId, PersistentAnalyses } from './analysis/persistent';
 import type { CellAnalyzer } from './analysis/types';
 import { CancelledError, Diagnostic, formatLocated, Nb2prodError } from './errors';
 import { findDataFiles, findLocalModules, LocalFile, looksLikeSecret, MAX_COPIED_DATA_BYTES, stringLiterals } from './generate/dataFiles';
@@ -18,6 +19,7 @@ import { contentHash } from './notebook/read';
 import type { CellKind, Notebook } from './notebook/model';
 import type { Plan } from './plan/model';
 import { buildPlan, planHash } from './plan/planner';
+import { assignCells } from './tags/assign';
 import { slugify } from './tags/slug';
 import { editedFiles, MANIFEST, readPreviousManifest, writeTree } from './write/writer';
 
@@ -62,8 +64,21 @@ export function notebookFromCells(
   };
 }
 
-export async function planNotebook(notebook: Notebook): Promise<Plan> {
-  return buildPlan(notebook, await analyzerFor(notebook.language));
+export interface PlanOptions {
+  /** Keep analyses between runs in this user cache directory, under the notebook's absolute path (see analysis/persistent.ts). */
+  analysisCache?: { dir: string; notebookFile: string };
+}
+
+export async function planNotebook(notebook: Notebook, opts: PlanOptions = {}): Promise<Plan> {
+  const build = analysisBuildId();
+  if (!opts.analysisCache || !build) return buildPlan(notebook, await analyzerFor(notebook.language));
+  const stored = await PersistentAnalyses.open(opts.analysisCache.dir, build, opts.analysisCache.notebookFile, notebook.language);
+  const analysed = assignCells(notebook.cells).cells.filter((a) => a.role !== 'skip');
+  // Loading the parser is a large part of a small run: skip it when every cell is known.
+  const fallback = analysed.every((a) => stored.has(a.cell.source)) ? undefined : await analyzerFor(notebook.language);
+  const plan = buildPlan(notebook, stored.analyzer(notebook.language, fallback));
+  await stored.save();
+  return plan;
 }
 
 /** Thrown when a plan has errors; carries every diagnostic, the message names the first. */
@@ -101,6 +116,8 @@ export interface ProductionizeOptions {
   notebook?: Notebook;
   baseImage?: string;
   env?: NodeJS.ProcessEnv;
+  /** A user cache directory for analyses kept between runs (see PlanOptions). */
+  analysisCacheDir?: string;
 }
 
 export interface ProductionizeResult {
@@ -122,7 +139,7 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
   const shownPath = workspaceRelative(opts.cwd, absNotebook);
   const notebook = { ...(opts.notebook ?? (await (await import('./notebook/read')).readNotebookFile(absNotebook))), path: shownPath };
   checkpoint();
-  const plan = await planNotebook(notebook);
+  const plan = await planNotebook(notebook, opts.analysisCacheDir ? { analysisCache: { dir: opts.analysisCacheDir, notebookFile: absNotebook } } : {});
   assertPlannable(plan);
   checkpoint();
 

@@ -17,8 +17,8 @@ const PROBE =
   'sys.stderr.buffer.write(r.stderr[-2000:])\n' +
   'print(d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)\n';
 
-export function measure(command: string, args: string[], cwd?: string): Measurement {
-  const r = spawnSync('python3', ['-c', PROBE, command, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function measure(command: string, args: string[], cwd?: string, env?: NodeJS.ProcessEnv): Measurement {
+  const r = spawnSync('python3', ['-c', PROBE, command, ...args], { cwd, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...env } });
   const [seconds, maxrssKB, status] = (r.stdout ?? '').trim().split(/\s+/).map(Number);
   return { seconds, peakMB: maxrssKB / 1024, status: Number.isFinite(status) ? status : 1, stderr: r.stderr ?? '' };
 }

@@ -1,12 +1,16 @@
 /** Runs the bundled CLI the way users do. */
 import { spawnSync, SpawnSyncReturns } from 'child_process';
 import * as path from 'path';
-import { REPO_ROOT } from './notebooks';
+import { REPO_ROOT, tempDir } from './notebooks';
 
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 
+/** Tests never read analyses an earlier test run (or the developer) left in the user's cache. */
+let cacheDir: string | undefined;
+
 export function nb2prod(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+  cacheDir ??= tempDir('nb2prod-cache-');
+  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NB2PROD_CACHE_DIR: cacheDir, ...env }, timeout: 120_000 });
 }
 
 /** The plain Python on PATH, or NB2PROD_PYTHON. */
