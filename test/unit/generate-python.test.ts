@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { findDataFiles, stringLiterals } from '../../src/core/generate/dataFiles';
 import { indentPython } from '../../src/core/generate/python/indent';
 import { pyLiteral } from '../../src/core/generate/python/literal';
 import { renderRequirements } from '../../src/core/generate/requirements';
@@ -140,6 +141,22 @@ describe('data files next to the notebook', () => {
     assert.ok(!existsSync(path.join(result.outDir, 'unused.bin')));
     assert.ok(result.warnings.some((w) => /credentials\.json.*looks like a secret/.test(w)));
     assert.match(readFileSync(path.join(result.outDir, 'Dockerfile'), 'utf8'), /COPY .*data/);
+  });
+
+  it('finds paths built from pieces: os.path.join, pathlib / and f-strings of literals', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'data', 'raw'), { recursive: true });
+    for (const f of ['data/raw/a.csv', 'data/b.csv', 'data/c_v2.csv', 'data/other.csv', 'd.txt']) writeFileSync(path.join(dir, f), 'x');
+    const found = await findDataFiles(dir, stringLiterals([
+      'DATA = "data"',
+      'a = os.path.join(DATA, "raw", "a.csv")',
+      'b = Path(DATA) / "b.csv"',
+      'name = "c"',
+      'c = f"{DATA}/{name}_v2.csv"',
+      'd = f"{DATA}/{x + 1}.csv"',
+      'e = f"../{DATA}/b.csv"',
+    ].join('\n')));
+    assert.deepEqual(found.map((f) => f.relPath), ['data/b.csv', 'data/c_v2.csv', 'data/raw/a.csv']);
   });
 });
 

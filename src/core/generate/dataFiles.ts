@@ -3,7 +3,7 @@
  * local modules it imports (`import utils` with utils.py beside it). They are copied into the
  * package at the same relative path, so the pipeline runs from its own directory and its image.
  */
-import { promises as fs } from 'fs';
+import { promises as fs, type Stats } from 'fs';
 import * as path from 'path';
 
 const STRING_LITERAL = /(['"])((?:(?!\1)[^\\\n]){1,300})\1/g;
@@ -28,19 +28,105 @@ export function stringLiterals(code: string): string[] {
   return [...found];
 }
 
-/** Existing files inside the notebook's directory named by the literals; never outside it. */
+/**
+ * Existing files inside the notebook's directory named by the literals; never outside it.
+ * Notebooks build paths from pieces (`os.path.join("data", name)`, `Path(DATA) / "x.csv"`,
+ * `f"{DATA_DIR}/{NAME}.csv"`), so a literal is also tried inside every directory other literals
+ * lead to, and an f-string's fields are filled with the literals that make an existing path.
+ */
 export async function findDataFiles(notebookDir: string, literals: string[]): Promise<LocalFile[]> {
+  const tree = new DirectoryProbe(notebookDir);
+  const plain = literals.filter(isRelativePath);
+  const templates = literals.filter((l) => l.includes('{')).map(templateParts).filter((t): t is TemplatePart[] => t !== undefined);
+  const directories = await joinedDirectories(tree, plain);
+  const candidates = new Set<string>();
+  for (const dir of directories) for (const literal of plain) candidates.add(dir ? `${dir}/${literal}` : literal);
+  for (const template of templates) for (const filled of await fillTemplate(tree, template, plain)) candidates.add(filled);
+
   const files = new Map<string, LocalFile>();
-  for (const literal of literals) {
-    if (!/^[\w.-]+(\/[\w.-]+)*$/.test(literal) || path.isAbsolute(literal) || !/[./]/.test(literal)) continue;
-    const abs = path.resolve(notebookDir, literal);
+  for (const candidate of candidates) {
+    if (!/[./]/.test(candidate)) continue;
+    const abs = path.resolve(notebookDir, candidate);
     const rel = path.relative(notebookDir, abs);
     if (!rel || rel.startsWith('..') || path.isAbsolute(rel) || rel.split(path.sep).some((p) => p.startsWith('.'))) continue;
-    const stat = await fs.stat(abs).catch(() => undefined);
+    const stat = await tree.stat(rel);
     if (!stat?.isFile()) continue;
     files.set(rel, { relPath: rel.split(path.sep).join('/'), absPath: abs, bytes: stat.size });
   }
   return [...files.values()].sort((a, b) => a.relPath.localeCompare(b.relPath));
+}
+
+/** Bounds on the guessing, so a notebook with thousands of strings stays quick to plan. */
+const MAX_JOINED_DIRECTORIES = 32;
+const MAX_TEMPLATE_EXPANSIONS = 2000;
+
+function isRelativePath(literal: string): boolean {
+  return /^[\w.-]+(\/[\w.-]+)*$/.test(literal) && !path.isAbsolute(literal);
+}
+
+class DirectoryProbe {
+  private readonly stats = new Map<string, Promise<Stats | undefined>>();
+
+  constructor(private readonly root: string) {}
+
+  stat(rel: string): Promise<Stats | undefined> {
+    let known = this.stats.get(rel);
+    if (!known) {
+      known = fs.stat(path.resolve(this.root, rel)).catch(() => undefined);
+      this.stats.set(rel, known);
+    }
+    return known;
+  }
+
+  async isDirectory(rel: string): Promise<boolean> {
+    const inside = path.relative(this.root, path.resolve(this.root, rel));
+    return !inside.startsWith('..') && !path.isAbsolute(inside) && !!(await this.stat(rel))?.isDirectory();
+  }
+}
+
+/** The notebook directory and the directories reached by joining literals onto it (`"data"`, then `"raw"`). */
+async function joinedDirectories(tree: DirectoryProbe, literals: string[]): Promise<string[]> {
+  const found = [''];
+  for (let i = 0; i < found.length && found.length < MAX_JOINED_DIRECTORIES; i++) {
+    for (const literal of literals) {
+      const joined = found[i] ? `${found[i]}/${literal}` : literal;
+      if (!found.includes(joined) && (await tree.isDirectory(joined))) found.push(joined);
+      if (found.length >= MAX_JOINED_DIRECTORIES) break;
+    }
+  }
+  return found;
+}
+
+type TemplatePart = { text: string } | { field: string };
+
+/** `{data_dir}/{name}.csv` -> text and field parts; undefined unless every field is a plain name. */
+function templateParts(literal: string): TemplatePart[] | undefined {
+  const parts: TemplatePart[] = [];
+  let last = 0;
+  for (const m of literal.matchAll(/\{([^{}]*)\}/g)) {
+    if (!/^\s*[A-Za-z_][\w.]*\s*$/.test(m[1])) return undefined;
+    if (m.index! > last) parts.push({ text: literal.slice(last, m.index) });
+    parts.push({ field: m[1].trim() });
+    last = m.index! + m[0].length;
+  }
+  if (last < literal.length) parts.push({ text: literal.slice(last) });
+  return parts.some((p) => 'field' in p) && !/[{}]/.test(parts.map((p) => ('text' in p ? p.text : '')).join('')) ? parts : undefined;
+}
+
+/** Fills the fields left to right, keeping only prefixes whose directories exist. */
+async function fillTemplate(tree: DirectoryProbe, template: TemplatePart[], values: string[]): Promise<string[]> {
+  let partial = [''];
+  for (const part of template) {
+    const next = 'text' in part ? partial.map((p) => p + part.text) : partial.flatMap((p) => values.map((v) => p + v));
+    if (next.length > MAX_TEMPLATE_EXPANSIONS) return [];
+    const kept: string[] = [];
+    for (const candidate of next) {
+      const dir = candidate.slice(0, candidate.lastIndexOf('/') + 1).replace(/\/$/, '');
+      if (!dir || (await tree.isDirectory(dir))) kept.push(candidate);
+    }
+    partial = kept;
+  }
+  return partial.filter(isRelativePath);
 }
 
 export async function findLocalModules(notebookDir: string, modules: string[]): Promise<LocalFile[]> {
