@@ -87,6 +87,17 @@ describe('generated package', () => {
     assert.deepEqual(record.steps.map((s: { status: string }) => s.status), ['succeeded', 'failed']);
     assert.match(record.steps[1].error, /ValueError: 1/);
   });
+
+  it('an output that cannot be pickled leaves no half-written artifact for a later --only run', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'lazy.ipynb', [{ source: 'squares = (i * i for i in range(3))', tags: ['step:make'] }, { source: 'print(sum(squares))', tags: ['step:use'] }]);
+    const result = await productionize('lazy.ipynb', { cwd: dir });
+    const all = spawnSync(PYTHON, ['-m', 'lazy', '--run-id', 'all'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(all.stdout, '5\n', all.stderr);
+    assert.deepEqual(readdirSync(path.join(result.outDir, 'artifacts', 'all', 'make')), []);
+    const only = spawnSync(PYTHON, ['-m', 'lazy', '--only', 'use', '--run-id', 'only'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.match(only.stderr, /input 'squares' from step 'make' is not in memory and no earlier run has it/);
+  });
 });
 
 describe('writer', () => {

@@ -124,7 +124,7 @@ def _input(values, name, producer, artifacts, run_dir):
     path = _find_artifact(artifacts, run_dir, producer, name)
     if path is None:
         raise RuntimeError(
-            "input %r of step %r is not in memory and no earlier run has it; run step %r first" % (name, producer, producer)
+            "input %r from step %r is not in memory and no earlier run has it; run step %r first" % (name, producer, producer)
         )
     _log("loading %s from %s" % (name, path))
     return _load(path)
@@ -148,6 +148,7 @@ def _save(value, run_dir, step, name):
     folder = os.path.join(run_dir, step)
     os.makedirs(folder, exist_ok=True)
     kind = type(value).__module__.split(".", 1)[0]
+    path = None
     try:
         if kind == "numpy" and type(value).__name__ == "ndarray" and value.dtype != object:
             import numpy
@@ -162,6 +163,9 @@ def _save(value, run_dir, step, name):
             with open(path, "wb") as handle:
                 pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as error:  # an unpicklable value still flows in memory within this run
+        # A half-written file would be loaded by a later --only run as if it were the value.
+        if path and os.path.exists(path):
+            os.remove(path)
         _log("warning: output %r of step %r cannot be saved (%s); it is passed in memory only" % (name, step, error))
         return None
     digest, size = _hash(path)
