@@ -1,4 +1,12 @@
-import { parser } from '@lezer/python';
+type LRParser = (typeof import('@lezer/python'))['parser'];
+
+/** Required on first use: building lezer's parse tables costs every CLI start about 20 ms otherwise. */
+let lezer: LRParser | undefined;
+function pythonParser(): LRParser {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  lezer ??= (require('@lezer/python') as typeof import('@lezer/python')).parser;
+  return lezer;
+}
 
 /**
  * Indents Python code into a function body without changing the value of multi-line
@@ -27,7 +35,7 @@ function stringContinuationLines(code: string): Set<number> {
     }
     return lo;
   };
-  parser.parse(code).iterate({
+  pythonParser().parse(code).iterate({
     enter(node) {
       if (node.name !== 'String' && node.name !== 'FormatString') return;
       const first = lineOf(node.from);
