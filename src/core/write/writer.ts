@@ -38,12 +38,9 @@ export async function readPreviousManifest(outDir: string): Promise<PreviousMani
 /** Which generated files the user changed since they were written. */
 export async function editedFiles(outDir: string, previous: PreviousManifest | undefined): Promise<string[]> {
   if (!previous) return [];
-  const edited: string[] = [];
-  for (const [rel, hash] of Object.entries(previous.files)) {
-    const current = await fs.readFile(path.join(outDir, rel)).catch(() => undefined);
-    if (current && sha256(current) !== hash) edited.push(rel);
-  }
-  return edited.sort();
+  const entries = Object.entries(previous.files);
+  const current = await Promise.all(entries.map(([rel]) => fs.readFile(path.join(outDir, rel)).catch(() => undefined)));
+  return entries.filter(([, hash], i) => current[i] && sha256(current[i]!) !== hash).map(([rel]) => rel).sort();
 }
 
 /**
@@ -61,7 +58,11 @@ export async function writeTree(outDir: string, files: GeneratedFile[], copies: 
   try {
     const ordered = [...files.filter((f) => f.path !== MANIFEST), ...files.filter((f) => f.path === MANIFEST)];
     result.kept.push(...ordered.filter((f) => keep.has(f.path)).map((f) => f.path));
-    const toWrite = ordered.filter((f) => !keep.has(f.path));
+    // Regenerating mostly reproduces what is there: only files whose bytes differ are staged and moved.
+    const candidates = ordered.filter((f) => !keep.has(f.path));
+    const alreadyThere = await Promise.all(candidates.map((f) => holds(path.join(outDir, f.path), f.content)));
+    result.unchanged.push(...candidates.filter((_, i) => alreadyThere[i]).map((f) => f.path));
+    const toWrite = candidates.filter((_, i) => !alreadyThere[i]);
     const staged = [...copies.map((c) => c.relPath), ...toWrite.map((f) => f.path)].map((rel) => ({ rel, staged: path.join(stage, 'new', rel) }));
     // Staging touches only the private stage directory, so it can go in parallel.
     await Promise.all([...new Set(staged.map((s) => path.dirname(s.staged)))].map((dir) => fs.mkdir(dir, { recursive: true })));
@@ -135,6 +136,14 @@ async function exists(p: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** Whether `target` is a file holding exactly `content`. */
+async function holds(target: string, content: string): Promise<boolean> {
+  const bytes = Buffer.from(content);
+  const stat = await fs.stat(target).catch(() => undefined);
+  if (!stat?.isFile() || stat.size !== bytes.length) return false;
+  return bytes.equals(await fs.readFile(target));
 }
 
 /** Whether the target exists and already holds the staged bytes (sizes first: data files can be large). */
