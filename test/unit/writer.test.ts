@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { readFileSync, statSync, utimesSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { writeTree } from '../../src/core/write/writer';
+import { tempDir } from '../helpers/notebooks';
+
+describe('writer, regenerating', () => {
+  it('leaves files whose content did not change untouched (editors, watchers and Docker layers see no change)', async () => {
+    const out = path.join(tempDir(), 'out');
+    const files = [
+      { path: 'pkg/steps/a.py', content: 'a = 1\n' },
+      { path: 'pkg/steps/b.py', content: 'b = 2\n' },
+      { path: 'pipeline.json', content: '{"v": 1}\n' },
+    ];
+    await writeTree(out, files, [], undefined, new Set());
+    const past = new Date('2020-01-01T00:00:00Z');
+    for (const f of files) utimesSync(path.join(out, f.path), past, past);
+
+    const next = [files[0], { path: 'pkg/steps/b.py', content: 'b = 3\n' }, { path: 'pipeline.json', content: '{"v": 2}\n' }];
+    const r = await writeTree(out, next, [], undefined, new Set());
+    assert.deepEqual(r.unchanged, ['pkg/steps/a.py']);
+    assert.deepEqual(r.written, ['pkg/steps/b.py', 'pipeline.json']);
+    assert.equal(statSync(path.join(out, 'pkg/steps/a.py')).mtimeMs, past.getTime());
+    assert.equal(readFileSync(path.join(out, 'pkg/steps/b.py'), 'utf8'), 'b = 3\n');
+  });
+});
