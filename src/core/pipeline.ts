@@ -14,6 +14,7 @@ import type { GeneratedFile } from './generate/files';
 import { buildManifest, PipelineManifest } from './generate/manifest';
 import { generatePythonPackage } from './generate/python/package';
 import { generateTypeScriptPackage } from './generate/typescript';
+import { defaultNodeBaseImage } from './generate/typescript/dockerfile';
 import { sha256 } from './hash';
 import { contentHash } from './notebook/read';
 import type { CellKind, Notebook } from './notebook/model';
@@ -158,10 +159,11 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
   const localModules = plan.language === 'python' ? await findLocalModules(notebookDir, plan.requirements.modules) : [];
   const copies = [...dataFiles, ...localModules];
   const hash = planHash(plan);
-  const baseImage = resolveBaseImage({ option: opts.baseImage, env: opts.env ?? process.env });
+  const runner = runnerFor(notebook);
+  const fallback = runner === 'python' ? undefined : defaultNodeBaseImage(runner);
+  const baseImage = resolveBaseImage({ option: opts.baseImage, env: opts.env ?? process.env, fallback });
   checkpoint();
 
-  const runner = runnerFor(notebook);
   const generated = generateFiles(plan, runner, {
     notebookPath: shownPath,
     slug,

@@ -8,14 +8,14 @@ import { loadTypeScriptEngine } from '../../src/core/analysis/typescript/load';
 import type { GeneratedFile } from '../../src/core/generate/files';
 import { generateTypeScriptPackage } from '../../src/core/generate/typescript/index';
 import { newStep, type Plan, type Step } from '../../src/core/plan/model';
-import { planNotebook, readNotebookFile } from '../../src/core/pipeline';
+import { planNotebook, productionize, readNotebookFile } from '../../src/core/pipeline';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures');
 const scratch = mkdtempSync(path.join(tmpdir(), 'nb2prod-ts-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const HASH = 'ab'.repeat(32);
-const options = { notebookPath: 'demo.ipynb', slug: 'demo', packageName: 'demo', baseImage: 'python:3.11-slim', pins: [], runtime: 'node' as const };
+const options = { notebookPath: 'demo.ipynb', slug: 'demo', packageName: 'demo', baseImage: 'node:20-slim', pins: [], runtime: 'node' as const };
 
 function step(name: string, code: string, extra: Partial<Step> = {}): Step {
   return { ...newStep(name, name, [{ index: 0, id: 'c0' }], [{ cell: 0, cellId: 'c0', body: code }]), ...extra };
@@ -116,7 +116,7 @@ describe('TypeScript generator: package files', () => {
     assert.deepEqual(pkg.dependencies, { '@std/path': 'npm:@jsr/std__path@*', lodash: '*', zod: '3' });
   });
 
-  it('Dockerfile: Node base by default, NB2PROD_BASE_IMAGE kept, deps before sources, non-root, one ENTRYPOINT, labels', () => {
+  it('Dockerfile: the chosen base, deps before sources, non-root, one ENTRYPOINT, labels', () => {
     const docker = fileOf(files, 'Dockerfile');
     assert.match(docker, /^FROM node:20-slim$/m);
     const install = docker.indexOf('RUN npm install');
@@ -132,7 +132,7 @@ describe('TypeScript generator: package files', () => {
   });
 
   it('Deno runtime keeps npm: specifiers and runs with deno', () => {
-    const deno = generateTypeScriptPackage(p, { ...options, runtime: 'deno' });
+    const deno = generateTypeScriptPackage(p, { ...options, runtime: 'deno', baseImage: 'denoland/deno:debian-2.1.4' });
     assert.match(fileOf(deno, 'steps/load.mjs'), /await import\('npm:zod@3'\)/);
     assert.match(fileOf(deno, 'Dockerfile'), /ENTRYPOINT \["deno", "run", "-A", "main.mjs"\]/);
   });
@@ -228,6 +228,19 @@ describe('TypeScript generator: runtime', () => {
     assert.equal(node(dir, ['main.mjs', '--only', 'nope']).code, 2);
     assert.equal(node(dir, ['main.mjs', '--param', 'nope=1']).code, 2);
     assert.equal(readdirSync(dir).includes('artifacts'), false);
+  });
+});
+
+describe('TypeScript notebooks: base image', () => {
+  it('a Node base when nobody chose one, recorded as such in pipeline.json; a chosen one is kept', async () => {
+    const notebook = path.join(fixtures, 'notebooks/ts_pipeline.ipynb');
+    const out = path.join(scratch, 'base-image');
+    const byDefault = await productionize(notebook, { cwd: scratch, out, force: true, env: {} });
+    assert.equal(byDefault.manifest.baseImage, 'node:20-slim');
+    assert.match(readFileSync(path.join(out, 'Dockerfile'), 'utf8'), /^FROM node:20-slim$/m);
+    const chosen = await productionize(notebook, { cwd: scratch, out, force: true, env: { NB2PROD_BASE_IMAGE: 'node:22.1-bookworm-slim' } });
+    assert.equal(chosen.manifest.baseImage, 'node:22.1-bookworm-slim');
+    assert.match(readFileSync(path.join(out, 'Dockerfile'), 'utf8'), /^FROM node:22\.1-bookworm-slim$/m);
   });
 });
 

@@ -100,9 +100,10 @@ COPY ${pkg}/ ./${pkg}/
 }
 
 /** option > setting > NB2PROD_BASE_IMAGE > default, validated. */
-export function resolveBaseImage(from: { option?: string; setting?: string; env: NodeJS.ProcessEnv }): string {
+/** `fallback` is the runtime's own default when nobody chose an image (a Node package needs a Node base). */
+export function resolveBaseImage(from: { option?: string; setting?: string; env: NodeJS.ProcessEnv; fallback?: string }): string {
   const chosen = [from.option, from.setting, from.env.NB2PROD_BASE_IMAGE].find((v) => v !== undefined && v.trim() !== '');
-  return validateBaseImage(chosen?.trim() ?? DEFAULT_BASE_IMAGE);
+  return validateBaseImage(chosen?.trim() ?? from.fallback ?? DEFAULT_BASE_IMAGE);
 }
 
 // A Docker image reference (distribution/reference grammar), with a tag or digest required.
