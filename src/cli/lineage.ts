@@ -9,7 +9,7 @@ import { parseArgs, stringFlag } from './args';
 import {
   diffVersions,
   findByIdPrefix,
-  foldRecords,
+  loadModel,
   openStore,
   trace,
   verifyStore,
@@ -79,12 +79,12 @@ export async function lineageCommand(argv: string[], ctx: CliContext): Promise<n
 }
 
 function load(workspace: string, ctx: CliContext): LineageModel {
-  // A full read, not the lazy scan: the output shows every record anyway, and a full parse
-  // reports every damaged line.
-  const { records, problems } = openStore(workspace).read();
+  // Strict: every damaged line is reported and skipped, as a full read does. Through the
+  // snapshot, only the lines appended since it was taken are read and checked.
+  const { model, problems } = loadModel(openStore(workspace), { strict: true });
   // Problems go to stderr in both modes so --json output stays parseable.
   for (const p of problems) ctx.err(`warning: lineage store: ${p.message}`);
-  return foldRecords(records);
+  return model;
 }
 
 /**

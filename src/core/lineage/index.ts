@@ -17,7 +17,9 @@ export type { LineageStore, ReadResult, ReadNewResult, StoreOptions } from './st
 export type { LineageProblem } from './parse';
 export { LineageModel, foldRecords } from './model';
 export type { NotebookNode, VersionNode, BuildNode, RunNode, StepNode, LineageNode } from './model';
-export { LiveLineage, loadModel } from './live';
+export { LiveLineage, loadModel, SNAPSHOT_EVERY } from './live';
+export type { LiveOptions } from './live';
+export { readSnapshot, snapshotPath, SNAPSHOT_FILE, SNAPSHOT_FORMAT } from './snapshot';
 export type { RecordEntry } from './scan';
 export type { RefreshResult } from './live';
 export { diffVersions, diffFiles, findByIdPrefix, trace } from './queries';

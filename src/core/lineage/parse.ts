@@ -56,24 +56,31 @@ export function parseChunk(buf: Buffer, firstLine: number): ParsedChunk {
 }
 
 function parseLine(line: string, lineNo: number, out: ParsedChunk): void {
+  const { record, problem } = parseRecordLine(line, lineNo);
+  if (problem) out.problems.push(problem);
+  else {
+    out.records.push(record!);
+    out.lines.push(lineNo);
+  }
+}
+
+/** One complete line (without its newline) as a record, or the problem a full read reports for it. */
+export function parseRecordLine(line: string, lineNo: number): { record?: LineageRecord; problem?: LineageProblem } {
   let value: unknown;
   try {
     value = JSON.parse(line);
   } catch {
-    out.problems.push({
-      line: lineNo,
-      kind: 'invalid-json',
-      message: `line ${lineNo} is not valid JSON${line.length === 0 ? ' (empty)' : ' (a torn write, or an edit)'}; skipped`,
-    });
-    return;
+    return {
+      problem: {
+        line: lineNo,
+        kind: 'invalid-json',
+        message: `line ${lineNo} is not valid JSON${line.length === 0 ? ' (empty)' : ' (a torn write, or an edit)'}; skipped`,
+      },
+    };
   }
   const why = invalidRecord(value);
-  if (why) {
-    out.problems.push({ line: lineNo, kind: 'invalid-record', message: `line ${lineNo} is not a lineage record: ${why}; skipped` });
-    return;
-  }
-  out.records.push(value as LineageRecord);
-  out.lines.push(lineNo);
+  if (why) return { problem: { line: lineNo, kind: 'invalid-record', message: `line ${lineNo} is not a lineage record: ${why}; skipped` } };
+  return { record: value as LineageRecord };
 }
 
 function invalidRecord(value: unknown): string | undefined {

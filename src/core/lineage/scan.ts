@@ -23,8 +23,29 @@ export interface RecordEntry {
   readonly status?: string;
   /** 1-based line in the store (0 when the entry did not come from the file). */
   readonly line: number;
+  /** Byte span of the line in the store (`end` is its newline); both 0 when not from the file. */
+  readonly start: number;
+  readonly end: number;
   /** The whole record, parsed on first use and then kept. */
   readonly record: LineageRecord;
+}
+
+/** Where a lazy entry's line is read from when its record is first asked for. */
+export interface LineSource {
+  /** The line's text, or undefined when it can no longer be read as it was scanned. */
+  text(start: number, end: number): string | undefined;
+}
+
+/** A chunk of the store held in memory; `base` is the file offset of its first byte. */
+export class ChunkSource implements LineSource {
+  constructor(
+    // Off the JS heap, so the GC does not walk it.
+    private readonly buf: Buffer,
+    private readonly base: number,
+  ) {}
+  text(start: number, end: number): string {
+    return this.buf.toString('utf8', start - this.base, end - this.base);
+  }
 }
 
 export interface ScannedChunk {
@@ -64,6 +85,8 @@ class EagerEntry implements RecordEntry {
   constructor(
     readonly record: LineageRecord,
     readonly line: number,
+    readonly start = 0,
+    readonly end = 0,
   ) {
     this.id = record.id;
     this.type = record.type;
@@ -75,7 +98,7 @@ class EagerEntry implements RecordEntry {
   }
 }
 
-class LazyEntry implements RecordEntry {
+export class LazyEntry implements RecordEntry {
   private parsed?: LineageRecord;
   constructor(
     readonly id: string,
@@ -86,10 +109,9 @@ class LazyEntry implements RecordEntry {
     readonly buildId: string | undefined,
     readonly status: string | undefined,
     readonly line: number,
-    // The chunk's bytes (off the JS heap, so the GC does not walk them) and the line's span.
-    private readonly buf: Buffer,
-    private readonly start: number,
-    private readonly end: number,
+    private readonly source: LineSource,
+    readonly start: number,
+    readonly end: number,
   ) {}
 
   get record(): LineageRecord {
@@ -97,28 +119,46 @@ class LazyEntry implements RecordEntry {
     return this.parsed;
   }
 
+  /** The line as it is in the store, or undefined when it is no longer there (the file was rewritten). */
+  lineText(): string | undefined {
+    const text = this.source.text(this.start, this.end);
+    // Lines read back from the file later (a snapshot's) must still be the line that was scanned.
+    return text?.startsWith(`{"id":"${this.id}"`) ? text : undefined;
+  }
+
+  /** Keep a record parsed from this line elsewhere (a strict check) instead of parsing it again. */
+  adopt(record: LineageRecord): void {
+    this.parsed = record;
+  }
+
   private parse(): LineageRecord {
+    const text = this.lineText();
+    if (text === undefined) return this.headerOnly(`line ${this.line} changed in the store after it was read; only its header is known`);
     try {
-      return JSON.parse(this.buf.toString('utf8', this.start, this.end)) as LineageRecord;
+      return JSON.parse(text) as LineageRecord;
     } catch (e) {
       // A line whose start and end look right but whose middle was damaged: keep what the header
       // says so the tree still shows it; `verify` names the line.
-      const note = `line ${this.line} could not be parsed (${(e as Error).message}); only its header is known`;
-      const base = { id: this.id, ts: this.ts, notebook: this.notebook, parents: [], prev: '', notes: [note] };
-      if (this.type === 'version') return { ...base, type: 'version', notebookHash: '', planHash: '', outDir: '', package: '', files: [], steps: [], data: [] };
-      if (this.type === 'build')
-        return { ...base, type: 'build', versionId: this.versionId, contextHash: '', dockerfileHash: '', baseImage: '', tags: [], seconds: 0, status: (this.status ?? 'failed') as 'failed', error: note };
-      return { ...base, type: 'run', versionId: this.versionId, buildId: this.buildId, runId: '', local: true, params: {}, steps: [], artifacts: [], metrics: {}, status: (this.status ?? 'failed') as 'failed', error: note };
+      return this.headerOnly(`line ${this.line} could not be parsed (${(e as Error).message}); only its header is known`);
     }
+  }
+
+  private headerOnly(note: string): LineageRecord {
+    const base = { id: this.id, ts: this.ts, notebook: this.notebook, parents: [], prev: '', notes: [note] };
+    if (this.type === 'version') return { ...base, type: 'version', notebookHash: '', planHash: '', outDir: '', package: '', files: [], steps: [], data: [] };
+    if (this.type === 'build')
+      return { ...base, type: 'build', versionId: this.versionId, contextHash: '', dockerfileHash: '', baseImage: '', tags: [], seconds: 0, status: (this.status ?? 'failed') as 'failed', error: note };
+    return { ...base, type: 'run', versionId: this.versionId, buildId: this.buildId, runId: '', local: true, params: {}, steps: [], artifacts: [], metrics: {}, status: (this.status ?? 'failed') as 'failed', error: note };
   }
 }
 
-export function entryOf(record: LineageRecord, line = 0): RecordEntry {
-  return new EagerEntry(record, line);
+export function entryOf(record: LineageRecord, line = 0, start = 0, end = 0): RecordEntry {
+  return new EagerEntry(record, line, start, end);
 }
 
-/** Scan the complete lines of `buf` (whose first line is `firstLine`). */
-export function scanChunk(buf: Buffer, firstLine: number): ScannedChunk {
+/** Scan the complete lines of `buf` (whose first line is `firstLine`, at file offset `base`). */
+export function scanChunk(buf: Buffer, firstLine: number, base = 0): ScannedChunk {
+  const source = new ChunkSource(buf, base);
   // Notebook paths, parent ids and statuses repeat on many lines: keep one copy of each, since what
   // a scan retains (not what it allocates) is what the GC pays for.
   const intern = new Map<string, string>();
@@ -128,13 +168,13 @@ export function scanChunk(buf: Buffer, firstLine: number): ScannedChunk {
   let line = firstLine;
   while (start <= lastNewline) {
     const end = buf.indexOf(10, start);
-    const entry = fastEntry(buf, start, end, line, intern);
+    const entry = fastEntry(buf, start, end, line, intern, source, base);
     if (entry) out.entries.push(entry);
     else {
       // Slow path: the same parsing and problem reports as a full read.
       const one = parseChunk(buf.subarray(start, end + 1), line);
       out.problems.push(...one.problems);
-      for (let i = 0; i < one.records.length; i++) out.entries.push(new EagerEntry(one.records[i], one.lines[i]));
+      for (let i = 0; i < one.records.length; i++) out.entries.push(new EagerEntry(one.records[i], one.lines[i], base + start, base + end));
     }
     out.lineCount++;
     line++;
@@ -147,7 +187,7 @@ export function scanChunk(buf: Buffer, firstLine: number): ScannedChunk {
   return out;
 }
 
-function fastEntry(buf: Buffer, start: number, end: number, line: number, intern: Map<string, string>): RecordEntry | undefined {
+function fastEntry(buf: Buffer, start: number, end: number, line: number, intern: Map<string, string>, source: LineSource, base: number): RecordEntry | undefined {
   if (end - start < 80 || !endsWithPrev(buf, start, end)) return undefined;
   if (!at(buf, start, ID_OPEN)) return undefined;
   let pos = start + ID_OPEN.length;
@@ -196,7 +236,7 @@ function fastEntry(buf: Buffer, start: number, end: number, line: number, intern
     pos = close + 1;
   }
   if (buf[pos] !== 0x2c && buf[pos] !== 0x7d) return undefined; // `,` or `}`
-  return new LazyEntry(id, type, ts, notebook, optional.versionId, optional.buildId, optional.status, line, buf, start, end);
+  return new LazyEntry(id, type, ts, notebook, optional.versionId, optional.buildId, optional.status, line, source, base + start, base + end);
 }
 
 function once(intern: Map<string, string>, value: string): string {

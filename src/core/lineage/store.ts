@@ -12,6 +12,7 @@ import { sealRecord, sha256 } from './chain';
 import { parseChunk, LineageProblem } from './parse';
 import type { LineageRecord, RecordInput } from './records';
 import { scanChunk, RecordEntry } from './scan';
+import { readAll, readLastLine } from './fileBytes';
 
 export const STORE_DIR = '.nb2prod';
 export const STORE_FILE = 'lineage.jsonl';
@@ -120,6 +121,7 @@ export class LineageReader {
   private offset = 0;
   private nextLine = 1;
   private ino: number | undefined;
+  private headHash = '';
 
   constructor(readonly file: string) {}
 
@@ -128,12 +130,38 @@ export class LineageReader {
     return this.offset;
   }
 
+  /** 1-based number of the first unread line. */
+  get line(): number {
+    return this.nextLine;
+  }
+
+  /** The store file's inode when it was last read: another inode is another file. */
+  get inode(): number | undefined {
+    return this.ino;
+  }
+
+  /** sha256 of the last complete line read ('' before any): it commits to every line before it. */
+  get head(): string {
+    return this.headHash;
+  }
+
+  /**
+   * Continue from a point read earlier (a snapshot's): `ino` is the file it was read from, so a
+   * file replaced since is read again from the start.
+   */
+  resumeAt(at: { offset: number; line: number; ino: number; head: string }): void {
+    this.offset = at.offset;
+    this.nextLine = at.line;
+    this.ino = at.ino;
+    this.headHash = at.head;
+  }
+
   /** New complete lines as records (each parsed in full). */
   readNew(): ReadNewResult {
     const { buf, reset } = this.readBytes();
     if (!buf) return { records: [], lines: [], problems: [], reset };
     const chunk = parseChunk(buf, this.nextLine);
-    this.advance(chunk.consumed, chunk.lineCount);
+    this.advance(buf, chunk.consumed, chunk.lineCount);
     return { records: chunk.records, lines: chunk.lines, problems: chunk.problems, reset };
   }
 
@@ -141,14 +169,18 @@ export class LineageReader {
   readNewEntries(): { entries: RecordEntry[]; problems: LineageProblem[]; reset: boolean } {
     const { buf, reset } = this.readBytes();
     if (!buf) return { entries: [], problems: [], reset };
-    const chunk = scanChunk(buf, this.nextLine);
-    this.advance(chunk.consumed, chunk.lineCount);
+    const chunk = scanChunk(buf, this.nextLine, this.offset);
+    this.advance(buf, chunk.consumed, chunk.lineCount);
     return { entries: chunk.entries, problems: chunk.problems, reset };
   }
 
-  private advance(consumed: number, lines: number): void {
+  private advance(buf: Buffer, consumed: number, lines: number): void {
     this.offset += consumed;
     this.nextLine += lines;
+    // Hashed from the bytes actually read, so a snapshot never vouches for bytes it did not fold.
+    if (consumed === 0) return;
+    const lineStart = consumed >= 2 ? buf.lastIndexOf(10, consumed - 2) + 1 : 0;
+    this.headHash = sha256(buf.subarray(lineStart, consumed - 1));
   }
 
   /** The bytes after the offset; rewinds first when the file was replaced or truncated. */
@@ -186,48 +218,8 @@ export class LineageReader {
     this.offset = 0;
     this.nextLine = 1;
     this.ino = undefined;
+    this.headHash = '';
   }
-}
-
-/** The last line's bytes (without newline), whether a newline ended it, or undefined for an empty file. */
-function readLastLine(fd: number, size: number): { bytes: Buffer; terminated: boolean } | undefined {
-  if (size === 0) return undefined;
-  const chunks: Buffer[] = [];
-  let pos = size;
-  let terminated: boolean | undefined;
-  // Lines are small (a few KB); read backwards in blocks until the newline before the last line.
-  const block = 16 * 1024;
-  for (;;) {
-    const start = Math.max(0, pos - block);
-    const buf = Buffer.allocUnsafe(pos - start);
-    readAll(fd, buf, start);
-    let searchEnd = buf.length - 1;
-    if (terminated === undefined) {
-      terminated = buf[buf.length - 1] === 10;
-      if (terminated) searchEnd--; // skip the final newline itself
-    }
-    const nl = searchEnd >= 0 ? buf.lastIndexOf(10, searchEnd) : -1;
-    if (nl !== -1) {
-      chunks.unshift(buf.subarray(nl + 1));
-      break;
-    }
-    chunks.unshift(buf);
-    pos = start;
-    if (pos === 0) break;
-  }
-  let bytes = Buffer.concat(chunks);
-  if (terminated) bytes = bytes.subarray(0, bytes.length - 1);
-  return { bytes, terminated: terminated === true };
-}
-
-function readAll(fd: number, buf: Buffer, position: number): number {
-  let done = 0;
-  while (done < buf.length) {
-    const n = fs.readSync(fd, buf, done, buf.length - done, position + done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
 
 function writeAll(fd: number, buf: Buffer): void {

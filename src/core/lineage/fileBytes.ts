@@ -1,0 +1,46 @@
+/** Reading exact byte ranges of the store: whole buffers, and the line that ends at an offset. */
+import * as fs from 'fs';
+
+/**
+ * The bytes of the last line before `size` (the file's end, or any offset), without its newline;
+ * whether a newline ended it; undefined when `size` is 0.
+ */
+export function readLastLine(fd: number, size: number): { bytes: Buffer; terminated: boolean } | undefined {
+  if (size === 0) return undefined;
+  const chunks: Buffer[] = [];
+  let pos = size;
+  let terminated: boolean | undefined;
+  // Lines are small (a few KB); read backwards in blocks until the newline before the last line.
+  const block = 16 * 1024;
+  for (;;) {
+    const start = Math.max(0, pos - block);
+    const buf = Buffer.allocUnsafe(pos - start);
+    readAll(fd, buf, start);
+    let searchEnd = buf.length - 1;
+    if (terminated === undefined) {
+      terminated = buf[buf.length - 1] === 10;
+      if (terminated) searchEnd--; // skip the final newline itself
+    }
+    const nl = searchEnd >= 0 ? buf.lastIndexOf(10, searchEnd) : -1;
+    if (nl !== -1) {
+      chunks.unshift(buf.subarray(nl + 1));
+      break;
+    }
+    chunks.unshift(buf);
+    pos = start;
+    if (pos === 0) break;
+  }
+  let bytes = Buffer.concat(chunks);
+  if (terminated) bytes = bytes.subarray(0, bytes.length - 1);
+  return { bytes, terminated: terminated === true };
+}
+
+export function readAll(fd: number, buf: Buffer, position: number): number {
+  let done = 0;
+  while (done < buf.length) {
+    const n = fs.readSync(fd, buf, done, buf.length - done, position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
