@@ -281,6 +281,30 @@ describe('Python analysis: body, imports and definitions', () => {
   });
 });
 
+describe('Python analysis: what calling a function changes', () => {
+  it('a parameter mutated in the body, a global rebound or mutated', () => {
+    const [def] = analyzer.analyzeCell(
+      'def clean(frame, note, *, log=None):\n    frame.dropna(inplace=True)\n    frame["a"] = 1\n    note = note.strip()\n    global seen\n    seen = True\n    history.append(note)\n',
+      0,
+    ).definitions;
+    assert.deepEqual(def.effects, { parameters: ['frame', 'note', 'log'], mutatesParameters: ['frame'], writesGlobals: ['seen'], mutatesGlobals: ['history'], calls: [] });
+  });
+
+  it('a parameter shadowed by a nested function or a comprehension is not the caller\'s argument', () => {
+    const [def] = analyzer.analyzeCell('def f(x):\n    def g(x):\n        x.append(1)\n    return [x.pop() for x in range(3)]\n', 0).definitions;
+    assert.deepEqual(def.effects?.mutatesParameters, []);
+  });
+
+  it('calls are recorded with the received values (top level) or parameters (in a body) they pass', () => {
+    const result = analyzer.analyzeCell('clean(df, note=notes["x"])\nlocal = 1\nclean(local)\ndef outer(frame, other):\n    clean(frame, 2)\n', 0);
+    assert.deepEqual(result.calls, [
+      { callee: 'clean', positional: [['df']], keywords: { note: ['notes'] } },
+      { callee: 'clean', positional: [[]], keywords: {} },
+    ]);
+    assert.deepEqual(result.definitions[0].effects?.calls, [{ callee: 'clean', positional: [['frame'], []], keywords: {} }]);
+  });
+});
+
 describe('Python analysis: syntax errors', () => {
   const broken: Array<[string, string, number]> = [
     ['unclosed bracket', 'x = 1\ny = (2,\n', 2],

@@ -88,6 +88,21 @@ describe('generated package', () => {
     assert.match(record.steps[1].error, /ValueError: 1/);
   });
 
+  it('a function defined in a step that rebinds a global rebinds the step\'s value (nonlocal), one run() does not bind stays global', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'counts.ipynb', [
+      { source: 'count = 0\ndef bump():\n    global count, last\n    count += 1\n    last = count', tags: ['step:setup'] },
+      { source: 'bump()\nbump()\nprint(count, last)', tags: ['step:work'] },
+      { source: 'print(count, last)', tags: ['step:show'] },
+    ]);
+    const result = await productionize('counts.ipynb', { cwd: dir });
+    assert.match(readFileSync(path.join(result.outDir, 'counts', 'steps', 'work.py'), 'utf8'), /^ {8}nonlocal count\n {8}global last$/m);
+    for (const args of [[], ['--only', 'show']]) {
+      const run = spawnSync(PYTHON, ['-m', 'counts', ...args], { cwd: result.outDir, encoding: 'utf8' });
+      assert.equal(run.stdout, args.length ? '2 2\n' : '2 2\n2 2\n', run.stderr);
+    }
+  });
+
   it('an output that cannot be pickled leaves no half-written artifact for a later --only run', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'lazy.ipynb', [{ source: 'squares = (i * i for i in range(3))', tags: ['step:make'] }, { source: 'print(sum(squares))', tags: ['step:use'] }]);

@@ -58,6 +58,26 @@ describe('planner: data flow', () => {
     });
   }
 
+  it('a notebook function that mutates its argument makes the argument an output of the calling step', async () => {
+    const p = await plan([
+      { source: 'def clean(frame):\n    frame.dropna(inplace=True)\n\ndef prepare(frame):\n    clean(frame)', tags: ['functions'] },
+      { source: 'df = load()\nother = load()', tags: ['step:load'] },
+      { source: 'prepare(df)\nclean(frame=other)', tags: ['step:clean'] },
+      { source: 'print(df, other)', tags: ['step:use'] },
+    ].map((c, i) => (i === 1 ? { ...c, source: 'def load():\n    return {}\n' + c.source } : c)));
+    assert.deepEqual(step(p, 'use').inputs, [{ name: 'df', from: 'clean' }, { name: 'other', from: 'clean' }]);
+  });
+
+  it('a function that rebinds a global produces it in the step that calls it, and lives in that step', async () => {
+    const p = await plan([
+      { source: 'total = 0\ndef add(n):\n    global total\n    total += n', tags: ['step:setup'] },
+      { source: 'add(2)', tags: ['step:work'] },
+      { source: 'print(total)', tags: ['step:show'] },
+    ]);
+    assert.deepEqual(step(p, 'show').inputs, [{ name: 'total', from: 'work' }]);
+    assert.deepEqual(step(p, 'work').localDefinitions.map((d) => d.name), ['add']);
+  });
+
   it('a name used but produced nowhere is an error naming cell and line', async () => {
     const p = await plan([{ source: 'a = 1', tags: ['step:one'] }, { source: 'b = a\nprint(missing)', tags: ['step:two'] }]);
     const [e] = errors(p);

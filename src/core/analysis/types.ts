@@ -29,6 +29,29 @@ export interface DefinitionInfo {
   line: number;
   /** Free names its body reads from module scope (not builtins, not its own locals/params). */
   globals: NameRef[];
+  /**
+   * What calling it changes beyond its return value: parameters its body mutates in place
+   * (`def clean(df): df.dropna(inplace=True)`), module names it rebinds through `global`, module
+   * values it mutates. Optional: analysers that cannot tell leave it out.
+   */
+  effects?: DefinitionEffects;
+}
+
+export interface DefinitionEffects {
+  /** The positional parameters in order (to match call arguments to names). */
+  parameters: string[];
+  mutatesParameters: string[];
+  writesGlobals: string[];
+  mutatesGlobals: string[];
+  /** Calls its body makes; arguments are named by the parameters they are. */
+  calls: CallSite[];
+}
+
+/** A top-level call of a plain name, with the received values each argument is (part of). */
+export interface CallSite {
+  callee: string;
+  positional: string[][];
+  keywords: Record<string, string[]>;
 }
 
 export interface CellAnalysis {
@@ -54,6 +77,8 @@ export interface CellAnalysis {
   mutates: string[];
   imports: ImportInfo[];
   definitions: DefinitionInfo[];
+  /** Calls the cell makes as it runs, so the planner can apply the effects of the notebook's own functions. Optional. */
+  calls?: CallSite[];
   /** Names bound by module-level `global` statements inside functions (a function that writes a global). */
   globalWrites: string[];
   /** Requirement specifiers from `%pip install` / `!pip install` lines (`pandas==2.1`, `scikit-learn`). */

@@ -2,7 +2,7 @@
  * Folds per-cell analyses into one step-level view: a name read in a later cell of the
  * same step after an earlier cell bound it is not a use of the step.
  */
-import type { CellAnalysis, DefinitionInfo, ImportInfo, NameRef } from '../analysis/types';
+import type { CallSite, CellAnalysis, DefinitionInfo, ImportInfo, NameRef } from '../analysis/types';
 
 export interface LocatedName extends NameRef {
   cell: number;
@@ -14,12 +14,15 @@ export interface CombinedCells {
   /** Builtin names read before the step binds them: inputs only when an earlier step rebinds them. */
   builtinUses: LocatedName[];
   defines: string[];
+  /** Names the step's own statements bind (`defines` also has those its functions bind through `global`). */
+  assigned: string[];
   mutates: string[];
   deletes: string[];
   imports: (ImportInfo & { cell: number })[];
   definitions: (DefinitionInfo & { cell: number; cellId: string })[];
   requirements: string[];
   extraImports: ImportInfo[];
+  calls: CallSite[];
   literals: Record<string, unknown>;
   bodies: { cell: number; cellId: string; body: string }[];
 }
@@ -29,12 +32,14 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     uses: [],
     builtinUses: [],
     defines: [],
+    assigned: [],
     mutates: [],
     deletes: [],
     imports: [],
     definitions: [],
     requirements: [],
     extraImports: [],
+    calls: [],
     literals: {},
     bodies: [],
   };
@@ -65,13 +70,16 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
       combined.definitions.push({ ...def, cell: index, cellId: id });
       bound.add(def.name);
     }
-    for (const name of [...analysis.defines, ...analysis.globalWrites]) {
+    // Where calls are known, a function's `global` writes belong to the steps that call it.
+    for (const name of [...analysis.defines, ...(analysis.calls ? [] : analysis.globalWrites)]) {
       bound.add(name);
       if (!defined.has(name)) {
         defined.add(name);
         combined.defines.push(name);
       }
     }
+    for (const name of analysis.defines) if (!combined.assigned.includes(name)) combined.assigned.push(name);
+    combined.calls.push(...(analysis.calls ?? []));
     combined.deletes.push(...analysis.deletes);
     combined.requirements.push(...analysis.requirements);
     combined.extraImports.push(...analysis.extraImports);

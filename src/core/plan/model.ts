@@ -23,6 +23,8 @@ export interface Step {
   code: string;
   uses: string[];
   defines: string[];
+  /** Names the step's statements bind: with inputs and params, the locals of its function. */
+  assigned: string[];
   inputs: StepInput[];
   outputs: string[];
   after: string[];
@@ -67,6 +69,7 @@ export function newStep(name: string, label: string, cells: StepCell[], bodies: 
     code: bodies.map((b) => b.body).join('\n\n'),
     uses: [],
     defines: [],
+    assigned: [],
     inputs: [],
     outputs: [],
     after: [],

@@ -3,7 +3,7 @@
  * ("last producer wins", like running the cells top to bottom), so planning is linear in
  * the number of names, never a search over ancestors.
  */
-import type { CellAnalysis, CellAnalyzer, DefinitionInfo, ImportInfo } from '../analysis/types';
+import type { CallSite, CellAnalysis, CellAnalyzer, DefinitionInfo, ImportInfo } from '../analysis/types';
 import type { Diagnostic } from '../errors';
 import { sha256 } from '../hash';
 import type { Notebook } from '../notebook/model';
@@ -46,9 +46,11 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     diagnostics.push({ severity: 'error', message, cell: at.cell, cellId: at.cellId, line: at.line, column: at.column });
 
   const dataNeeds = definitionDataNeeds(definitions, definitionByName, importByName, sharedNames, params);
+  const effects = definitionEffects(definitions, definitionByName);
   for (const draft of drafts) {
     const { step, combined } = draft;
     const inputs = new Map<string, string>();
+    const called = callEffects(combined, definitionByName, effects);
     const resolve = (ref: LocatedName, via?: string) => {
       const name = ref.name;
       const producer = lastProducer.get(name);
@@ -57,6 +59,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
         return;
       }
       if (producer === step.name) return;
+      // Rebound by a function the step calls (`global`): the step's own value, as if assigned here.
+      if (called.writes.includes(name)) return;
       // A function body reads globals when called, so a value the step binds anywhere serves it.
       if (via && combined.defines.includes(name)) return;
       if (name in params) return void addUnique(step.params, name);
@@ -74,7 +78,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     // so its closure sees them as the notebook's globals did; other functions live in the shared module.
     const useDefinition = (name: string) => {
       const def = definitionByName.get(name)!;
-      if (!dataNeeds.get(name)?.length) return void addUnique(step.sharedUses, name);
+      // A function that rebinds a global must rebind the step's value, not the shared module's.
+      if (!dataNeeds.get(name)?.length && !effects.get(name)?.writesGlobals.size) return void addUnique(step.sharedUses, name);
       if (step.localDefinitions.includes(def)) return;
       step.localDefinitions.push(def);
       for (const g of def.globals) if (definitionByName.has(g.name)) useDefinition(g.name);
@@ -99,9 +104,10 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     for (const imp of [...combined.imports, ...combined.extraImports]) addUnique(step.imports, imp);
     step.inputs = [...inputs].map(([name, from]) => ({ name, from }));
     step.defines = combined.defines;
+    step.assigned = combined.assigned;
     // Changing a module's attributes (`matplotlib.rcParams[...] = ...`) does not make the module a value.
-    const mutated = combined.mutates.filter((n) => lastProducer.has(n) || !importByName.has(n));
-    for (const name of [...combined.defines, ...mutated]) lastProducer.set(name, step.name);
+    const mutated = [...combined.mutates, ...called.mutates].filter((n) => lastProducer.has(n) || !importByName.has(n));
+    for (const name of [...combined.defines, ...called.writes, ...mutated]) lastProducer.set(name, step.name);
     for (const name of combined.deletes) if (lastProducer.get(name) === step.name && !combined.defines.includes(name)) lastProducer.delete(name);
   }
 
@@ -256,6 +262,70 @@ function definitionDataNeeds(
   for (const def of definitions) visit(def, new Set());
   void params;
   return memo;
+}
+
+interface Effects {
+  mutatesParameters: Set<string>;
+  writesGlobals: Set<string>;
+  mutatesGlobals: Set<string>;
+}
+
+/**
+ * What calling each notebook function changes, through the functions it calls: `def prep(df):
+ * clean(df)` mutates its parameter because `clean` does.
+ */
+function definitionEffects(definitions: DefinitionInfo[], byName: Map<string, DefinitionInfo>): Map<string, Effects> {
+  const memo = new Map<string, Effects>();
+  const visit = (def: DefinitionInfo, visiting: Set<string>): Effects => {
+    const known = memo.get(def.name);
+    if (known) return known;
+    visiting.add(def.name);
+    const own = def.effects;
+    const result: Effects = {
+      mutatesParameters: new Set(own?.mutatesParameters),
+      writesGlobals: new Set(own?.writesGlobals),
+      mutatesGlobals: new Set(own?.mutatesGlobals),
+    };
+    const callees = new Set([...(own?.calls ?? []).map((c) => c.callee), ...def.globals.map((g) => g.name)]);
+    for (const name of callees) {
+      const callee = byName.get(name);
+      if (!callee || visiting.has(name)) continue;
+      const theirs = visit(callee, visiting);
+      theirs.writesGlobals.forEach((n) => result.writesGlobals.add(n));
+      theirs.mutatesGlobals.forEach((n) => result.mutatesGlobals.add(n));
+      for (const call of own?.calls.filter((c) => c.callee === name) ?? []) {
+        for (const root of mutatedArguments(call, callee, theirs)) result.mutatesParameters.add(root);
+      }
+    }
+    visiting.delete(def.name);
+    memo.set(def.name, result);
+    return result;
+  };
+  for (const def of definitions) visit(def, new Set());
+  return memo;
+}
+
+/** The argument values a call changes, by position or keyword. */
+function mutatedArguments(call: CallSite, callee: DefinitionInfo, effects: Effects): string[] {
+  const parameters = callee.effects?.parameters ?? [];
+  return [...effects.mutatesParameters].flatMap((p) => [...(call.positional[parameters.indexOf(p)] ?? []), ...(call.keywords[p] ?? [])]);
+}
+
+/** The values a step changes by calling notebook functions (or handing them to code that calls them). */
+function callEffects(combined: CombinedCells, byName: Map<string, DefinitionInfo>, effects: Map<string, Effects>): { mutates: string[]; writes: string[] } {
+  const mutates = new Set<string>();
+  const writes = new Set<string>();
+  const reached = new Set([...combined.calls.map((c) => c.callee), ...combined.uses.map((u) => u.name)]);
+  for (const call of combined.calls) {
+    const callee = byName.get(call.callee);
+    if (callee) for (const root of mutatedArguments(call, callee, effects.get(callee.name)!)) mutates.add(root);
+  }
+  for (const name of reached) {
+    const own = effects.get(name);
+    own?.writesGlobals.forEach((n) => writes.add(n));
+    own?.mutatesGlobals.forEach((n) => mutates.add(n));
+  }
+  return { mutates: [...mutates], writes: [...writes] };
 }
 
 function sharedImportsFor(

@@ -54,6 +54,7 @@ export class PythonCellAnalyzer implements CellAnalyzer {
       mutates: facts.mutates,
       imports: facts.imports,
       definitions: facts.definitions,
+      calls: facts.calls,
       globalWrites: facts.globalWrites,
       requirements: pre.requirements,
       extraImports: [...pre.helperModules].filter((module) => !importedHere.has(module)).map(helperImport),

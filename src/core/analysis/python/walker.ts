@@ -4,7 +4,7 @@
  * with the module names their bodies read.
  */
 import type { Diagnostic } from '../../errors';
-import type { DefinitionInfo, ImportInfo, NameRef } from '../types';
+import type { CallSite, DefinitionInfo, ImportInfo, NameRef } from '../types';
 import { PYTHON_BUILTINS } from './builtins';
 import { IMPORT_STATEMENTS, importedNames } from './imports';
 import { literalValue } from './literals';
@@ -25,6 +25,7 @@ export interface CellFacts {
   globalWrites: string[];
   imports: ImportInfo[];
   definitions: DefinitionInfo[];
+  calls: CallSite[];
   literals: Record<string, unknown>;
   diagnostics: Diagnostic[];
   /** Top-level statements that leave the body (imports, import blocks, definitions). */
@@ -42,6 +43,13 @@ const DEFINITIONS = new Set(['function_definition', 'class_definition', 'decorat
 class Definition {
   readonly globals: NameRef[] = [];
   private readonly seen = new Set<string>();
+  /** A function's own scope and parameters: a change to a parameter is a change to the caller's argument. */
+  scope?: Scope;
+  parameters: string[] = [];
+  readonly mutatesParameters = new Set<string>();
+  readonly writesGlobals = new Set<string>();
+  readonly mutatesGlobals = new Set<string>();
+  readonly calls: CallSite[] = [];
 
   constructor(
     readonly name: string,
@@ -100,6 +108,7 @@ export class CellWalker {
   private readonly globalWrites = new Set<string>();
   private readonly imports: ImportInfo[] = [];
   private readonly definitions: Definition[] = [];
+  private readonly calls: CallSite[] = [];
   private readonly literals: Record<string, unknown> = {};
   private readonly diagnostics: Diagnostic[] = [];
   private readonly removed: SyntaxNode[] = [];
@@ -168,7 +177,15 @@ export class CellWalker {
         line: this.locate(definition.node).line,
         // A builtin is a global only if this cell rebinds it.
         globals: definition.globals.filter((ref) => !PYTHON_BUILTINS.has(ref.name) || this.module.locals.has(ref.name)),
+        effects: {
+          parameters: definition.parameters,
+          mutatesParameters: [...definition.mutatesParameters],
+          writesGlobals: [...definition.writesGlobals],
+          mutatesGlobals: [...definition.mutatesGlobals],
+          calls: definition.calls,
+        },
       })),
+      calls: this.calls,
       literals: this.literals,
       diagnostics: this.diagnostics,
       removed: this.removed,
@@ -222,7 +239,10 @@ export class CellWalker {
     switch (scope.kind) {
       case 'function':
         if (!this.ctx.collecting) return;
-        if (scope.declaredGlobal.has(name)) this.globalWrites.add(name);
+        if (scope.declaredGlobal.has(name)) {
+          this.globalWrites.add(name);
+          this.ctx.owner?.writesGlobals.add(name);
+        }
         else if (!scope.declaredNonlocal.has(name)) scope.locals.add(name);
         return;
       case 'module':
@@ -242,8 +262,28 @@ export class CellWalker {
 
   /** `root.attr = ...`, `root[k] += ...`, `root.append(...)`: changes a value the cell received? */
   private mutation(target: SyntaxNode | null): void {
+    if (this.ctx.owner && !this.ctx.collecting) return this.definitionMutation(this.ctx.owner, target);
     if (this.ctx.collecting || this.ctx.owner || this.ctx.deferred || !this.scope.runsAtModuleLevel) return;
     for (const name of this.receivedRoots(target)) this.mutates.add(name);
+  }
+
+  /** Inside a definition: a change to one of its parameters or to a module value is an effect of calling it. */
+  private definitionMutation(owner: Definition, target: SyntaxNode | null): void {
+    const name = rootName(target)?.text;
+    if (!name) return;
+    if (this.scope.resolve(name) === 'module') {
+      if (!PYTHON_BUILTINS.has(name)) owner.mutatesGlobals.add(name);
+    } else if (owner.parameters.includes(name) && this.bindingScope(name) === owner.scope) {
+      owner.mutatesParameters.add(name);
+    }
+  }
+
+  /** The function or comprehension scope a local name belongs to (class bodies do not enclose). */
+  private bindingScope(name: string): Scope | undefined {
+    for (let scope: Scope | undefined = this.scope; scope && scope.kind !== 'module'; scope = scope.parent) {
+      if (scope.kind !== 'class' && scope.locals.has(name) && !scope.declaredNonlocal.has(name)) return scope;
+    }
+    return undefined;
   }
 
   /**
@@ -435,6 +475,7 @@ export class CellWalker {
 
   private functionDefinition(node: SyntaxNode, topLevel?: Definition): void {
     const parameters = this.parameters(node.childForFieldName('parameters'));
+    if (topLevel) topLevel.parameters = parameters;
     this.annotation(node.childForFieldName('return_type'));
     this.bind(node.childForFieldName('name')!.text, this.scope, topLevel ? 'definition' : 'value');
     this.functionScope(parameters, node.childForFieldName('body'), topLevel, (body) => this.block(body));
@@ -450,6 +491,7 @@ export class CellWalker {
     if (this.ctx.collecting) return;
     const scope = new Scope('function', this.scope);
     for (const parameter of parameters) scope.locals.add(parameter);
+    if (topLevel) topLevel.scope = scope;
     const owner = topLevel ?? this.ctx.owner;
     const context: Partial<Context> = { scope, owner, definitionTime: undefined, deferred: owner === undefined };
     this.within({ ...context, collecting: true }, () => walk(body));
@@ -610,6 +652,31 @@ export class CellWalker {
       this.mutation(callee.childForFieldName('object'));
     }
     if ((inPlace || (calleeName && ARGUMENT_MUTATORS.has(calleeName))) && positional[0]) this.mutation(positional[0]);
+    if (callee && IDENTIFIERS.has(callee.type) && this.scope.resolve(callee.text) === 'module') this.callSite(callee.text, positional, args);
+  }
+
+  /**
+   * A call of a plain name, recorded with what each argument is: received values at top level,
+   * the caller's own parameters inside a definition (its effects pass through to its callers).
+   */
+  private callSite(callee: string, positional: SyntaxNode[], args: SyntaxNode | null): void {
+    const { owner } = this.ctx;
+    let roots: (arg: SyntaxNode) => string[];
+    if (owner) {
+      roots = (arg) => {
+        const name = rootName(arg)?.text;
+        return name && owner.parameters.includes(name) && this.bindingScope(name) === owner.scope ? [name] : [];
+      };
+    } else if (!this.ctx.deferred && this.scope.runsAtModuleLevel) {
+      roots = (arg) => this.receivedRoots(arg);
+    } else return;
+    const keywords: Record<string, string[]> = {};
+    for (const arg of args?.namedChildren ?? []) {
+      const name = arg.type === 'keyword_argument' ? arg.childForFieldName('name')?.text : undefined;
+      const value = arg.childForFieldName('value');
+      if (name && value) keywords[name] = roots(value);
+    }
+    (owner ? owner.calls : this.calls).push({ callee, positional: positional.map(roots), keywords });
   }
 
   /**

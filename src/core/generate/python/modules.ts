@@ -26,13 +26,28 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   if (imports.length || ours.length) lines.push('', ...imports, ...(imports.length && ours.length ? [''] : []), ...ours);
   lines.push('', '', signature(step) + ':');
   const body: string[] = [];
-  for (const def of step.localDefinitions) body.push(indentPython(def.code.trimEnd()), '');
+  const runLocals = new Set([...step.inputs.map((i) => i.name), ...step.params, ...step.assigned]);
+  for (const def of step.localDefinitions) body.push(indentPython(globalsAsNonlocals(def.code.trimEnd(), runLocals)), '');
   for (const part of step.bodies) body.push(`    # cell ${cellRef(part.cell, part.cellId)}`, indentPython(part.body.trimEnd()), '');
   if (step.outputs.length) body.push(`    return {${step.outputs.map((o) => `${pyString(o)}: ${o}`).join(', ')}}`);
   while (body.length && body[body.length - 1] === '') body.pop();
   if (!body.some((l) => l.trim() && !l.trim().startsWith('#'))) body.push('    pass');
   lines.push(...body);
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Inside `run()` the notebook's globals are `run()`'s locals: a function defined there that
+ * rebinds one with `global` must say `nonlocal`. Names `run()` does not bind stay global (the
+ * step module's), where `run()` reads them back.
+ */
+function globalsAsNonlocals(code: string, runLocals: Set<string>): string {
+  return code.replace(/^([ \t]*)global[ \t]+([\w \t,]+?)[ \t]*$/gm, (line, indent: string, list: string) => {
+    const names = list.split(',').map((n) => n.trim());
+    const local = names.filter((n) => runLocals.has(n));
+    const global = names.filter((n) => !runLocals.has(n));
+    return [...(local.length ? [`${indent}nonlocal ${local.join(', ')}`] : []), ...(global.length ? [`${indent}global ${global.join(', ')}`] : [])].join('\n');
+  });
 }
 
 function signature(step: Step): string {
