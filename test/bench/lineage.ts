@@ -1,13 +1,14 @@
 /**
  * Lineage store figures: append latency (with and without fsync, against a bare appendFileSync),
- * read + fold at 10k and 100k records (against bare JSON.parse of every line), an incremental
- * refresh after one append (against a full re-read), verify, and memory.
+ * read + fold at 10k and 100k records (against bare JSON.parse of every line), first loads through
+ * a snapshot (against the same loads without one), an incremental refresh after one append
+ * (against a full re-read), verify, and memory.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
-import { foldRecords, loadModel, openStore, verifyStore, LiveLineage, RecordInput, trace } from '../../src/core/lineage';
+import { foldRecords, loadModel, openStore, snapshotPath, verifyStore, LiveLineage, LineageStore, RecordInput, trace } from '../../src/core/lineage';
 import { sealRecord, sha256 } from '../../src/core/lineage/chain';
 import { table } from './measure';
 
@@ -106,6 +107,23 @@ export function synthesize(file: string, n: number): void {
   fs.closeSync(out);
 }
 
+/**
+ * First loads as the tree (lazy) and the CLI (strict) do them, without and with a snapshot; the
+ * snapshot is written by one load first, as the first load after enough appends does.
+ */
+function snapshotRow(store: LineageStore, n: number): string[] {
+  const snapshot = snapshotPath(store.file);
+  fs.rmSync(snapshot, { force: true });
+  const treeMs = median(3, () => loadModel(store, { snapshot: false }));
+  const cliMs = median(3, () => loadModel(store, { strict: true, snapshot: false }));
+  const writing = time(() => loadModel(store, { strict: true })).ms;
+  const treeSnapMs = median(3, () => loadModel(store));
+  const cliSnapMs = median(3, () => loadModel(store, { strict: true }));
+  if (loadModel(store, { strict: true }).model.size !== n) throw new Error('snapshot load lost records');
+  const ratio = (a: number, b: number) => `${ms(a)} (${(a / b).toFixed(2)}x)`;
+  return [n.toLocaleString('en'), ms(treeMs), ratio(treeSnapMs, treeMs), ms(cliMs), ratio(cliSnapMs, cliMs), ms(writing), mb(fs.statSync(snapshot).size)];
+}
+
 function time<T>(fn: () => T): { value: T; ms: number } {
   const t = performance.now();
   const value = fn();
@@ -153,6 +171,7 @@ export async function benchLineage(print: (row: string) => void): Promise<void> 
     print('');
 
     // ---- fold ----
+    const snapshotRows = [['first load', 'tree: no snapshot', 'tree: snapshot', 'CLI (strict): no snapshot', 'CLI: snapshot', 'load writing it', 'snapshot']];
     const foldRows = [['records', 'file', 'scan + fold (tree)', 'full parse', 'fold parsed', 'full parse + fold (CLI)', 'baseline: JSON.parse lines', 'verify', 'heap: scan / full']];
     for (const n of [10_000, 100_000]) {
       const ws = path.join(root, `fold-${n}`);
@@ -161,7 +180,7 @@ export async function benchLineage(print: (row: string) => void): Promise<void> 
       const size = fs.statSync(store.file).size;
       const read = store.read();
       if (read.records.length !== n || read.problems.length > 0) throw new Error(`synthesized store misread: ${read.records.length}/${n}`);
-      const scanMs = median(3, () => loadModel(store));
+      const scanMs = median(3, () => loadModel(store, { snapshot: false }));
       const readMs = median(3, () => store.read());
       const { records } = read;
       const foldMs = median(3, () => foldRecords(records));
@@ -180,9 +199,9 @@ export async function benchLineage(print: (row: string) => void): Promise<void> 
         void keep;
         return after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
       };
-      const heapScan = heapOf(() => loadModel(store));
+      const heapScan = heapOf(() => loadModel(store, { snapshot: false }));
       const heapFull = heapOf(() => foldRecords(store.read().records));
-      const model = loadModel(store).model;
+      const model = loadModel(store, { snapshot: false }).model;
       foldRows.push([
         n.toLocaleString('en'),
         mb(size),
@@ -195,6 +214,7 @@ export async function benchLineage(print: (row: string) => void): Promise<void> 
         `${mb(heapScan)} / ${mb(heapFull)}`,
       ]);
       if (model.size !== n) throw new Error('model lost records');
+      snapshotRows.push(snapshotRow(store, n));
 
       if (n === 100_000) {
         // ---- incremental refresh after one append, and a first trace (builds the artifact index) ----
@@ -206,10 +226,12 @@ export async function benchLineage(print: (row: string) => void): Promise<void> 
           await appendStore.append(runInput(n + i, model.latestVersion('notebooks/nb1.ipynb')!.id, 'b', 'notebooks/nb1.ipynb'));
           incr.push(time(() => live.refresh()).ms);
         }
-        const full = time(() => loadModel(store)).ms;
+        const full = time(() => loadModel(store, { snapshot: false })).ms;
         const firstTrace = time(() => trace(live.model, `pipelines/nb${Math.floor((n - 3) / 10) % 4}/runs/run-${n - 3}/model.pkl`)).ms;
         const nextTrace = time(() => trace(live.model, `pipelines/nb${Math.floor((n - 13) / 10) % 4}/runs/run-${n - 13}/model.pkl`)).ms;
         print(table(foldRows).replace(/^/gm, '  '));
+        print('');
+        print(table(snapshotRows).replace(/^/gm, '  '));
         print('');
         print(
           table([
