@@ -3,9 +3,11 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { PersistentAnalyses } from '../../src/core/analysis/persistent';
+import { createPythonAnalyzer } from '../../src/core/analysis/python/index';
 import type { CellAnalysis, CellAnalyzer } from '../../src/core/analysis/types';
 import { nb2prod } from '../helpers/cli';
 import { notebookJson, tempDir } from '../helpers/notebooks';
+import { pythonCorpusCells } from '../bench/parser';
 
 /** An analyser that records which sources it was asked about. */
 function countingAnalyzer(): CellAnalyzer & { seen: string[] } {
@@ -78,6 +80,18 @@ describe('analyses kept between runs', () => {
     await analyse(dir, 'b1', ['a = 1'], countingAnalyzer());
     const stored = await PersistentAnalyses.open(dir, 'b1', '/nb/a.ipynb', 'python');
     assert.equal(stored.has('b = 2'), false);
+  });
+});
+
+describe('what the Python analyser produces survives the cache unchanged', () => {
+  it('every corpus cell: the analysis read back from disk equals the fresh one', async () => {
+    const analyzer = await createPythonAnalyzer();
+    const dir = tempDir();
+    const sources = [...new Set(pythonCorpusCells().map((c) => c.source))];
+    const fresh = await analyse(dir, 'b1', sources, analyzer);
+    const again = await analyse(dir, 'b1', sources);
+    assert.ok(sources.length > 500);
+    for (const [i, source] of sources.entries()) assert.deepEqual(again[i], fresh[i], source.slice(0, 80));
   });
 });
 
