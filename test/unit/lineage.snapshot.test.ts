@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -237,4 +238,22 @@ test('a record read through a snapshot after its store was rewritten says so ins
   const text = fs.readFileSync(store.file, 'utf8');
   fs.writeFileSync(store.file, 'x\n' + text);
   assert.match((first.record as { notes?: string[] }).notes?.[0] ?? '', /changed in the store after it was read/);
+});
+
+test('the snapshot stays out of git commits; a .gitignore the user edited is left alone', async () => {
+  const ws = tempWorkspace();
+  const store = openStore(ws, { durable: false });
+  await appendRecords(store, SNAPSHOT_EVERY);
+  loadModel(store, { strict: true });
+  assert.ok(fs.existsSync(snapshotPath(store.file)));
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: ws, encoding: 'utf8' });
+  if (git('init', '-q').status === 0) {
+    assert.equal(git('check-ignore', '-q', path.relative(ws, snapshotPath(store.file))).status, 0, 'the snapshot is ignored');
+    assert.equal(git('check-ignore', '-q', path.relative(ws, store.file)).status, 1, 'the store (the audit trail) is not');
+  }
+  const ignore = path.join(path.dirname(store.file), '.gitignore');
+  fs.writeFileSync(ignore, '# mine\n');
+  fs.rmSync(snapshotPath(store.file));
+  loadModel(store, { strict: true });
+  assert.equal(fs.readFileSync(ignore, 'utf8'), '# mine\n');
 });

@@ -76,11 +76,24 @@ export function writeSnapshot(storeFile: string, snapshot: Snapshot): boolean {
   try {
     fs.writeFileSync(temp, JSON.stringify(encode(snapshot)));
     fs.renameSync(temp, file);
+    keepOutOfGit(path.dirname(file));
     return true;
   } catch {
     // A derived file: a read-only workspace or a full disk only costs the next load its speed.
     fs.rmSync(temp, { force: true });
     return false;
+  }
+}
+
+/**
+ * The store is the audit trail users may commit; the snapshot is a derived cache that can reach
+ * megabytes. A .gitignore of our own in `.nb2prod/` keeps it (and stray temp files) out of commits.
+ */
+function keepOutOfGit(dir: string): void {
+  try {
+    fs.writeFileSync(path.join(dir, '.gitignore'), `${SNAPSHOT_FILE}\n${SNAPSHOT_FILE}.*.tmp\n`, { flag: 'wx' });
+  } catch {
+    // Already there (perhaps edited by the user, which we respect) or not writable.
   }
 }
 
