@@ -129,6 +129,7 @@ json.dump([module_names(code) for code in json.load(sys.stdin)], sys.stdout)
 
   it('names the body binds equal what CPython\'s symtable says', (t) => {
     const analysed = results.filter((result) => !result.diagnostics.some((d) => d.severity === 'error'));
+    const sources = cells.map((cell) => cell.source).filter((_, i) => !results[i].diagnostics.some((d) => d.severity === 'error'));
     const script = `
 import json, symtable, sys
 out = []
@@ -141,7 +142,8 @@ json.dump(out, sys.stdout)
     if (run.status !== 0) return t.skip('python3 not available');
     const expected: string[][] = JSON.parse(run.stdout);
     const differences = analysed
-      .map((result, i) => ({ ours: [...new Set([...result.defines, ...result.deletes])].sort(), cpython: expected[i] }))
+      // Names only the rewrite of IPython syntax binds (`%%capture` plumbing) are not the notebook's.
+      .map((result, i) => ({ ours: [...new Set([...result.defines, ...result.deletes])].sort(), cpython: expected[i].filter((n) => new RegExp(`\\b${n}\\b`).test(sources[i])) }))
       .filter((d) => JSON.stringify(d.ours) !== JSON.stringify(d.cpython));
     assert.deepEqual(differences, []);
   });

@@ -128,11 +128,20 @@ describe('Python analysis: line and cell magics', () => {
     assertCompiles(result.body);
   });
 
-  it('%%time and %%capture unwrap the cell', () => {
+  it('%%time unwraps the cell', () => {
     const result = analyze('%%time\nx = slow()\n');
     assert.equal(result.body, 'x = slow()');
     assert.deepEqual(result.uses.map((u) => [u.name, u.line]), [['slow', 2]]);
-    assert.equal(analyze('%%capture\n!pip install q\ny = 1').body, 'y = 1');
+  });
+
+  it('%%capture var silences the cell and binds var to what it printed', () => {
+    const result = analyze('%%capture out\ntext = """a\nb"""\nprint(text)');
+    assert.deepEqual(result.defines, ['text', 'out']);
+    assert.deepEqual(result.uses.map((u) => u.name), []);
+    assert.match(result.body, /^b"""$/m, 'the body is not indented: multi-line strings keep their text');
+    const run = spawnSync('python3', ['-c', `import contextlib, io, types\n${result.body}\nprint(repr(out.stdout))`], { encoding: 'utf8' });
+    assert.equal(run.stdout, "'a\\nb\\n'\n", run.stderr);
+    assert.equal(analyze('%%capture --no-stdout\ny = 1').body, 'y = 1');
   });
 
   it('%%timeit drops the cell with an info', () => {

@@ -17,7 +17,7 @@ export interface LineOrigin {
 }
 
 /** Standard-library modules the rewritten code calls. */
-export type HelperModule = 'subprocess' | 'os' | 'pathlib';
+export type HelperModule = 'subprocess' | 'os' | 'pathlib' | 'contextlib' | 'io' | 'types';
 
 export interface Preprocessed {
   code: string;
@@ -72,6 +72,8 @@ function plainPython(code: string): Preprocessed {
 class Preprocessor {
   private readonly lines: string[];
   private readonly out: OutLine[] = [];
+  /** Lines that close what a cell magic opened, after the cell's last line. */
+  private readonly trailer: OutLine[] = [];
   private readonly result: Preprocessed = {
     code: '',
     origins: [],
@@ -88,6 +90,7 @@ class Preprocessor {
   run(): Preprocessed {
     const start = this.cellMagics(0);
     if (start !== undefined) this.pythonLines(start);
+    this.out.push(...this.trailer);
     this.result.code = this.out.map((line) => line.text).join('\n');
     this.result.origins = this.out.map((line) => line.origin);
     return this.result;
@@ -107,10 +110,11 @@ class Preprocessor {
     const [, name, args] = match;
     const line = first + 1;
     const body = this.lines.slice(first + 1);
+    if (name === 'capture') {
+      this.capture(args, first);
+      return this.cellMagics(first + 1);
+    }
     if (UNWRAPPED_CELL_MAGICS.has(name)) {
-      if (name === 'capture' && /(^|\s)[A-Za-z_]\w*\s*$/.test(args)) {
-        this.diag('info', line, `%%capture ${args}: the captured output is not kept in the pipeline`);
-      }
       this.emit('', first);
       return this.cellMagics(first + 1);
     }
@@ -129,6 +133,34 @@ class Preprocessor {
     }
     this.diag('warning', line, `%%${name} cell dropped: cell magic %%${name} has no equivalent in a Python pipeline`);
     return undefined;
+  }
+
+  /**
+   * `%%capture [--no-stdout] [var]`: the cell prints nothing and `var.stdout` holds what it
+   * printed, as in IPython. No indentation: the body may hold multi-line strings.
+   */
+  private capture(args: string, index: number): void {
+    const words = shellWords(args);
+    const variable = words.find((word) => /^[A-Za-z_]\w*$/.test(word));
+    if (words.includes('--no-stdout') && !variable) return this.emit('', index);
+    const last = this.lines.length - 1;
+    const close = (text: string) => this.trailer.push({ text, origin: { line: last + 1, shift: 0, generated: true } });
+    this.result.helperModules.add('io');
+    this.result.hiddenNames.add('captured_stdout');
+    this.emit('captured_stdout = io.StringIO()', index, true);
+    if (!words.includes('--no-stdout')) {
+      this.result.helperModules.add('contextlib');
+      this.result.hiddenNames.add('stdout_capture');
+      this.emit('stdout_capture = contextlib.redirect_stdout(captured_stdout)', index, true);
+      this.emit('stdout_capture.__enter__()', index, true);
+      close('stdout_capture.__exit__(None, None, None)');
+    }
+    if (variable) {
+      this.result.helperModules.add('types');
+      close(`${variable} = types.SimpleNamespace(`);
+      close('    stdout=captured_stdout.getvalue(), stderr="", outputs=[], show=lambda text=captured_stdout.getvalue(): print(text, end="")');
+      close(')');
+    }
   }
 
   private writeFile(args: string, index: number, body: string[]): void {
