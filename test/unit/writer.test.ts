@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { sha256 } from '../../src/core/hash';
+import { productionize } from '../../src/core/pipeline';
 import { writeTree } from '../../src/core/write/writer';
-import { tempDir } from '../helpers/notebooks';
+import { REPO_ROOT, tempDir } from '../helpers/notebooks';
 
 describe('writer, regenerating', () => {
   it('leaves files whose content did not change untouched (editors, watchers and Docker layers see no change)', async () => {
@@ -18,10 +20,24 @@ describe('writer, regenerating', () => {
     for (const f of files) utimesSync(path.join(out, f.path), past, past);
 
     const next = [files[0], { path: 'pkg/steps/b.py', content: 'b = 3\n' }, { path: 'pipeline.json', content: '{"v": 2}\n' }];
-    const r = await writeTree(out, next, [], undefined, new Set());
+    const previous = { files: Object.fromEntries(files.slice(0, 2).map((f) => [f.path, sha256(f.content)])) };
+    const r = await writeTree(out, next, [], previous, new Set());
+    assert.deepEqual(r.removed, [], 'a file the previous generation wrote and this one reproduces is not stale');
     assert.deepEqual(r.unchanged, ['pkg/steps/a.py']);
     assert.deepEqual(r.written, ['pkg/steps/b.py', 'pipeline.json']);
     assert.equal(statSync(path.join(out, 'pkg/steps/a.py')).mtimeMs, past.getTime());
     assert.equal(readFileSync(path.join(out, 'pkg/steps/b.py'), 'utf8'), 'b = 3\n');
+  });
+});
+
+describe('productionize, twice', () => {
+  it('the second run of an unchanged notebook writes nothing and every generated file is still there', async () => {
+    const work = tempDir();
+    cpSync(path.join(REPO_ROOT, 'examples'), work, { recursive: true });
+    const first = await productionize('sales_forecast.ipynb', { cwd: work, env: {} });
+    const second = await productionize('sales_forecast.ipynb', { cwd: work, env: {} });
+    assert.deepEqual(second.written, []);
+    for (const rel of Object.keys(first.manifest.files)) assert.ok(existsSync(path.join(first.outDir, rel)), rel);
+    assert.ok(existsSync(path.join(first.outDir, 'Dockerfile')));
   });
 });

@@ -70,8 +70,8 @@ export async function writeTree(outDir: string, files: GeneratedFile[], copies: 
       ...copies.map((c, i) => fs.copyFile(c.absPath, staged[i].staged)),
       ...toWrite.map((f, i) => fs.writeFile(staged[copies.length + i].staged, f.content)),
     ]);
-    const stagedPaths = new Set(staged.map((s) => s.rel));
-    const stale = Object.keys(previous?.files ?? {}).filter((rel) => !stagedPaths.has(rel) && !keep.has(rel));
+    const generated = new Set([...copies.map((c) => c.relPath), ...files.map((f) => f.path)]);
+    const stale = Object.keys(previous?.files ?? {}).filter((rel) => !generated.has(rel) && !keep.has(rel));
     for (const rel of stale) {
       assertInside(rel);
       const target = path.join(outDir, rel);
