@@ -221,3 +221,21 @@ describe('re-planning', () => {
     assert.match(again.steps[1].code, /a \+ 2/);
   });
 });
+
+describe('planner: IPython history names', () => {
+  it('explains that _ and In exist only in a running notebook, and a notebook that binds _ itself plans', async () => {
+    const p = await plan([
+      { source: 'df = [3, 1]\nsorted(df)', tags: ['step:a'] },
+      { source: 'top = _[0]\ncode = In[1]', tags: ['step:b'] },
+    ]);
+    const [underscore, history] = errors(p);
+    assert.match(underscore.message, /name '_' is used but never defined .*output history.*assign the value to a name/);
+    assert.equal(underscore.cell, 1);
+    assert.match(history.message, /'In' is IPython's input history/);
+    const ok = await plan([
+      { source: 'for _ in range(2):\n    pass\n_ = 5', tags: ['step:a'] },
+      { source: 'print(_)', tags: ['step:b'] },
+    ]);
+    assert.deepEqual(errors(ok), []);
+  });
+});

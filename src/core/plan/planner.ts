@@ -68,9 +68,9 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       if (importByName.has(name)) return void addUnique(step.imports, importByName.get(name)!);
       if (sharedNames.has(name)) return void addUnique(step.sharedUses, name);
       error(
-        via
+        (via
           ? `name '${name}' is read by function '${via}' but no cell before this step defines it`
-          : `name '${name}' is used but never defined in an earlier cell or step`,
+          : `name '${name}' is used but never defined in an earlier cell or step`) + ipythonHint(name),
         ref,
       );
     };
@@ -390,4 +390,15 @@ function dropEmptySteps(drafts: StepDraft[], diagnostics: Diagnostic[]): void {
       cellId: step.cells[0]?.id,
     });
   }
+}
+
+/** IPython's input/output history names exist only in a kernel; say so, with what to do instead. */
+function ipythonHint(name: string): string {
+  if (/^(_{1,3}|_\d+|_oh|Out)$/.test(name)) {
+    return ` ('${name}' is IPython's output history, which only exists in a running notebook: assign the value to a name in the cell that computes it and use that name)`;
+  }
+  if (/^(In|_ih|_i{1,3}|_i\d+|_dh)$/.test(name)) {
+    return ` ('${name}' is IPython's input history, which only exists in a running notebook)`;
+  }
+  return '';
 }
