@@ -141,7 +141,7 @@ function input(values, name, producer, artifacts, runDir, classes) {
   if (values.has(key)) return values.get(key);
   const path = findArtifact(artifacts, runDir, producer, name);
   if (!path) {
-    throw new Error('input ' + JSON.stringify(name) + ' of step ' + JSON.stringify(producer) + ' is not in memory and no earlier run has it; run step ' + JSON.stringify(producer) + ' first');
+    throw new Error('input ' + JSON.stringify(name) + ' from step ' + JSON.stringify(producer) + ' is not in memory and no earlier run has it; run step ' + JSON.stringify(producer) + ' first');
   }
   log('loading ' + name + ' from ' + path);
   return decode(JSON.parse(readFileSync(path, 'utf8')), classes);
