@@ -103,6 +103,18 @@ describe('generated package', () => {
     }
   });
 
+  it('code under `if __name__ == "__main__":` runs, and `__file__` is the notebook at the pipeline root', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'script.ipynb', [
+      { source: 'import os\nif __name__ == "__main__":\n    print("main", os.path.basename(__file__))', tags: ['step:a'] },
+      { source: 'def f():\n    pass\nprint(f.__name__)', tags: ['step:b'] },
+    ]);
+    const result = await productionize('script.ipynb', { cwd: dir });
+    assert.doesNotMatch(readFileSync(path.join(result.outDir, 'script', 'steps', 'b.py'), 'utf8'), /__name__ = /);
+    const run = spawnSync(PYTHON, ['-m', 'script'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(run.stdout, 'main script.ipynb\nf\n', run.stderr);
+  });
+
   it('an output that cannot be pickled leaves no half-written artifact for a later --only run', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'lazy.ipynb', [{ source: 'squares = (i * i for i in range(3))', tags: ['step:make'] }, { source: 'print(sum(squares))', tags: ['step:use'] }]);

@@ -200,6 +200,49 @@ describe('planner: rebinding builtins and module attributes', () => {
   });
 });
 
+describe('planner: notebook order', () => {
+  it('a step tag that comes back after another step starts a step of its own, so reads and prints keep the notebook order', async () => {
+    const p = await plan([
+      { source: 'values = [3, 1, 2]', tags: ['step:make'] },
+      { source: 'print(values)', tags: ['step:show'] },
+      { source: 'values.sort()\nprint(values)', tags: ['step:make'] },
+    ]);
+    assert.deepEqual(p.steps.map((s) => s.name), ['make', 'show', 'make_2']);
+    assert.deepEqual(step(p, 'show').inputs, [{ name: 'values', from: 'make' }]);
+    assert.deepEqual(step(p, 'make_2').inputs, [{ name: 'values', from: 'make' }]);
+    assert.match(p.diagnostics.find((d) => d.cell === 2)?.message ?? '', /continues after another step/);
+  });
+
+  it('names no cell defines are taken from a star import run before them', async () => {
+    const p = await plan([
+      { source: 'from math import *', tags: ['step:a'] },
+      { source: 'print(ceil(pi))', tags: ['step:b'] },
+      { source: 'print(floor(2.5))\nfrom statistics import *', tags: ['step:c'] },
+    ]);
+    assert.deepEqual(errors(p), []);
+    assert.deepEqual(step(p, 'b').imports.map((i) => i.code), ['from math import *']);
+    assert.deepEqual(step(p, 'c').imports.map((i) => i.code).sort(), ['from math import *', 'from statistics import *']);
+    const without = await plan([{ source: 'print(nowhere)', tags: ['step:a'] }, { source: 'from math import *', tags: ['step:b'] }]);
+    assert.match(errors(without)[0]?.message ?? '', /'nowhere' is used but never defined/);
+  });
+
+  it('a shared value a notebook function changes in place is imported by the step that returns it', async () => {
+    const p = await plan([
+      { source: 'CALLS = []\ndef track(x):\n    CALLS.append(x)\n    return x', tags: ['functions'] },
+      { source: 'y = track(1)', tags: ['step:a'] },
+      { source: 'print(CALLS, y)', tags: ['step:b'] },
+    ]);
+    assert.deepEqual(step(p, 'a').outputs.sort(), ['CALLS', 'y']);
+    assert.ok(step(p, 'a').sharedUses.includes('CALLS'), step(p, 'a').sharedUses.join(', '));
+  });
+
+  it('marks steps that read __name__ or __file__, which meant the notebook', async () => {
+    const p = await plan([{ source: 'if __name__ == "__main__":\n    print(__file__)', tags: ['step:a'] }, { source: 'print(f.__name__)', tags: ['step:b'] }]);
+    assert.deepEqual(step(p, 'a').notebookGlobals, ['__file__', '__name__']);
+    assert.equal(step(p, 'b').notebookGlobals, undefined);
+  });
+});
+
 describe('re-planning', () => {
   it('analyses only the cells whose source changed', async () => {
     const { memoizeAnalyzer } = await import('../../src/core/analysis/memo');

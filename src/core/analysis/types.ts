@@ -19,6 +19,8 @@ export interface ImportInfo {
   /** The statement's source text, re-emitted at the top of every step that uses one of `names`. */
   code: string;
   line: number;
+  /** `from m import *`: binds names the analysis cannot list. */
+  star?: boolean;
 }
 
 export interface DefinitionInfo {

@@ -37,6 +37,8 @@ export interface Step {
   localDefinitions: DefinitionInfo[];
   resources: Record<string, string>;
   image?: string;
+  /** Module attributes the step's code reads (`__name__`, `__file__`), which meant the notebook, not the step module. */
+  notebookGlobals?: string[];
   diagnostics: Diagnostic[];
   /** The code per source cell, in order (the generator marks where each cell starts). */
   bodies: { cell: number; cellId: string; body: string }[];

@@ -13,6 +13,9 @@ import { combineCells, CombinedCells, LocatedName } from './combine';
 import { newStep, type Plan, type Step } from './model';
 import { orderSteps } from './order';
 
+/** Module attributes whose value in a step module differs from the notebook's. */
+const NOTEBOOK_GLOBALS = ['__file__', '__name__'];
+
 interface StepDraft {
   step: Step;
   combined: CombinedCells;
@@ -33,10 +36,14 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const params = literalParams(paramCells, diagnostics);
 
   const slugs = new SlugRegistry('step');
-  const drafts: StepDraft[] = draftSteps(assignment, analysisOf, slugs);
+  const drafts: StepDraft[] = draftSteps(assignment, analysisOf, slugs, diagnostics);
   const definitions = collectDefinitions(prelude, paramCells, drafts);
   const definitionByName = new Map(definitions.map((d) => [d.name, d]));
   const importByName = indexImports([prelude, paramCells, ...drafts.map((d) => d.combined)]);
+  const starImports = [prelude, paramCells, ...drafts.map((d) => d.combined)]
+    .flatMap((c) => c.imports)
+    .filter((i) => i.star)
+    .sort((a, b) => a.cell - b.cell || a.line - b.line);
   dropEmptySteps(drafts, diagnostics);
   // Names the shared module itself binds at import time (prelude code and non-literal parameters).
   const sharedNames = new Set([...prelude.defines, ...paramCells.defines.filter((n) => !(n in params))]);
@@ -67,6 +74,9 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       if (definitionByName.has(name)) return void useDefinition(name);
       if (importByName.has(name)) return void addUnique(step.imports, importByName.get(name)!);
       if (sharedNames.has(name)) return void addUnique(step.sharedUses, name);
+      // A name nothing else binds may come from a star import run before it, as in the notebook.
+      const stars = starImports.filter((i) => i.cell <= ref.cell);
+      if (stars.length) return void stars.forEach((i) => addUnique(step.imports, i));
       error(
         (via
           ? `name '${name}' is read by function '${via}' but no cell before this step defines it`
@@ -99,6 +109,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       const def = definitionByName.get(ref.name);
       if (def) for (const need of dataNeeds.get(def.name) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
     }
+    const notebookGlobals = combined.builtinUses.map((ref) => ref.name).filter((n) => NOTEBOOK_GLOBALS.includes(n));
+    if (notebookGlobals.length) step.notebookGlobals = [...new Set(notebookGlobals)].sort();
     step.localDefinitions.sort((a, b) => definitions.indexOf(a) - definitions.indexOf(b));
     // The step's own import statements were taken out of its body: they always come back.
     for (const imp of [...combined.imports, ...combined.extraImports]) addUnique(step.imports, imp);
@@ -122,6 +134,12 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     addUnique(byName.get(producer)!.outputs, ref.name);
   }
   for (const { step } of drafts) for (const input of step.inputs) addUnique(byName.get(input.from)!.outputs, input.name);
+  // A shared-module value changed in place through a function call (`CALLS.append` in a helper)
+  // is returned by the step that changed it, which must import it to return it.
+  for (const { step } of drafts) {
+    const bound = new Set([...step.assigned, ...step.params, ...step.inputs.map((i) => i.name)]);
+    for (const name of step.outputs) if (!bound.has(name) && sharedNames.has(name)) addUnique(step.sharedUses, name);
+  }
 
   linkAfterTags(drafts, slugs, byName, diagnostics);
   const steps = orderSteps(
@@ -168,14 +186,9 @@ function draftSteps(
   assignment: Assignment,
   analysisOf: (a: AssignedCell) => { index: number; id: string; analysis: CellAnalysis },
   slugs: SlugRegistry,
+  diagnostics: Diagnostic[],
 ): StepDraft[] {
-  const groups = new Map<string, AssignedCell[]>();
-  for (const a of assignment.cells) {
-    if (a.role !== 'step' || !a.step) continue;
-    const list = groups.get(a.step) ?? [];
-    list.push(a);
-    groups.set(a.step, list);
-  }
+  const groups = segmentSteps(assignment, diagnostics);
   const drafts: StepDraft[] = [];
   for (const [label, cells] of groups) {
     const combined = combineCells(cells.map(analysisOf));
@@ -197,6 +210,40 @@ function draftSteps(
     });
   }
   return drafts;
+}
+
+/**
+ * Step cells grouped by label, one group per contiguous run. A label that comes back after
+ * another step's cells starts a step of its own: merged into the first, its cells would run
+ * before the step in between, reading and printing in an order the notebook never had.
+ */
+function segmentSteps(assignment: Assignment, diagnostics: Diagnostic[]): Map<string, AssignedCell[]> {
+  const groups = new Map<string, AssignedCell[]>();
+  const runs = new Map<string, number>();
+  let previous: string | undefined;
+  let key = '';
+  for (const a of assignment.cells) {
+    if (a.role !== 'step' || !a.step) continue;
+    if (a.step !== previous) {
+      const run = (runs.get(a.step) ?? 0) + 1;
+      runs.set(a.step, run);
+      key = run === 1 ? a.step : `${a.step} ${run}`;
+      while (run > 1 && groups.has(key)) key += "'";
+      if (run > 1) {
+        diagnostics.push({
+          severity: 'info',
+          message: `step '${a.step}' continues after another step; its cells from here on form step '${key}', so they run after that step as in the notebook`,
+          cell: a.cell.index,
+          cellId: a.cell.id,
+        });
+      }
+      previous = a.step;
+    }
+    const list = groups.get(key) ?? [];
+    list.push(a);
+    groups.set(key, list);
+  }
+  return groups;
 }
 
 function literalParams(cells: CombinedCells, diagnostics: Diagnostic[]): Record<string, unknown> {

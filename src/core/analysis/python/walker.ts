@@ -417,7 +417,7 @@ export class CellWalker {
     if (imported.star && this.scope.kind === 'module') {
       this.diagnostics.push({
         severity: 'warning',
-        message: `\`${node.text}\`: the names a star import binds are unknown to the analysis; import them by name`,
+        message: `\`${node.text}\`: the names a star import binds are unknown to the analysis, so names no cell defines are taken from it; import them by name`,
         ...this.locate(node),
       });
     }
@@ -426,7 +426,13 @@ export class CellWalker {
       for (const module of imported.modules) if (!this.importBlock.modules.includes(module)) this.importBlock.modules.push(module);
       return;
     }
-    this.imports.push({ names: imported.names, modules: imported.modules, code: node.text, line: this.locate(node).line });
+    this.imports.push({
+      names: imported.names,
+      modules: imported.modules,
+      code: node.text,
+      line: this.locate(node).line,
+      ...(imported.star ? { star: true } : {}),
+    });
   }
 
   /** `try: import x / except ImportError: x = None` moves as one unit with the imports. */

@@ -1,4 +1,5 @@
 /** The Python modules of a generated package: one per step, the shared module and `__main__`. */
+import * as path from 'path';
 import type { DefinitionInfo, ImportInfo } from '../../analysis/types';
 import type { Plan, Step } from '../../plan/model';
 import { indentPython } from './indent';
@@ -27,6 +28,14 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   lines.push('', '', signature(step) + ':');
   const body: string[] = [];
   const runLocals = new Set([...step.inputs.map((i) => i.name), ...step.params, ...step.assigned]);
+  // The step module's own name and path would skip `if __name__ == "__main__":` blocks and move
+  // `Path(__file__).parent` away from the files the notebook's directory held (copied to the root).
+  const notebookGlobals = {
+    __name__: '    __name__ = "__main__"  # the notebook ran as the main module',
+    __file__: `    __file__ = ${pyString(path.posix.basename(notebookPath.split('\\').join('/')))}  # the notebook, at the pipeline root`,
+  };
+  for (const name of step.notebookGlobals ?? []) body.push(notebookGlobals[name as keyof typeof notebookGlobals]);
+  if (step.notebookGlobals?.length) body.push('');
   for (const def of step.localDefinitions) body.push(indentPython(globalsAsNonlocals(def.code.trimEnd(), runLocals)), '');
   for (const part of step.bodies) body.push(`    # cell ${cellRef(part.cell, part.cellId)}`, indentPython(part.body.trimEnd()), '');
   if (step.outputs.length) body.push(`    return {${step.outputs.map((o) => `${pyString(o)}: ${o}`).join(', ')}}`);
