@@ -3,7 +3,7 @@
  * local modules it imports (`import utils` with utils.py beside it). They are copied into the
  * package at the same relative path, so the pipeline runs from its own directory and its image.
  */
-import { promises as fs, type Stats } from 'fs';
+import { type Dirent, promises as fs, type Stats } from 'fs';
 import * as path from 'path';
 
 const STRING_LITERAL = /(['"])((?:(?!\1)[^\\\n]){1,300})\1/g;
@@ -64,23 +64,51 @@ function isRelativePath(literal: string): boolean {
   return /^[\w.-]+(\/[\w.-]+)*$/.test(literal) && !path.isAbsolute(literal);
 }
 
+/**
+ * Answers "what is at this relative path" from one directory listing per directory: a notebook
+ * has hundreds of string literals, and a stat per guess made planning wait on the disk.
+ */
 class DirectoryProbe {
-  private readonly stats = new Map<string, Promise<Stats | undefined>>();
+  private readonly listings = new Map<string, Promise<Map<string, Dirent> | undefined>>();
 
   constructor(private readonly root: string) {}
 
-  stat(rel: string): Promise<Stats | undefined> {
-    let known = this.stats.get(rel);
-    if (!known) {
-      known = fs.stat(path.resolve(this.root, rel)).catch(() => undefined);
-      this.stats.set(rel, known);
-    }
-    return known;
+  /** Size and kind of what is at `rel`, read only for paths the listings show exist. */
+  async stat(rel: string): Promise<Stats | undefined> {
+    return (await this.entry(rel)) ? fs.stat(path.resolve(this.root, rel)).catch(() => undefined) : undefined;
   }
 
   async isDirectory(rel: string): Promise<boolean> {
+    const entry = await this.entry(rel);
+    if (!entry) return false;
+    return entry.isDirectory() || (entry.isSymbolicLink() && !!(await this.stat(rel))?.isDirectory());
+  }
+
+  /** The directory entry at `rel`; undefined when absent, the root itself, or outside the root. */
+  private async entry(rel: string): Promise<Dirent | undefined> {
     const inside = path.relative(this.root, path.resolve(this.root, rel));
-    return !inside.startsWith('..') && !path.isAbsolute(inside) && !!(await this.stat(rel))?.isDirectory();
+    if (!inside || inside.startsWith('..') || path.isAbsolute(inside)) return undefined;
+    let dir = '';
+    let entry: Dirent | undefined;
+    for (const name of inside.split(path.sep)) {
+      if (entry && !entry.isDirectory() && !entry.isSymbolicLink()) return undefined;
+      entry = (await this.list(dir))?.get(name);
+      if (!entry) return undefined;
+      dir = path.join(dir, name);
+    }
+    return entry;
+  }
+
+  private list(dir: string): Promise<Map<string, Dirent> | undefined> {
+    let listing = this.listings.get(dir);
+    if (!listing) {
+      listing = fs
+        .readdir(path.join(this.root, dir), { withFileTypes: true })
+        .then((entries) => new Map(entries.map((e) => [e.name, e])))
+        .catch(() => undefined);
+      this.listings.set(dir, listing);
+    }
+    return listing;
   }
 }
 
