@@ -44,3 +44,29 @@ export function readAll(fd: number, buf: Buffer, position: number): number {
   }
   return done;
 }
+
+/**
+ * The complete lines of the first `size` bytes, last line first (a line not ended by a newline
+ * included, as a torn write may leave it). Reads backwards in blocks, so finding a recent record
+ * costs what lies after it, not the whole store.
+ */
+export function* linesBackwards(fd: number, size: number, block = 64 * 1024): Generator<Buffer> {
+  let pos = size;
+  let carry = Buffer.alloc(0);
+  while (pos > 0) {
+    const start = Math.max(0, pos - block);
+    const buf = Buffer.allocUnsafe(pos - start);
+    readAll(fd, buf, start);
+    let joined = carry.length ? Buffer.concat([buf, carry]) : buf;
+    let end = joined.length;
+    // (lastIndexOf takes a negative offset from the end, so the search stops at 0 by hand.)
+    for (let nl = end > 0 ? joined.lastIndexOf(10, end - 1) : -1; nl !== -1; nl = end > 0 ? joined.lastIndexOf(10, end - 1) : -1) {
+      if (nl + 1 < end) yield joined.subarray(nl + 1, end);
+      end = nl;
+    }
+    carry = Buffer.from(joined.subarray(0, end));
+    joined = Buffer.alloc(0);
+    pos = start;
+  }
+  if (carry.length) yield carry;
+}

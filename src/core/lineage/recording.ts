@@ -2,6 +2,7 @@
  * What productionize, build and run call to record themselves. Each gathers the facts it can
  * (hashes, git, data files, run.json), links to the version/build it belongs to, and appends.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import { openStore, LineageStore } from './store';
@@ -9,7 +10,8 @@ import { collectDataFiles, extractStringLiterals, hashFile, workspaceRelative } 
 import { gitInfo } from './git';
 import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
-import type { RecordEntry } from './scan';
+import { linesBackwards } from './fileBytes';
+import { parseRecordLine } from './parse';
 import type { BuildRecord, BuildRecordInput, FileHash, LineageRecord, RunRecord, RunRecordInput, VersionRecord } from './records';
 
 export interface VersionFacts {
@@ -202,20 +204,31 @@ export function tail(text: string): string {
 }
 
 function latestVersion(store: LineageStore, notebook: string): VersionRecord | undefined {
-  return findLast(store, (e) => e.type === 'version' && e.notebook === notebook) as VersionRecord | undefined;
+  return findLast(store, (r) => r.type === 'version' && r.notebook === notebook) as VersionRecord | undefined;
 }
 
 function latestBuildOfImage(store: LineageStore, image: string): BuildRecord | undefined {
-  return findLast(store, (e) => e.type === 'build' && e.status !== 'failed', (r) => r.type === 'build' && r.imageId === image) as BuildRecord | undefined;
+  return findLast(store, (r) => r.type === 'build' && r.status !== 'failed' && r.imageId === image) as BuildRecord | undefined;
 }
 
-// One scan per recorded event; only the candidate records are parsed in full.
-function findLast(store: LineageStore, header: (e: RecordEntry) => boolean, full?: (r: LineageRecord) => boolean): LineageRecord | undefined {
-  const { entries } = store.reader().readNewEntries();
-  for (let i = entries.length - 1; i >= 0; i--) {
-    if (header(entries[i]) && (!full || full(entries[i].record))) return entries[i].record;
+// Every recorded event asks for a recent record: search from the end, so a store of 100k
+// records costs what was appended since that record, not a read of the whole file.
+function findLast(store: LineageStore, match: (r: LineageRecord) => boolean): LineageRecord | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(store.file, 'r');
+  } catch {
+    return undefined;
   }
-  return undefined;
+  try {
+    for (const line of linesBackwards(fd, fs.fstatSync(fd).size)) {
+      const { record } = parseRecordLine(line.toString('utf8'), 0);
+      if (record && match(record)) return record;
+    }
+    return undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function sameFiles(a: FileHash[], b: FileHash[]): boolean {
