@@ -3,7 +3,7 @@
  * beside `jupyter nbconvert --to script` on the same files (the baseline), as ratios.
  */
 import { spawnSync } from 'child_process';
-import { mkdtempSync, writeFileSync } from 'fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Measurement, measure, repeat, table } from './measure';
@@ -27,6 +27,15 @@ export function syntheticNotebook(cells: number): string {
     out.push({ cell_type: 'code', id: `c${i}`, metadata: { tags }, source, outputs: [], execution_count: null });
   }
   return JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' } }, cells: out });
+}
+
+/** The notebook with a comment appended to its last code cell, different for each `n`. */
+function withOneCellEdited(text: string, n: number): string {
+  const nb = JSON.parse(text);
+  const cell = [...nb.cells].reverse().find((c: { cell_type: string }) => c.cell_type === 'code');
+  const source = Array.isArray(cell.source) ? cell.source.join('') : cell.source;
+  cell.source = `${source}\n# edit ${n}`;
+  return JSON.stringify(nb);
 }
 
 function hasNbconvert(): boolean {
@@ -54,16 +63,20 @@ export async function benchCore(print: (row: string) => void): Promise<void> {
   const warm = { NB2PROD_CACHE_DIR: cache };
   const rows = [['notebook', 'nbconvert s', 'peak MB', 'nb2prod cold s', 'peak MB', 'ratio', 'plan only s', 'ratio', 'warm s', 'ratio']];
   for (const { name, file } of files) {
-    const productionize = (env: NodeJS.ProcessEnv) => measure(process.execPath, [CLI, 'productionize', file, '--out', path.join(dir, 'out'), '--force'], dir, env);
+    const productionize = (env: NodeJS.ProcessEnv, notebook = file) => measure(process.execPath, [CLI, 'productionize', notebook, '--out', path.join(dir, 'out'), '--force'], dir, env);
     const theirs = baseline ? repeat(3, () => measure('jupyter', ['nbconvert', '--to', 'script', '--stdout', file], dir)) : undefined;
     if (theirs && theirs.status !== 0) print(`  nbconvert failed on ${name}, no ratio: ${theirs.stderr.slice(-300)}`);
     const ours = repeat(3, () => productionize(cold));
     if (ours.status !== 0) print(`  nb2prod failed on ${name}: ${ours.stderr.slice(-500)}`);
     // The analysis alone (`plan --json`), so a regression there is not hidden by generation and writing.
     const plan = repeat(3, () => measure(process.execPath, [CLI, 'plan', file, '--json'], dir, cold));
-    productionize(warm);
-    // Warm: the notebook was productionized before (one cell edited is the same, minus that cell's parse).
-    const again = repeat(3, () => productionize(warm));
+    // Warm: the user edited one cell since the last productionize (the analysis cache has the rest).
+    const edited = path.join(dir, `edited-${path.basename(file)}`);
+    let edits = 0;
+    const editOneCell = () => writeFileSync(edited, withOneCellEdited(readFileSync(file, 'utf8'), ++edits));
+    editOneCell();
+    productionize(warm, edited);
+    const again = repeat(3, () => (editOneCell(), productionize(warm, edited)));
     const ratio = (m: Measurement) => (theirs && theirs.status === 0 && m.status === 0 ? `${(theirs.seconds / m.seconds).toFixed(1)}x` : 'n/a');
     rows.push([
       name,
@@ -79,7 +92,7 @@ export async function benchCore(print: (row: string) => void): Promise<void> {
     ]);
   }
   print('jupyter nbconvert --to script vs nb2prod productionize (plan + generate + write, full analysis), median of 3');
-  print('cold: no analysis cache; warm: analyses kept from the previous run (the user cache, see README)');
+  print('cold: no analysis cache; warm: one cell edited since the previous run, the others\' analyses from the user cache (see README)');
   print(table(rows));
   print(floors(baseline));
   if (!baseline) print('  (jupyter nbconvert not installed: apt-get install jupyter-nbconvert for the baseline)');
