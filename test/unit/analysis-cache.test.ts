@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { PersistentAnalyses } from '../../src/core/analysis/persistent';
+import { MAX_CACHED_NOTEBOOKS, PersistentAnalyses } from '../../src/core/analysis/persistent';
 import { createPythonAnalyzer } from '../../src/core/analysis/python/index';
 import type { CellAnalysis, CellAnalyzer } from '../../src/core/analysis/types';
 import { nb2prod } from '../helpers/cli';
@@ -72,6 +72,22 @@ describe('analyses kept between runs', () => {
     const [analysis] = await analyse(dir, 'b1', ['x = 1e400'], again);
     assert.deepEqual(again.seen, ['x = 1e400']);
     assert.equal(analysis.literals.x, Infinity);
+  });
+
+  it('keeps at most MAX_CACHED_NOTEBOOKS notebooks, dropping the least recently written', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'analysis'));
+    for (let i = 0; i < MAX_CACHED_NOTEBOOKS + 5; i++) {
+      const file = path.join(dir, 'analysis', `old${String(i).padStart(3, '0')}.json`);
+      writeFileSync(file, '{}');
+      utimesSync(file, new Date(1_000_000 + i * 1000), new Date(1_000_000 + i * 1000));
+    }
+    await analyse(dir, 'b1', ['a = 1'], countingAnalyzer());
+    const left = readdirSync(path.join(dir, 'analysis'));
+    assert.equal(left.length, MAX_CACHED_NOTEBOOKS);
+    assert.ok(!left.includes('old000.json') && !left.includes('old005.json') && left.includes('old006.json'));
+    const stored = await PersistentAnalyses.open(dir, 'b1', '/nb/a.ipynb', 'python');
+    assert.equal(stored.has('a = 1'), true, 'the notebook just written is kept');
   });
 
   it('drops cells the notebook no longer has', async () => {

@@ -16,6 +16,8 @@ import { sha256 } from '../hash';
 import type { CellAnalysis, CellAnalyzer } from './types';
 
 const FORMAT = 1;
+/** Notebooks whose analyses are kept; the least recently written go first. */
+export const MAX_CACHED_NOTEBOOKS = 200;
 
 /** Replaced at bundle time by a hash of the analyser's sources and parser versions (esbuild.js). */
 declare const NB2PROD_ANALYSIS_BUILD: string;
@@ -85,6 +87,8 @@ export class PersistentAnalyses {
       await fs.mkdir(path.dirname(this.file), { recursive: true });
       await fs.writeFile(temp, JSON.stringify(data));
       await fs.rename(temp, this.file);
+      // A notebook seen for the first time adds a file: the time to bound how many there are.
+      if (this.stored.size === 0) await pruneOldest(path.dirname(this.file), MAX_CACHED_NOTEBOOKS);
     } catch {
       // A read-only or full cache directory only costs speed.
       await fs.rm(temp, { force: true }).catch(() => undefined);
@@ -100,6 +104,14 @@ async function readEntries(file: string, build: string): Promise<Map<string, Cel
   } catch {
     return new Map();
   }
+}
+
+async function pruneOldest(dir: string, keep: number): Promise<void> {
+  const names = (await fs.readdir(dir)).filter((n) => n.endsWith('.json'));
+  if (names.length <= keep) return;
+  const aged = await Promise.all(names.map(async (n) => ({ n, t: (await fs.stat(path.join(dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })));
+  aged.sort((a, b) => a.t - b.t);
+  await Promise.all(aged.slice(0, names.length - keep).map(({ n }) => fs.rm(path.join(dir, n), { force: true })));
 }
 
 /** JSON loses non-finite numbers (`x = 1e400`); such analyses are simply not stored. */
