@@ -210,6 +210,15 @@ describe('Python analysis: body, imports and definitions', () => {
     assert.equal(result.body, 'text = """a\n\n\nb"""');
   });
 
+  it('an import with a fallback for its absence is optional; the fallback and other handlers are not', () => {
+    const optional = (code: string) => analyzer.analyzeCell(code, 0).imports.map((i) => i.optional ?? []);
+    assert.deepEqual(optional('try:\n    import ujson as json\nexcept ImportError:\n    import json'), [['ujson']]);
+    assert.deepEqual(optional('try:\n    from sklearn.externals import joblib\nexcept (ModuleNotFoundError, AttributeError):\n    import joblib'), [['sklearn']]);
+    assert.deepEqual(optional('try:\n    import tqdm\nexcept:\n    tqdm = None'), [['tqdm']]);
+    assert.deepEqual(optional('try:\n    import orjson\nexcept ValueError:\n    orjson = None'), [[]]);
+    assert.deepEqual(optional('import pandas as pd'), [[]]);
+  });
+
   it('an empty body is the empty string', () => {
     assert.equal(analyzer.analyzeCell('import os\n\ndef f():\n    pass\n', 0).body, '');
     assert.equal(analyzer.analyzeCell('', 0).body, '');
@@ -232,7 +241,7 @@ describe('Python analysis: body, imports and definitions', () => {
   it('an import block keeps its whole statement as the import code', () => {
     const code = 'try:\n    import ujson as json\nexcept ImportError:\n    import json';
     const result = analyzer.analyzeCell(code, 0);
-    assert.deepEqual(result.imports, [{ names: ['json'], modules: ['ujson', 'json'], code, line: 1 }]);
+    assert.deepEqual(result.imports, [{ names: ['json'], modules: ['ujson', 'json'], optional: ['ujson'], code, line: 1 }]);
     assert.equal(result.body, '');
   });
 

@@ -24,6 +24,13 @@ describe('requirements', () => {
     assert.deepEqual(lines, ['opencv-python', 'pandas==2.1.4', 'Pillow', 'PyYAML', 'scikit_learn>=1.3', 'xgboost==2.0.3']);
   });
 
+  it('lists optional modules (the code falls back without them) as comments, unless pinned or asked for', () => {
+    const { text } = renderRequirements({ modules: ['pandas', 'ujson', 'tqdm', 'sklearn'], optional: ['ujson', 'tqdm', 'sklearn'], explicit: ['tqdm'], pins: ['scikit-learn==1.2.2'], localModules: new Set() });
+    const lines = text.split('\n').filter(Boolean);
+    assert.deepEqual(lines.filter((l) => !l.startsWith('#')), ['pandas', 'scikit-learn==1.2.2', 'tqdm']);
+    assert.ok(lines.includes('# ujson'), text);
+  });
+
   it('never lets a %pip line smuggle in options or URLs', () => {
     const { text, skipped } = renderRequirements({ modules: [], explicit: ['--index-url http://evil', 'git+https://x/y.git', 'ok-pkg'], pins: [], localModules: new Set() });
     assert.doesNotMatch(text, /evil|git\+/);

@@ -16,6 +16,11 @@ export interface ImportInfo {
   names: string[];
   /** Top-level module names (`numpy`, `sklearn`), for requirements; relative imports excluded. */
   modules: string[];
+  /**
+   * The subset of `modules` the code does without: imported in a `try` whose handler catches
+   * the ImportError (`try: import ujson as json / except ImportError: import json`).
+   */
+  optional?: string[];
   /** The statement's source text, re-emitted at the top of every step that uses one of `names`. */
   code: string;
   line: number;

@@ -58,7 +58,8 @@ export interface Plan {
   /** Module-level code of imports/functions cells (and computed parameters), run once in the shared module. */
   sharedCode: { cell: number; cellId: string; body: string }[];
   /** Requirement lines from %pip/!pip (specifiers), and modules imported anywhere. */
-  requirements: { pins: string[]; modules: string[] };
+  /** `optional`: modules only ever imported where a handler covers their absence (not installed). */
+  requirements: { pins: string[]; modules: string[]; optional?: string[] };
   diagnostics: Diagnostic[];
 }
 

@@ -166,7 +166,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     definitions,
     sharedImports,
     sharedCode: [...prelude.bodies, ...paramCells.bodies.filter(() => paramCells.defines.some((n) => !(n in params)))],
-    requirements: { pins: [...new Set(requirementPins)], modules: [...new Set(allImports.flatMap((i) => i.modules))].sort() },
+    requirements: { pins: [...new Set(requirementPins)], modules: [...new Set(allImports.flatMap((i) => i.modules))].sort(), optional: onlyOptional(allImports) },
     diagnostics,
   };
 }
@@ -448,4 +448,10 @@ function ipythonHint(name: string): string {
     return ` ('${name}' is IPython's input history, which only exists in a running notebook)`;
   }
   return '';
+}
+
+/** Modules every import of which has a fallback: the pipeline runs without them, so they are not required. */
+function onlyOptional(imports: ImportInfo[]): string[] {
+  const required = new Set(imports.flatMap((i) => i.modules.filter((m) => !i.optional?.includes(m))));
+  return [...new Set(imports.flatMap((i) => i.optional ?? []))].filter((m) => !required.has(m)).sort();
 }

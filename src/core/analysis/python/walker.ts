@@ -444,7 +444,8 @@ export class CellWalker {
     } finally {
       this.importBlock = undefined;
     }
-    this.imports.push({ names: block.names, modules: block.modules, code: node.text, line: this.locate(node).line });
+    const optional = optionalModules(node);
+    this.imports.push({ names: block.names, modules: block.modules, ...(optional.length ? { optional } : {}), code: node.text, line: this.locate(node).line });
   }
 
   private recordLiteral(statement: SyntaxNode): void {
@@ -782,6 +783,25 @@ function containsCall(node: SyntaxNode): boolean {
 function identifiersIn(node: SyntaxNode): string[] {
   if (IDENTIFIERS.has(node.type)) return [node.text];
   return node.namedChildren.flatMap((child) => (child.type === 'type' ? [] : identifiersIn(child)));
+}
+
+/** Handlers that mean "the import may fail": ImportError, ModuleNotFoundError, a broader class, or a bare except. */
+const IMPORT_FAILURES = new Set(['ImportError', 'ModuleNotFoundError', 'Exception', 'BaseException']);
+
+/** Modules a `try` imports in its body when a handler catches the import failing (the handler is the fallback). */
+function optionalModules(node: SyntaxNode): string[] {
+  if (node.type !== 'try_statement') return [];
+  const handlers = node.namedChildren.filter((child) => child.type === 'except_clause');
+  const catchesImportFailure = handlers.some((handler) => {
+    const caught = handler.namedChildren.filter((child) => child.type !== 'block' && child.type !== 'comment');
+    if (caught.length === 0) return true;
+    return caught.some((c) => c.descendantsOfType('identifier').some((id) => IMPORT_FAILURES.has(id.text)) || IMPORT_FAILURES.has(c.text));
+  });
+  const body = node.childForFieldName('body');
+  if (!catchesImportFailure || !body) return [];
+  const required = new Set(handlers.flatMap((h) => h.descendantsOfType([...IMPORT_STATEMENTS]).flatMap((s) => importedNames(s).modules)));
+  const modules = body.descendantsOfType([...IMPORT_STATEMENTS]).flatMap((s) => importedNames(s).modules);
+  return [...new Set(modules)].filter((m) => !required.has(m));
 }
 
 /**

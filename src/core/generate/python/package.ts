@@ -28,6 +28,7 @@ export function generatePythonPackage(plan: Plan, opts: PythonPackageOptions): {
   }
   const requirements = renderRequirements({
     modules: plan.requirements.modules,
+    optional: plan.requirements.optional ?? [],
     explicit: plan.requirements.pins,
     pins: opts.pins,
     localModules: new Set(opts.localModules),
