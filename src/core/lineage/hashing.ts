@@ -4,8 +4,16 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { FileHash } from './records';
 
-/** sha256 and size of a file, streamed so a large data file does not sit in memory. */
-export function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+/** Files up to this size are read in one call: a stream per small file costs more than its hashing. */
+const READ_WHOLE_BYTES = 4 * 1024 * 1024;
+
+/** sha256 and size of a file; a large data file is streamed so it does not sit in memory. */
+export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
+  const { size } = await fs.promises.stat(file);
+  if (size <= READ_WHOLE_BYTES) {
+    const data = await fs.promises.readFile(file);
+    return { sha256: createHash('sha256').update(data).digest('hex'), bytes: data.length };
+  }
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
     let bytes = 0;
@@ -21,12 +29,12 @@ export function hashFile(file: string): Promise<{ sha256: string; bytes: number 
 
 /** Hash files and name them relative to the workspace (forward slashes, as records store them). */
 export async function hashFiles(workspaceDir: string, files: string[]): Promise<FileHash[]> {
-  const out: FileHash[] = [];
-  for (const file of files) {
-    const abs = path.resolve(workspaceDir, file);
-    out.push({ path: workspaceRelative(workspaceDir, abs), ...(await hashFile(abs)) });
-  }
-  return out;
+  return Promise.all(
+    files.map(async (file) => {
+      const abs = path.resolve(workspaceDir, file);
+      return { path: workspaceRelative(workspaceDir, abs), ...(await hashFile(abs)) };
+    }),
+  );
 }
 
 export function workspaceRelative(workspaceDir: string, file: string): string {
