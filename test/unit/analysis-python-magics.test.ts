@@ -25,6 +25,11 @@ function assertCompiles(code: string): void {
   assert.equal(run.status, 0, `${run.stderr}\n---\n${code}`);
 }
 
+/** A shell line's output is printed through Python, so it stays in order with the cell's prints. */
+function shown(command: string, indent = ''): string {
+  return `${indent}print(subprocess.run(${command}, shell=True, check=True, stdout=subprocess.PIPE, text=True).stdout, end="")`;
+}
+
 describe('Python analysis: package installs', () => {
   const installs: Array<[string, string, string[]]> = [
     ['%pip install', '%pip install pandas==2.1 scikit-learn', ['pandas==2.1', 'scikit-learn']],
@@ -56,7 +61,7 @@ describe('Python analysis: package installs', () => {
 describe('Python analysis: shell commands', () => {
   it('!cmd becomes subprocess.run with a properly escaped string', () => {
     const result = analyze('!echo "it\'s" \\\\ done > out.txt');
-    assert.equal(result.body, 'subprocess.run("echo \\"it\'s\\" \\\\\\\\ done > out.txt", shell=True, check=True)');
+    assert.equal(result.body, shown('"echo \\"it\'s\\" \\\\\\\\ done > out.txt"'));
     assert.deepEqual(result.extraImports.map((i) => i.code), ['import subprocess']);
     assertCompiles(result.body);
   });
@@ -69,14 +74,14 @@ describe('Python analysis: shell commands', () => {
 
   it('{var} becomes an f-string field (and a use); other braces are escaped', () => {
     const result = analyze("!wget {url} -O out && awk '{print $1}' out");
-    assert.equal(result.body, 'subprocess.run(f"wget {url} -O out && awk \'{{print $1}}\' out", shell=True, check=True)');
+    assert.equal(result.body, shown('f"wget {url} -O out && awk \'{{print $1}}\' out"'));
     assert.deepEqual(result.uses.map((u) => u.name), ['url']);
     assertCompiles(result.body);
   });
 
   it('$name is left for the shell, with a warning', () => {
     const result = analyze('!echo $HOME');
-    assert.equal(result.body, 'subprocess.run("echo $HOME", shell=True, check=True)');
+    assert.equal(result.body, shown('"echo $HOME"'));
     assert.match(messages(result, 'warning')[0], /\$HOME/);
   });
 
@@ -92,32 +97,39 @@ describe('Python analysis: shell commands', () => {
 
   it('a shell line inside a block keeps its indentation', () => {
     const result = analyze('for d in dirs:\n    !mkdir -p {d}');
-    assert.equal(result.body, 'for d in dirs:\n    subprocess.run(f"mkdir -p {d}", shell=True, check=True)');
+    assert.equal(result.body, `for d in dirs:\n${shown('f"mkdir -p {d}"', '    ')}`);
     assert.deepEqual(result.uses.map((u) => u.name), ['dirs']);
   });
 
   it('%%bash runs the script with bash; %%sh with sh', () => {
     const bash = analyze('%%bash\nset -e\necho "a"');
-    assert.equal(bash.body, 'subprocess.run(\n    "set -e\\n"\n    "echo \\"a\\"",\n    shell=True,\n    check=True,\n    executable="/bin/bash",\n)');
+    assert.equal(bash.body, 'print(subprocess.run(\n    "set -e\\n"\n    "echo \\"a\\"",\n    shell=True,\n    check=True,\n    executable="/bin/bash",\n    stdout=subprocess.PIPE,\n    text=True,\n).stdout, end="")');
     assertCompiles(bash.body);
     assert.doesNotMatch(analyze('%%sh\nls').body, /executable/);
   });
 
   it('%ls and %mkdir are shell aliases', () => {
-    assert.equal(analyze('%mkdir out').body, 'subprocess.run("mkdir out", shell=True, check=True)');
+    assert.equal(analyze('%mkdir out').body, shown('"mkdir out"'));
   });
 });
 
 describe('Python analysis: line and cell magics', () => {
-  it('%%writefile writes the content, creating the parent directory', () => {
-    const result = analyze('%%writefile src/app.py\nimport os\nprint("hi")\n');
+  it('%%writefile says what it wrote as IPython does, writes the content, creating the parent directory', () => {
+    const result = analyze('%%writefile src/app.txt\nimport os\nprint("hi")\n');
     assert.equal(
       result.body,
-      'pathlib.Path("src/app.py").parent.mkdir(parents=True, exist_ok=True)\npathlib.Path("src/app.py").write_text(\n    "import os\\n"\n    "print(\\"hi\\")\\n",\n    encoding="utf-8",\n)',
+      'print(("Overwriting " if pathlib.Path("src/app.txt").exists() else "Writing ") + "src/app.txt")\npathlib.Path("src/app.txt").parent.mkdir(parents=True, exist_ok=True)\npathlib.Path("src/app.txt").write_text(\n    "import os\\n"\n    "print(\\"hi\\")\\n",\n    encoding="utf-8",\n)',
     );
     assert.deepEqual(result.extraImports.map((i) => i.names), [['pathlib']]);
     assert.deepEqual(result.imports, [], 'the written content is not the cell\'s code');
     assert.deepEqual(result.defines, []);
+    assertCompiles(result.body);
+  });
+
+  it('%%writefile of a module lets a later step import it at once (the import caches are invalidated)', () => {
+    const result = analyze('%%writefile helpers.py\ndef f():\n    return 1\n');
+    assert.match(result.body, /\nimportlib\.invalidate_caches\(\)$/);
+    assert.deepEqual(result.extraImports.map((i) => i.code).sort(), ['import importlib', 'import pathlib']);
     assertCompiles(result.body);
   });
 
@@ -188,6 +200,34 @@ describe('Python analysis: line and cell magics', () => {
     const result = analyze('%cd data\n%env MODE=fast\n%env');
     assert.equal(result.body, 'os.chdir("data")\nos.environ["MODE"] = "fast"');
     assert.deepEqual(result.extraImports.map((i) => i.code), ['import os']);
+  });
+
+  it('%run is an error on its line: neither the script nor the names it defines reach the pipeline', () => {
+    const result = analyze('x = 1\n%run make_table.py 4\nprint(table)');
+    assert.deepEqual(messages(result, 'error').map((m) => m.split(':')[0]), ['2']);
+    assert.match(messages(result, 'error')[0], /%run make_table\.py 4/);
+  });
+
+  it("nbconvert's get_ipython() calls become the magic or shell line they stand for", () => {
+    const result = analyze([
+      "get_ipython().run_line_magic('matplotlib', 'inline')",
+      "get_ipython().run_line_magic('env', 'MODE=fast')",
+      "get_ipython().system('echo \\'hi\\'')",
+      "words = get_ipython().getoutput('cat words.txt')",
+      "t = get_ipython().run_line_magic('time', 'f(1)')",
+      "get_ipython().magic('load_ext autoreload')",
+      'name = get_ipython().__class__.__name__',
+    ].join('\n'));
+    assert.equal(result.body, [
+      'os.environ["MODE"] = "fast"',
+      shown('"echo \'hi\'"'),
+      'words = subprocess.run("cat words.txt", shell=True, check=True, capture_output=True, text=True).stdout.splitlines()',
+      't = f(1)',
+      '',
+      'name = get_ipython().__class__.__name__',
+    ].join('\n'));
+    assert.deepEqual(result.defines, ['words', 't', 'name']);
+    assertCompiles(result.body);
   });
 
   it('an unknown line magic is dropped with a warning naming its line', () => {

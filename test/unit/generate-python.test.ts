@@ -73,14 +73,34 @@ describe('generated package', () => {
     const dir = tempDir();
     writeNotebook(dir, 'magic.ipynb', [
       { source: '%matplotlib inline\n%load_ext autoreload\nvalue = 41', tags: ['step:one'] },
-      { source: '%%time\nvalue += 1\n!echo shell-ok\nprint(value)', tags: ['step:two'] },
+      { source: '%%time\nvalue += 1\nprint("before")\n!echo shell-ok\nprint(value)', tags: ['step:two'] },
       { source: '%%writefile out.txt\nhello', tags: ['step:three'] },
     ]);
     const result = await productionize('magic.ipynb', { cwd: dir });
     const run = spawnSync(PYTHON, ['-m', 'magic'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
-    assert.equal(run.stdout, 'shell-ok\n42\n');
+    // Into a pipe Python's prints are buffered: the shell's output must not overtake them.
+    assert.equal(run.stdout, 'before\nshell-ok\n42\nWriting out.txt\n');
     assert.equal(readFileSync(path.join(result.outDir, 'out.txt'), 'utf8').trim(), 'hello');
+  });
+
+  it("a step run on its own resumes random's global generator where the step before left it", async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'draws.ipynb', [
+      { source: 'import random\nrandom.seed(7)\nprint(random.random())', tags: ['step:seed'] },
+      { source: 'print("no draws here")', tags: ['step:quiet'] },
+      { source: 'print(random.random(), random.randint(0, 99))', tags: ['step:draw'] },
+    ]);
+    const result = await productionize('draws.ipynb', { cwd: dir });
+    const whole = spawnSync(PYTHON, ['-m', 'draws'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(whole.status, 0, whole.stderr);
+    const artifacts = tempDir();
+    const alone = ['seed', 'quiet', 'draw'].map((step) => {
+      const run = spawnSync(PYTHON, ['-m', 'draws', '--only', step, '--artifacts', artifacts], { cwd: result.outDir, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr);
+      return run.stdout;
+    });
+    assert.equal(alone.join(''), whole.stdout);
   });
 
   it('a failing step is recorded in run.json and the exit code is non-zero', async () => {
@@ -128,7 +148,8 @@ describe('generated package', () => {
     const result = await productionize('lazy.ipynb', { cwd: dir });
     const all = spawnSync(PYTHON, ['-m', 'lazy', '--run-id', 'all'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(all.stdout, '5\n', all.stderr);
-    assert.deepEqual(readdirSync(path.join(result.outDir, 'artifacts', 'all', 'make')), []);
+    const saved = readdirSync(path.join(result.outDir, 'artifacts', 'all', 'make'));
+    assert.deepEqual(saved.filter((f) => !f.endsWith('random-state.pkl')), []);
     const only = spawnSync(PYTHON, ['-m', 'lazy', '--only', 'use', '--run-id', 'only'], { cwd: result.outDir, encoding: 'utf8' });
     assert.match(only.stderr, /input 'squares' from step 'make' is not in memory and no earlier run has it/);
   });
@@ -202,6 +223,14 @@ describe('data files next to the notebook', () => {
       'e = f"../{DATA}/b.csv"',
     ].join('\n')));
     assert.deepEqual(found.map((f) => f.relPath), ['data/b.csv', 'data/c_v2.csv', 'data/raw/a.csv']);
+  });
+
+  it('a file named among the words of a shell line is copied', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'data'));
+    writeFileSync(path.join(dir, 'data', 'words.txt'), 'x');
+    const literals = stringLiterals('print(subprocess.run("wc -l  data/words.txt", shell=True).stdout)');
+    assert.deepEqual((await findDataFiles(dir, literals)).map((f) => f.relPath), ['data/words.txt']);
   });
 });
 

@@ -22,9 +22,16 @@ export interface LocalFile {
   bytes: number;
 }
 
+/**
+ * The literals, and the words of those that hold spaces: a shell line (`!wc -l data/x.csv`) or a
+ * command built as one string names its files among other words.
+ */
 export function stringLiterals(code: string): string[] {
   const found = new Set<string>();
-  for (const m of code.matchAll(STRING_LITERAL)) found.add(m[2]);
+  for (const m of code.matchAll(STRING_LITERAL)) {
+    found.add(m[2]);
+    if (/\s/.test(m[2])) for (const word of m[2].split(/\s+/)) if (word) found.add(word);
+  }
   return [...found];
 }
 

@@ -23,9 +23,9 @@ Step = namedtuple("Step", "name module inputs outputs params metrics")
 
 
 def display(*objects, **_kwargs):
-    """Notebook display() outside Jupyter: print the objects."""
+    """Notebook display() outside Jupyter: print what the notebook showed as text, the repr."""
     for obj in objects:
-        print(obj)
+        print(repr(obj))
 
 
 def parse_args(argv, step_names, defaults):
@@ -94,7 +94,10 @@ def run_pipeline(steps, args):
             kwargs.update({name: args.params[name] for name in step.params})
             # Imported when it runs: a package only one step needs cannot stop the others.
             run = importlib.import_module(step.module).run
+            if number == 1:
+                _restore_random_states(steps[:first], args.artifacts, run_dir)
             outputs = run(**kwargs) or {}
+            _save_random_states(run_dir, step.name)
             values.update({(step.name, name): value for name, value in outputs.items()})
             for name, value in outputs.items():
                 saved = _save(value, run_dir, step.name, name)
@@ -132,16 +135,55 @@ def _input(values, name, producer, artifacts, run_dir):
 
 def _find_artifact(artifacts, run_dir, producer, name):
     """The newest earlier run that saved this output."""
+    return _find_saved(artifacts, run_dir, producer, lambda file_name: file_name.split(".", 1)[0] == name)
+
+
+def _find_saved(artifacts, run_dir, producer, wanted):
     candidates = []
     for run in os.listdir(artifacts):
         folder = os.path.join(artifacts, run, producer)
         if os.path.join(artifacts, run) == run_dir or not os.path.isdir(folder):
             continue
         for file_name in os.listdir(folder):
-            if file_name.split(".", 1)[0] == name:
+            if wanted(file_name):
                 path = os.path.join(folder, file_name)
                 candidates.append((os.path.getmtime(path), path))
     return max(candidates)[1] if candidates else None
+
+
+# The global generators of random and numpy carry on from step to step in one process, as from
+# cell to cell in the notebook; a step run on its own resumes them where the step before left
+# them. Named with a leading dot: no output can be called that.
+_RANDOM_STATE_FILES = {"random": ".random-state.pkl", "numpy": ".numpy-random-state.pkl"}
+
+
+def _random_modules():
+    """The generators in play: random always; numpy's only once something has imported numpy."""
+    found = {"random": importlib.import_module("random")}
+    if "numpy" in sys.modules:
+        found["numpy"] = sys.modules["numpy"].random
+    return found
+
+
+def _save_random_states(run_dir, step):
+    folder = os.path.join(run_dir, step)
+    os.makedirs(folder, exist_ok=True)
+    for kind, module in _random_modules().items():
+        state = module.getstate() if kind == "random" else module.get_state()
+        with open(os.path.join(folder, _RANDOM_STATE_FILES[kind]), "wb") as handle:
+            pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _restore_random_states(earlier_steps, artifacts, run_dir):
+    for kind, module in _random_modules().items():
+        for step in reversed(earlier_steps):
+            path = _find_saved(artifacts, run_dir, step.name, lambda file_name: file_name == _RANDOM_STATE_FILES[kind])
+            if path:
+                if kind == "random":
+                    module.setstate(_load(path))
+                else:
+                    module.set_state(_load(path))
+                break
 
 
 def _save(value, run_dir, step, name):

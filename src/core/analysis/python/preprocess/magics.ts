@@ -4,7 +4,7 @@
  */
 import type { Diagnostic } from '../../../errors';
 import { LogicalLineTracker } from './logical-lines';
-import { pythonString, pythonStringLines } from './python-literal';
+import { parseStringLiterals, pythonString, pythonStringLines } from './python-literal';
 import { parseInstall, shellCommandLiteral, shellWords } from './shell';
 
 export interface LineOrigin {
@@ -17,7 +17,7 @@ export interface LineOrigin {
 }
 
 /** Standard-library modules the rewritten code calls. */
-export type HelperModule = 'subprocess' | 'os' | 'pathlib' | 'contextlib' | 'io' | 'types';
+export type HelperModule = 'subprocess' | 'os' | 'pathlib' | 'contextlib' | 'io' | 'types' | 'importlib';
 
 export interface Preprocessed {
   code: string;
@@ -59,9 +59,10 @@ export function preprocessCell(source: string): Preprocessed {
 /**
  * Matches every line `ipythonLine` or `cellMagics` could rewrite (and some it would not): a
  * `%`, `!` or `?` after the indentation, `name = %magic` / `name = !cmd`, a trailing `?`, and
- * any carriage return. `[^\S\n]` is `\s` within one line, as the per-line patterns use it.
+ * any carriage return, and nbconvert's `get_ipython().` calls. `[^\S\n]` is `\s` within one line,
+ * as the per-line patterns use it.
  */
-const MAYBE_IPYTHON = /^[^\S\n]*[%!?]|^[^\S\n]*[A-Za-z_](?:[\w,]|[^\S\n])*=[^\S\n]*[!%]|\?[^\S\n]*$|\r/m;
+const MAYBE_IPYTHON = /^[^\S\n]*[%!?]|^[^\S\n]*[A-Za-z_](?:[\w,]|[^\S\n])*=[^\S\n]*[!%]|\?[^\S\n]*$|\r|get_ipython\(\)\./m;
 
 function plainPython(code: string): Preprocessed {
   const origins: LineOrigin[] = [{ line: 1, shift: 0 }];
@@ -176,6 +177,9 @@ class Preprocessor {
     }
     const path = `pathlib.Path(${pythonString(target)})`;
     this.result.helperModules.add('pathlib');
+    // IPython says what it did, and that line is part of what the notebook printed.
+    const existing = pythonString(append ? 'Appending to ' : 'Overwriting ');
+    this.emit(`print((${existing} if ${path}.exists() else "Writing ") + ${pythonString(target)})`, index, true);
     this.emit(`${path}.parent.mkdir(parents=True, exist_ok=True)`, index, true);
     const content = argumentLines(body.join('\n'));
     const last = index + body.length;
@@ -191,17 +195,25 @@ class Preprocessor {
       this.emit('    encoding="utf-8",', last, true);
       this.emit(')', last, true);
     }
+    if (target.endsWith('.py')) {
+      // A later step may import the module at once; the import system's view of the directory
+      // can predate the file when both happen within the file system's timestamp granularity.
+      this.result.helperModules.add('importlib');
+      this.emit('importlib.invalidate_caches()', last, true);
+    }
   }
 
   private shellScript(shell: string, index: number, body: string[]): void {
     this.result.helperModules.add('subprocess');
     const last = index + body.length;
-    this.emit('subprocess.run(', index, true);
+    this.emit('print(subprocess.run(', index, true);
     argumentLines(body.join('\n')).forEach((literal, i) => this.emit(`    ${literal}`, Math.min(index + 1 + i, last), true));
     this.emit('    shell=True,', last, true);
     this.emit('    check=True,', last, true);
     if (shell === 'bash') this.emit('    executable="/bin/bash",', last, true);
-    this.emit(')', last, true);
+    this.emit('    stdout=subprocess.PIPE,', last, true);
+    this.emit('    text=True,', last, true);
+    this.emit(').stdout, end="")', last, true);
   }
 
   private pythonLines(from: number): void {
@@ -230,6 +242,13 @@ class Preprocessor {
     const text = line.slice(indent.length);
     if (isHelpRequest(text)) {
       this.drop(indent, index);
+      return 1;
+    }
+    const call = shellCall(text);
+    if (call) {
+      if (call.target) this.assignedEscape(indent, call.target, call.escape, call.rest, index, 1);
+      else if (call.escape === '!') this.shellLine(indent, call.rest, index, 1);
+      else this.lineMagic(indent, call.rest, index, 1);
       return 1;
     }
     const escaped = /^(!|%(?!%))/.exec(text);
@@ -264,7 +283,10 @@ class Preprocessor {
       this.install(install, indent, index, count);
       return;
     }
-    this.emitSpan(`${indent}subprocess.run(${this.commandLiteral(command, index)}, shell=True, check=True)`, index, count);
+    // Printed, not left to the child: it then lands in order with the cell's prints (whose
+    // buffer the child would overtake) and inside a %%capture, as in Jupyter.
+    const call = `subprocess.run(${this.commandLiteral(command, index)}, shell=True, check=True, stdout=subprocess.PIPE, text=True)`;
+    this.emitSpan(`${indent}print(${call}.stdout, end="")`, index, count);
     this.result.helperModules.add('subprocess');
   }
 
@@ -313,6 +335,11 @@ class Preprocessor {
       const shift = this.lines[index].indexOf(args, indent.length) - indent.length;
       this.out.push({ text: `${indent}${args}`, origin: { line, shift: Math.max(shift, 0) } });
       for (let i = 1; i < count; i++) this.emit('', index + i);
+      return;
+    }
+    if (name === 'run') {
+      this.diag('error', line, `%run ${args}: a script run inside the notebook is not carried into the pipeline, nor the names it defines; import it as a module or paste its code into a cell`);
+      this.dropSpan(indent, index, count);
       return;
     }
     if (name === 'timeit') {
@@ -403,6 +430,23 @@ function argumentLines(text: string): string[] {
   const literals = pythonStringLines(text);
   literals[literals.length - 1] += ',';
   return literals;
+}
+
+/**
+ * What nbconvert's script export writes for a magic or shell line (`get_ipython().run_line_magic(
+ * 'matplotlib', 'inline')`, `files = get_ipython().getoutput('ls')`), as the line it stood for: a
+ * pipeline has no IPython to call. Only whole statements with literal arguments are recognised.
+ */
+function shellCall(text: string): { target?: string; escape: '!' | '%'; rest: string } | undefined {
+  const match = /^(?:([A-Za-z_]\w*)\s*=\s*)?get_ipython\(\)\.(run_line_magic|magic|system|getoutput)\((.*)\)\s*(?:#.*)?$/.exec(text);
+  const args = match ? parseStringLiterals(match[3]) : undefined;
+  if (!match || !args) return undefined;
+  const [, target, method] = match;
+  if (method === 'run_line_magic' && args.length === 2) return { target, escape: '%', rest: `${args[0]} ${args[1]}`.trim() };
+  if (method === 'magic' && args.length === 1) return { target, escape: '%', rest: args[0] };
+  if (method === 'system' && args.length === 1 && !target) return { escape: '!', rest: args[0] };
+  if (method === 'getoutput' && args.length === 1 && target) return { target, escape: '!', rest: args[0] };
+  return undefined;
 }
 
 /** `obj?`, `obj??`, `?obj`, `??obj`: IPython's help, never code. */

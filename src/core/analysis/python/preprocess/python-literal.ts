@@ -32,3 +32,24 @@ export function pythonStringLines(value: string): string[] {
   const chunks = value.match(/[^\n]*\n|[^\n]+$/g) ?? [value];
   return chunks.map(pythonString);
 }
+
+const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"' };
+
+/**
+ * The values of a comma-separated list of plain string literals (`'matplotlib', 'inline'`, as
+ * nbconvert's `repr()` writes them); undefined for anything else (prefixes, other escapes, names).
+ */
+export function parseStringLiterals(text: string): string[] | undefined {
+  const values: string[] = [];
+  const literal = /\s*(['"])((?:\\[ntr\\'"]|(?!\1)[^\\\n])*)\1\s*(,|$)/y;
+  let at = 0;
+  while (at < text.length) {
+    literal.lastIndex = at;
+    const match = literal.exec(text);
+    if (!match) return undefined;
+    values.push(match[2].replace(/\\(.)/g, (_, ch: string) => ESCAPES[ch]));
+    at = literal.lastIndex;
+    if (match[3] === '') break;
+  }
+  return at === text.length ? values : undefined;
+}
