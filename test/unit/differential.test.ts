@@ -15,21 +15,103 @@ const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
 const NOTEBOOKS = path.join(FIXTURES, 'differential');
 
 /**
- * What a user means by "run the notebook as a script": cells in order in one namespace,
- * IPython-only lines (`%matplotlib`, `!pip`) left out, and a `%%capture [var]` cell silent,
- * its output kept in `var`.
+ * What a user means by "run the notebook as a script", modelled on what Jupyter shows: cells in
+ * order in one namespace; `!cmd` output printed in place and `x = !cmd` its lines; `%time stmt`
+ * and `x = %time expr` still run; `%env`, `%run` and `%%writefile` (with its "Writing f" line)
+ * do what IPython does; `display(x)` prints x's text/plain form (its repr); a `%%capture [var]`
+ * cell silent, its output kept in `var`; other magics and help lines (`obj?`) left out.
  */
-const RUN_AS_SCRIPT = `
-import contextlib, io, json, re, sys, types
+const RUN_AS_SCRIPT = String.raw`
+import contextlib, importlib, io, json, os, re, runpy, subprocess, sys, types
 nb = json.load(open(sys.argv[1]))
-namespace = {"__name__": "__main__"}
+
+
+def display(*objects, **_options):
+    # Jupyter shows an object's text/plain form, which is its repr.
+    for obj in objects:
+        print(repr(obj))
+
+
+def shell(command):
+    # Jupyter shows a shell command's output in the cell, in order with print().
+    return subprocess.run(command, shell=True, capture_output=True, text=True).stdout
+
+
+def run_script(args):
+    # %run executes the script as __main__, then its names join the notebook's.
+    path, *argv = args.split()
+    sys.argv = [path, *argv]
+    return {k: v for k, v in runpy.run_path(path, run_name="__main__").items() if not k.startswith("__")}
+
+
+class Shell:
+    """What nbconvert's script export calls instead of magics and shell lines."""
+
+    def run_line_magic(self, name, args):
+        exec(python_line(f"%{name} {args}"), namespace)
+
+    def system(self, command):
+        print(shell(command), end="")
+
+    def getoutput(self, command):
+        return shell(command).splitlines()
+
+
+namespace = {"__name__": "__main__", "display": display, "shell": shell, "run_script": run_script, "os": os, "get_ipython": Shell}
+
+
+def python_line(line):
+    indent, text = re.match(r"(\s*)(.*)", line).groups()
+    assigned = re.match(r"(\w+)\s*=\s*([!%])(?!=)\s*(.*)", text)
+    if assigned:
+        name, escape, rest = assigned.groups()
+        if escape == "!":
+            return f"{indent}{name} = shell({rest!r}).splitlines()"
+        magic, _, statement = rest.partition(" ")
+        return f"{indent}{name} = {statement}" if magic == "time" else f"{indent}pass"
+    if re.fullmatch(r"\?{0,2}[\w.]+\?{0,2}", text) and "?" in text:
+        return f"{indent}pass"
+    if text.startswith("!"):
+        return f"{indent}print(shell({text.lstrip('!')!r}), end='')"
+    magic = re.match(r"%(\w+)\s*(.*)", text)
+    if not magic:
+        return line
+    name, args = magic.groups()
+    if name == "time":
+        return indent + args
+    if name == "env" and "=" in args:
+        key, value = (part.strip() for part in args.split("=", 1))
+        return f"{indent}os.environ[{key!r}] = {value!r}"
+    if name == "run":
+        return f"{indent}globals().update(run_script({args!r}))"
+    return f"{indent}pass"
+
+
+def write_file(args, body):
+    words = args.split()
+    target = [w for w in words if not w.startswith("-")][0]
+    append = "-a" in words or "--append" in words
+    if os.path.exists(target):
+        print(("Appending to %s" if append else "Overwriting %s") % target)
+    else:
+        print("Writing %s" % target)
+    with open(target, "a" if append else "w") as f:
+        f.write(body)
+    # Cells run seconds apart in Jupyter: the import system has long noticed the new file.
+    importlib.invalidate_caches()
+
+
 for cell in nb["cells"]:
     if cell["cell_type"] != "code" or "skip" in cell.get("metadata", {}).get("tags", []):
         continue
     source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
-    capture = re.match(r"\\s*%%capture\\b[^\\S\\n]*(\\w*)", source)
-    lines = [re.sub(r"^(\\s*)[%!].*", r"\\1pass", line) for line in source.split("\\n")]
-    code = compile("\\n".join(lines), sys.argv[1], "exec")
+    writefile = re.match(r"\s*%%writefile\s+(.*)\n", source)
+    if writefile:
+        write_file(writefile.group(1), source[writefile.end():])
+        continue
+    capture = re.match(r"\s*%%capture\b[^\S\n]*(\w*)", source)
+    lines = [line if not line.lstrip().startswith("%%") else "" for line in source.split("\n")]
+    code = compile("\n".join(python_line(line) for line in lines), sys.argv[1], "exec")
     if capture:
         with contextlib.redirect_stdout(io.StringIO()) as captured:
             exec(code, namespace)
@@ -51,12 +133,15 @@ function run(args: string[], cwd: string) {
 
 /**
  * The modules a notebook imports that this interpreter lacks (a reason to skip, not to fail).
- * An indented import is conditional (`try: import ujson` with a fallback): the notebook runs without it.
+ * An indented import is conditional (`try: import ujson` with a fallback): the notebook runs without it;
+ * a module the notebook writes itself (`%%writefile helpers.py`) is there when it is imported.
  */
 function missingModules(notebook: string): string[] {
   const sources = JSON.parse(readFileSync(notebook, 'utf8')).cells.map((c: { source: string | string[] }) => (Array.isArray(c.source) ? c.source.join('') : c.source));
+  const text = sources.join('\n');
+  const written = new Set([...text.matchAll(/^%%writefile\s+(?:-a\s+)?([A-Za-z_]\w*)\.py\s*$/gm)].map((m) => m[1]));
   const modules = new Set<string>();
-  for (const m of sources.join('\n').matchAll(/^(?:import|from)\s+([A-Za-z_]\w*)/gm)) modules.add(m[1]);
+  for (const m of text.matchAll(/^(?:import|from)\s+([A-Za-z_]\w*)/gm)) if (!written.has(m[1])) modules.add(m[1]);
   return [...modules].filter((m) => run(['-c', `import ${m}`], NOTEBOOKS).status !== 0);
 }
 
@@ -81,6 +166,8 @@ describe('differential: the generated package prints what the notebook prints', 
       const generated = nb2prod(['productionize', name, '--out', out, '--force'], work);
       assert.equal(generated.status, 0, generated.stderr);
       const manifest = JSON.parse(readFileSync(path.join(out, 'pipeline.json'), 'utf8'));
+      const pristine = path.join(tempDir(), 'pipeline');
+      cpSync(out, pristine, { recursive: true });
       const actual = run(['-m', manifest.package, '--run-id', 'differential'], out);
       assert.equal(actual.status, 0, tail(actual.stderr));
       assert.equal(actual.stdout, expected.stdout);
@@ -93,10 +180,13 @@ describe('differential: the generated package prints what the notebook prints', 
       if (inProcessOnly) return void t.diagnostic(`not compared step by step: ${inProcessOnly}`);
       // One step per process, each reading its inputs from the artifacts the earlier ones saved:
       // a value changed in place but not declared an output shows up here, not in memory.
+      // A fresh copy of the package: files the whole run wrote (`%%writefile`) are not there yet.
+      const stepwise = path.join(tempDir(), 'pipeline');
+      cpSync(pristine, stepwise, { recursive: true });
       const steps: string[] = manifest.steps.map((s: { name: string }) => s.name);
       const artifacts = tempDir();
       const stepByStep = steps.map((step) => {
-        const one = run(['-m', manifest.package, '--only', step, '--run-id', step, '--artifacts', artifacts], out);
+        const one = run(['-m', manifest.package, '--only', step, '--run-id', step, '--artifacts', artifacts], stepwise);
         assert.equal(one.status, 0, `--only ${step}:\n${tail(one.stderr)}`);
         return one.stdout;
       });
