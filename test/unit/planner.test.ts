@@ -282,3 +282,15 @@ describe('planner: IPython history names', () => {
     assert.deepEqual(errors(ok), []);
   });
 });
+
+describe('planner: nothing to run', () => {
+  it('warns when no step is left, and does not claim a notebook without code became one step', async () => {
+    for (const cells of [[], [{ source: '# Title', kind: 'markdown' as const }], ['import os\n\ndef f():\n    return os.sep']]) {
+      const p = await plan(cells);
+      assert.equal(p.steps.length, 0);
+      assert.ok(p.diagnostics.some((d) => d.severity === 'warning' && /no steps/.test(d.message)), JSON.stringify(p.diagnostics));
+    }
+    const empty = await plan([{ source: '# Title', kind: 'markdown' }]);
+    assert.ok(!empty.diagnostics.some((d) => /becomes one step/.test(d.message)));
+  });
+});

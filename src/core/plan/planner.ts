@@ -154,6 +154,9 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   );
   for (const step of steps) step.diagnostics = diagnostics.filter((d) => d.cell !== undefined && step.cells.some((c) => c.index === d.cell));
 
+  if (steps.length === 0) {
+    diagnostics.push({ severity: 'warning', message: 'the pipeline has no steps: the notebook has no code to run (only markdown, imports, definitions or skipped cells)' });
+  }
   const sharedImports = sharedImportsFor(steps.flatMap((s) => s.uses), definitions, prelude, paramCells, importByName);
   const allImports = [...new Set([...steps.flatMap((s) => s.imports), ...sharedImports])];
   const requirementPins = [prelude, paramCells, metricCells, ...drafts.map((d) => d.combined)].flatMap((c) => c.requirements);

@@ -139,11 +139,13 @@ function single(cells: readonly NotebookCell[]): Assignment {
   return {
     strategy: 'single',
     cells: out,
-    diagnostics: [
-      {
-        severity: 'info',
-        message: "no step tags, nbdev directives or '## ' headings: the notebook becomes one step (tag cells with step:NAME to split it)",
-      },
-    ],
+    diagnostics: out.length
+      ? [
+          {
+            severity: 'info',
+            message: "no step tags, nbdev directives or '## ' headings: the notebook becomes one step (tag cells with step:NAME to split it)",
+          },
+        ]
+      : [],
   };
 }
