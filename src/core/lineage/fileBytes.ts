@@ -70,3 +70,18 @@ export function* linesBackwards(fd: number, size: number, block = 64 * 1024): Ge
   }
   if (carry.length) yield carry;
 }
+
+/** `read` applied to the file opened for reading; undefined when it cannot be opened (gone, no access). */
+export function withOpenFile<T>(file: string, read: (fd: number) => T): T | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    return read(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}

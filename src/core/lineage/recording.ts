@@ -10,7 +10,7 @@ import { collectDataFiles, extractStringLiterals, hashFile, workspaceRelative } 
 import { gitInfo } from './git';
 import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
-import { linesBackwards } from './fileBytes';
+import { linesBackwards, withOpenFile } from './fileBytes';
 import { parseRecordLine } from './parse';
 import type { BuildRecord, BuildRecordInput, FileHash, LineageRecord, RunRecord, RunRecordInput, VersionRecord } from './records';
 
@@ -214,21 +214,13 @@ function latestBuildOfImage(store: LineageStore, image: string): BuildRecord | u
 // Every recorded event asks for a recent record: search from the end, so a store of 100k
 // records costs what was appended since that record, not a read of the whole file.
 function findLast(store: LineageStore, match: (r: LineageRecord) => boolean): LineageRecord | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(store.file, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
+  return withOpenFile(store.file, (fd) => {
     for (const line of linesBackwards(fd, fs.fstatSync(fd).size)) {
       const { record } = parseRecordLine(line.toString('utf8'), 0);
       if (record && match(record)) return record;
     }
     return undefined;
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
 }
 
 function sameFiles(a: FileHash[], b: FileHash[]): boolean {

@@ -4,7 +4,7 @@
  * what the snapshot saved. Blocks are kept once read (off the JS heap), as a scan keeps its chunks.
  */
 import * as fs from 'fs';
-import { readAll } from './fileBytes';
+import { readAll, withOpenFile } from './fileBytes';
 import type { LineSource } from './scan';
 
 const BLOCK = 1 << 20;
@@ -37,19 +37,11 @@ export class StoreWindows implements LineSource {
 
   /** `length` bytes at `position`, or undefined when the file is gone, replaced or shorter. */
   private read(position: number, length: number): Buffer | undefined {
-    let fd: number;
-    try {
-      fd = fs.openSync(this.file, 'r');
-    } catch {
-      return undefined;
-    }
-    try {
+    return withOpenFile(this.file, (fd) => {
       const st = fs.fstatSync(fd);
       if (st.ino !== this.ino || st.size < this.limit || length <= 0) return undefined;
       const buf = Buffer.allocUnsafe(length);
       return readAll(fd, buf, position) === length ? buf : undefined;
-    } finally {
-      fs.closeSync(fd);
-    }
+    });
   }
 }
