@@ -16,7 +16,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { sha256 } from './chain';
-import { readLastLine } from './fileBytes';
+import { readLastLine, withOpenFile } from './fileBytes';
 import type { LineageProblem } from './parse';
 import type { LineageRecord } from './records';
 import { entryOf, LazyEntry, RecordEntry, RecordType } from './scan';
@@ -99,20 +99,13 @@ function keepOutOfGit(dir: string): void {
 
 function matchesStore(storeFile: string, at: SnapshotPoint | undefined): boolean {
   if (!at || !Number.isSafeInteger(at.offset) || at.offset <= 0 || !Number.isSafeInteger(at.line) || typeof at.head !== 'string') return false;
-  let fd: number;
-  try {
-    fd = fs.openSync(storeFile, 'r');
-  } catch {
-    return false;
-  }
-  try {
+  const matches = withOpenFile(storeFile, (fd) => {
     const st = fs.fstatSync(fd);
     if (st.ino !== at.ino || st.size < at.offset) return false;
     const last = readLastLine(fd, at.offset);
     return last !== undefined && last.terminated && sha256(last.bytes) === at.head;
-  } finally {
-    fs.closeSync(fd);
-  }
+  });
+  return matches === true;
 }
 
 // ---- encoding ----
