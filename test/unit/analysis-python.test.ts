@@ -278,10 +278,15 @@ describe('Python analysis: body, imports and definitions', () => {
     assert.deepEqual(result.builtinUses?.map((u) => [u.name, u.line]), [['input', 1], ['print', 2], ['max', 2]]);
   });
 
-  it('top-level await is reported once (IPython allows it, a step function does not)', () => {
-    const result = analyzer.analyzeCell('r = await fetch(u)\nawait r.close()', 0);
-    assert.deepEqual(result.diagnostics.map((d) => [d.severity, d.line]), [['warning', 1]]);
-    assert.deepEqual(analyzer.analyzeCell('async def f():\n    await g()', 0).diagnostics, []);
+  it('top-level await, async for and async with mark the cell as awaiting (IPython runs it on an event loop)', () => {
+    for (const code of ['r = await fetch(u)', 'async for x in feed():\n    print(x)', 'if go:\n    async with lock:\n        pass']) {
+      const result = analyzer.analyzeCell(code, 0);
+      assert.equal(result.awaits, true, code);
+      assert.deepEqual(result.diagnostics, [], code);
+    }
+    for (const code of ['async def f():\n    await g()', 'h = lambda: [x async for x in g()]', 'for x in y:\n    pass']) {
+      assert.equal(analyzer.analyzeCell(code, 0).awaits, undefined, code);
+    }
   });
 
   it('definition globals carry their position in the cell', () => {

@@ -18,11 +18,11 @@ const NOTEBOOKS = path.join(FIXTURES, 'differential');
  * What a user means by "run the notebook as a script", modelled on what Jupyter shows: cells in
  * order in one namespace; `!cmd` output printed in place and `x = !cmd` its lines; `%time stmt`
  * and `x = %time expr` still run; `%env`, `%run` and `%%writefile` (with its "Writing f" line)
- * do what IPython does; `display(x)` prints x's text/plain form (its repr); a `%%capture [var]`
+ * do what IPython does; a cell with top-level `await` runs on an event loop; `display(x)` prints x's text/plain form (its repr); a `%%capture [var]`
  * cell silent, its output kept in `var`; other magics and help lines (`obj?`) left out.
  */
 const RUN_AS_SCRIPT = String.raw`
-import contextlib, importlib, io, json, os, re, runpy, subprocess, sys, types
+import ast, asyncio, contextlib, importlib, inspect, io, json, os, re, runpy, subprocess, sys, types
 nb = json.load(open(sys.argv[1]))
 
 
@@ -101,6 +101,13 @@ def write_file(args, body):
     importlib.invalidate_caches()
 
 
+def run_cell(code):
+    # IPython runs a cell with top-level await on an event loop; without one it is plain exec.
+    result = eval(code, namespace)
+    if inspect.iscoroutine(result):
+        asyncio.run(result)
+
+
 for cell in nb["cells"]:
     if cell["cell_type"] != "code" or "skip" in cell.get("metadata", {}).get("tags", []):
         continue
@@ -111,15 +118,15 @@ for cell in nb["cells"]:
         continue
     capture = re.match(r"\s*%%capture\b[^\S\n]*(\w*)", source)
     lines = [line if not line.lstrip().startswith("%%") else "" for line in source.split("\n")]
-    code = compile("\n".join(python_line(line) for line in lines), sys.argv[1], "exec")
+    code = compile("\n".join(python_line(line) for line in lines), sys.argv[1], "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
     if capture:
         with contextlib.redirect_stdout(io.StringIO()) as captured:
-            exec(code, namespace)
+            run_cell(code)
         if capture.group(1):
             text = captured.getvalue()
             namespace[capture.group(1)] = types.SimpleNamespace(stdout=text, stderr="", outputs=[], show=lambda text=text: print(text, end=""))
     else:
-        exec(code, namespace)
+        run_cell(code)
 `;
 
 /** A traceback's last lines say what went wrong; pandas' frames above them do not. */

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { findDataFiles, stringLiterals } from '../../src/core/generate/dataFiles';
+import { findDataFiles, MAX_GLOB_FILES, stringLiterals } from '../../src/core/generate/dataFiles';
 import { indentPython } from '../../src/core/generate/python/indent';
 import { pyLiteral } from '../../src/core/generate/python/literal';
 import { renderRequirements } from '../../src/core/generate/requirements';
@@ -100,6 +100,23 @@ describe('generated package', () => {
       assert.equal(run.status, 0, run.stderr);
       return run.stdout;
     });
+    assert.equal(alone.join(''), whole.stdout);
+  });
+
+  it('a step that awaits at top level runs on an event loop, whole and alone', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'aw.ipynb', [
+      { source: 'import asyncio\nasync def double(x):\n    await asyncio.sleep(0)\n    return 2 * x\nprint("defined")', tags: ['step:define'] },
+      { source: 'values = await asyncio.gather(*(double(i) for i in range(3)))\nprint(values)', tags: ['step:gather'] },
+      { source: 'async def count(n):\n    for i in range(n):\n        yield i\ntotal = 0\nasync for i in count(3):\n    total += i\nprint(sum(values), total)', tags: ['step:sum'] },
+    ]);
+    const result = await productionize('aw.ipynb', { cwd: dir });
+    assert.match(readFileSync(path.join(result.outDir, 'aw', 'steps', 'gather.py'), 'utf8'), /^async def run\(\):$/m);
+    assert.match(readFileSync(path.join(result.outDir, 'aw', 'steps', 'define.py'), 'utf8'), /^def run\(\):$/m);
+    const whole = spawnSync(PYTHON, ['-m', 'aw'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(whole.stdout, 'defined\n[0, 2, 4]\n6 3\n', whole.stderr);
+    const artifacts = tempDir();
+    const alone = ['define', 'gather', 'sum'].map((s) => spawnSync(PYTHON, ['-m', 'aw', '--only', s, '--artifacts', artifacts], { cwd: result.outDir, encoding: 'utf8' }).stdout);
     assert.equal(alone.join(''), whole.stdout);
   });
 
@@ -223,6 +240,25 @@ describe('data files next to the notebook', () => {
       'e = f"../{DATA}/b.csv"',
     ].join('\n')));
     assert.deepEqual(found.map((f) => f.relPath), ['data/b.csv', 'data/c_v2.csv', 'data/raw/a.csv']);
+  });
+
+  it('files a literal glob pattern or a listed directory reaches are copied, within bounds', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'data', 'raw', 'deep'), { recursive: true });
+    mkdirSync(path.join(dir, 'logs'));
+    for (const f of ['data/a.csv', 'data/b.csv', 'data/.hidden.csv', 'data/notes.txt', 'data/raw/r1.json', 'data/raw/deep/r2.json', 'logs/x.log', 'top.csv', 'many/keep.txt']) {
+      mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+      writeFileSync(path.join(dir, f), 'x');
+    }
+    const found = async (code: string) => (await findDataFiles(dir, stringLiterals(code))).map((f) => f.relPath);
+    assert.deepEqual(await found('files = glob.glob("data/*.csv")'), ['data/a.csv', 'data/b.csv']);
+    assert.deepEqual(await found('files = sorted(Path("data").glob("[a]*.csv"))'), ['data/a.csv']);
+    assert.deepEqual(await found('files = list(Path("data").rglob("*.json"))'), ['data/raw/deep/r2.json', 'data/raw/r1.json']);
+    assert.deepEqual(await found('for f in os.listdir("logs"): pass\nfor p in Path("data/raw").iterdir(): pass'), ['data/raw/r1.json', 'logs/x.log']);
+    assert.deepEqual(await found('top = glob.glob("*.csv")'), ['top.csv']);
+    assert.deepEqual(await found('print("*" * 40, "**", "../*.csv", "/etc/*")'), []);
+    for (let i = 0; i <= MAX_GLOB_FILES; i++) writeFileSync(path.join(dir, 'many', `f${i}.txt`), 'x');
+    assert.deepEqual(await found('g = glob.glob("many/*.txt")'), [], 'past the bound the pattern copies nothing rather than part');
   });
 
   it('a file named among the words of a shell line is copied', async () => {

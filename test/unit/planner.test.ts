@@ -22,6 +22,21 @@ const step = (p: Plan, name: string) => {
 };
 const errors = (p: Plan) => p.diagnostics.filter((d) => d.severity === 'error');
 
+describe('planner: top-level await', () => {
+  it('a step whose cells await is a coroutine; await in shared code is an error', async () => {
+    const p = await plan([
+      { source: 'import asyncio', tags: ['imports'] },
+      { source: 'x = await asyncio.sleep(0, 1)', tags: ['step:a'] },
+      { source: 'print(x)', tags: ['step:b'] },
+    ]);
+    assert.equal(step(p, 'a').awaits, true);
+    assert.equal(step(p, 'b').awaits, undefined);
+    assert.deepEqual(errors(p), []);
+    const shared = await plan([{ source: 'import asyncio\nawait asyncio.sleep(0)', tags: ['imports'] }, { source: 'print(1)', tags: ['step:a'] }]);
+    assert.deepEqual(errors(shared).map((d) => [d.cell, /top-level await in shared code/.test(d.message)]), [[0, true]]);
+  });
+});
+
 describe('planner: data flow', () => {
   it('takes each input from the nearest earlier producer', async () => {
     const p = await plan([

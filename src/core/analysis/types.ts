@@ -94,6 +94,11 @@ export interface CellAnalysis {
   extraImports: ImportInfo[];
   /** Literal assignments `name = <literal>` at top level, evaluated to JSON values (for parameters cells). */
   literals: Record<string, unknown>;
+  /**
+   * The cell awaits at top level (`await`, `async for`, `async with` outside any function), as
+   * IPython allows: its code must run on an event loop. Optional: analysers that cannot tell leave it out.
+   */
+  awaits?: boolean;
   diagnostics: Diagnostic[];
 }
 

@@ -1,7 +1,9 @@
 /**
- * Files the notebook reads by a literal relative path (`pd.read_csv("data/train.csv")`) and
- * local modules it imports (`import utils` with utils.py beside it). They are copied into the
- * package at the same relative path, so the pipeline runs from its own directory and its image.
+ * Files the notebook reads by a literal relative path (`pd.read_csv("data/train.csv")`), by a
+ * literal glob pattern (`glob.glob("data/*.csv")`) or by listing a literal directory
+ * (`os.listdir("data")`), and local modules it imports (`import utils` with utils.py beside it).
+ * They are copied into the package at the same relative path, so the pipeline runs from its own
+ * directory and its image.
  */
 import { type Dirent, promises as fs, type Stats } from 'fs';
 import * as path from 'path';
@@ -32,8 +34,17 @@ export function stringLiterals(code: string): string[] {
     found.add(m[2]);
     if (/\s/.test(m[2])) for (const word of m[2].split(/\s+/)) if (word) found.add(word);
   }
+  // A directory the code lists, or a pattern it matches at any depth, is named as the glob
+  // pattern of what it reads.
+  for (const m of code.matchAll(LISTED_DIRECTORY)) found.add(`${m[3]}/${m[1] === 'walk' ? '**/*' : '*'}`);
+  for (const m of code.matchAll(ITERDIR)) found.add(`${m[2]}/*`);
+  for (const m of code.matchAll(RGLOB)) found.add(`**/${m[2]}`);
   return [...found];
 }
+
+const LISTED_DIRECTORY = /\b(listdir|scandir|walk)\(\s*(['"])([\w.\/-]{1,300})\2/g;
+const ITERDIR = /\bPath\(\s*(['"])([\w.\/-]{1,300})\1\s*\)\.iterdir\(/g;
+const RGLOB = /\.rglob\(\s*(['"])([\w.*?\[\]!-]{1,300})\1/g;
 
 /**
  * Existing files inside the notebook's directory named by the literals; never outside it.
@@ -49,6 +60,13 @@ export async function findDataFiles(notebookDir: string, literals: string[]): Pr
   const candidates = new Set<string>();
   for (const dir of directories) for (const literal of plain) candidates.add(dir ? `${dir}/${literal}` : literal);
   for (const template of templates) for (const filled of await fillTemplate(tree, template, plain)) candidates.add(filled);
+  for (const pattern of literals.filter(isGlobPattern)) {
+    for (const dir of directories) {
+      // `**` from the notebook's own folder would sweep whatever else lives there.
+      if (!dir && pattern.startsWith('**')) continue;
+      for (const match of await expandGlob(tree, dir, pattern)) candidates.add(match);
+    }
+  }
 
   const files = new Map<string, LocalFile>();
   for (const candidate of candidates) {
@@ -66,6 +84,60 @@ export async function findDataFiles(notebookDir: string, literals: string[]): Pr
 /** Bounds on the guessing, so a notebook with thousands of strings stays quick to plan. */
 const MAX_JOINED_DIRECTORIES = 32;
 const MAX_TEMPLATE_EXPANSIONS = 2000;
+
+/**
+ * Bounds on one glob pattern: past them it is not copied at all, since a partial set of files
+ * would make the pipeline see less than the notebook did without saying so.
+ */
+export const MAX_GLOB_FILES = 500;
+export const MAX_GLOB_BYTES = MAX_COPIED_DATA_BYTES;
+const MAX_GLOB_DEPTH = 8;
+
+/** A relative path pattern with a wildcard and something literal to match (`"*"` alone is usually `"*" * 40`). */
+function isGlobPattern(literal: string): boolean {
+  return /[*?[]/.test(literal) && /^[\w.*?[\]!/-]+$/.test(literal) && /[A-Za-z0-9]/.test(literal) && !literal.startsWith('/') && !literal.split('/').includes('..');
+}
+
+/** What Python's glob.glob finds for `pattern` under `dir`: hidden names match only a pattern that starts with a dot. */
+async function expandGlob(tree: DirectoryProbe, dir: string, pattern: string): Promise<string[]> {
+  let paths = [dir];
+  for (const segment of pattern.split('/').filter(Boolean)) {
+    const next: string[] = [];
+    for (const base of paths) {
+      if (segment === '**') next.push(...(await tree.subdirectories(base, MAX_GLOB_DEPTH)));
+      else if (!/[*?[]/.test(segment)) next.push(base ? `${base}/${segment}` : segment);
+      else {
+        const matches = segmentMatcher(segment);
+        for (const name of await tree.names(base)) if (matches(name)) next.push(base ? `${base}/${name}` : name);
+      }
+      if (next.length > MAX_GLOB_FILES) return [];
+    }
+    paths = [...new Set(next)];
+  }
+  let bytes = 0;
+  const files: string[] = [];
+  for (const candidate of paths) {
+    const stat = await tree.stat(candidate);
+    if (!stat?.isFile()) continue;
+    bytes += stat.size;
+    if (bytes > MAX_GLOB_BYTES) return [];
+    files.push(candidate);
+  }
+  return files;
+}
+
+/** fnmatch for one path segment: `*`, `?`, `[abc]`, `[!abc]`. */
+function segmentMatcher(segment: string): (name: string) => boolean {
+  const source = segment.replace(/\[(!?)([^\]]*)\]|[*?]|[^*?[]+|\[/g, (part, negate: string | undefined, chars: string | undefined) => {
+    if (part === '*') return '.*';
+    if (part === '?') return '.';
+    if (chars !== undefined) return `[${negate ? '^' : ''}${chars.replace(/[\\\]^]/g, '\\$&')}]`;
+    return part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  });
+  const regex = new RegExp(`^${source}$`);
+  const hiddenToo = segment.startsWith('.');
+  return (name) => (hiddenToo || !name.startsWith('.')) && regex.test(name);
+}
 
 function isRelativePath(literal: string): boolean {
   return /^[\w.-]+(\/[\w.-]+)*$/.test(literal) && !path.isAbsolute(literal);
@@ -89,6 +161,25 @@ class DirectoryProbe {
     const entry = await this.entry(rel);
     if (!entry) return false;
     return entry.isDirectory() || (entry.isSymbolicLink() && !!(await this.stat(rel))?.isDirectory());
+  }
+
+  /** The names in the directory at `rel` ('' is the root). */
+  async names(rel: string): Promise<string[]> {
+    if (rel && !(await this.isDirectory(rel))) return [];
+    return [...((await this.list(rel)) ?? new Map()).keys()].sort();
+  }
+
+  /** `rel` and the directories below it, `**` style: hidden ones left out, at most `depth` levels. */
+  async subdirectories(rel: string, depth: number): Promise<string[]> {
+    const found = [rel];
+    for (let i = 0; i < found.length && found.length <= MAX_GLOB_FILES; i++) {
+      if (found[i].split('/').length - rel.split('/').length >= depth) continue;
+      for (const name of await this.names(found[i])) {
+        const child = found[i] ? `${found[i]}/${name}` : name;
+        if (!name.startsWith('.') && (await this.isDirectory(child))) found.push(child);
+      }
+    }
+    return found;
   }
 
   /** The directory entry at `rel`; undefined when absent, the root itself, or outside the root. */

@@ -25,6 +25,8 @@ export interface CombinedCells {
   calls: CallSite[];
   literals: Record<string, unknown>;
   bodies: { cell: number; cellId: string; body: string }[];
+  /** Cells that await at top level (their code runs on an event loop). */
+  awaitingCells: { cell: number; cellId: string }[];
 }
 
 export function combineCells(cells: { index: number; id: string; analysis: CellAnalysis }[]): CombinedCells {
@@ -42,6 +44,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     calls: [],
     literals: {},
     bodies: [],
+    awaitingCells: [],
   };
   const bound = new Set<string>();
   const used = new Set<string>();
@@ -84,6 +87,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     combined.requirements.push(...analysis.requirements);
     combined.extraImports.push(...analysis.extraImports);
     Object.assign(combined.literals, analysis.literals);
+    if (analysis.awaits) combined.awaitingCells.push({ cell: index, cellId: id });
     if (analysis.body.trim()) combined.bodies.push({ cell: index, cellId: id, body: analysis.body });
   }
   return combined;

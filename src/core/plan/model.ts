@@ -39,6 +39,8 @@ export interface Step {
   image?: string;
   /** Module attributes the step's code reads (`__name__`, `__file__`), which meant the notebook, not the step module. */
   notebookGlobals?: string[];
+  /** Its code awaits at top level, as IPython allows: the step function is a coroutine run on an event loop. */
+  awaits?: boolean;
   diagnostics: Diagnostic[];
   /** The code per source cell, in order (the generator marks where each cell starts). */
   bodies: { cell: number; cellId: string; body: string }[];

@@ -34,6 +34,10 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const paramCells = combineCells(assignment.cells.filter((a) => a.role === 'parameters').map(analysisOf));
   const metricCells = combineCells(assignment.cells.filter((a) => a.role === 'metrics').map(analysisOf));
   const params = literalParams(paramCells, diagnostics);
+  // Shared code runs when the shared module is imported, where nothing can await.
+  for (const at of [...prelude.awaitingCells, ...paramCells.awaitingCells]) {
+    diagnostics.push({ severity: 'error', message: 'top-level await in shared code (imports, functions or parameters cell): it runs on import, where it cannot await; move it into a step', ...at });
+  }
 
   const slugs = new SlugRegistry('step');
   const drafts: StepDraft[] = draftSteps(assignment, analysisOf, slugs, diagnostics);
@@ -205,6 +209,7 @@ function draftSteps(
       resources,
     );
     if (image) step.image = image;
+    if (combined.awaitingCells.length) step.awaits = true;
     drafts.push({
       step,
       combined,

@@ -59,6 +59,7 @@ export class PythonCellAnalyzer implements CellAnalyzer {
       requirements: pre.requirements,
       extraImports: [...pre.helperModules].filter((module) => !importedHere.has(module)).map(helperImport),
       literals: facts.literals,
+      ...(facts.awaits ? { awaits: true } : {}),
       diagnostics: [...diagnostics, ...facts.diagnostics.map((diagnostic) => ({ ...diagnostic, cell }))],
     };
   }

@@ -27,6 +27,7 @@ export interface CellFacts {
   definitions: DefinitionInfo[];
   calls: CallSite[];
   literals: Record<string, unknown>;
+  awaits: boolean;
   diagnostics: Diagnostic[];
   /** Top-level statements that leave the body (imports, import blocks, definitions). */
   removed: SyntaxNode[];
@@ -111,6 +112,7 @@ export class CellWalker {
   private readonly calls: CallSite[] = [];
   private readonly literals: Record<string, unknown> = {};
   private readonly diagnostics: Diagnostic[] = [];
+  private awaits = false;
   private readonly removed: SyntaxNode[] = [];
   /** Module names bound to (parts of) received values: `for df in frames`, `d = config["x"]`. */
   private readonly aliases = new Map<string, string[]>();
@@ -187,6 +189,7 @@ export class CellWalker {
       })),
       calls: this.calls,
       literals: this.literals,
+      awaits: this.awaits,
       diagnostics: this.diagnostics,
       removed: this.removed,
     };
@@ -343,6 +346,7 @@ export class CellWalker {
         for (const decorator of node.namedChildren.filter((child) => child.type === 'decorator')) this.children(decorator);
         return this.statement(node.childForFieldName('definition')!);
       case 'for_statement': {
+        if (isAsync(node)) this.topLevelAwait(node);
         const source = node.childForFieldName('right');
         this.expression(source);
         const roots = this.receivedRoots(source);
@@ -352,6 +356,7 @@ export class CellWalker {
         return this.clauses(node.childForFieldName('alternative'));
       }
       case 'with_statement':
+        if (isAsync(node)) this.topLevelAwait(node);
         return this.withStatement(node);
       case 'try_statement':
         return this.clauses(node);
@@ -609,15 +614,10 @@ export class CellWalker {
     }
   }
 
-  /** IPython runs top-level `await`; a plain Python function cannot. */
-  private topLevelAwait(node: SyntaxNode): void {
+  /** IPython runs top-level `await` on an event loop; the code that holds one must run on one too. */
+  private topLevelAwait(_node: SyntaxNode): void {
     if (this.ctx.collecting || this.ctx.owner || this.ctx.deferred || !this.scope.runsAtModuleLevel) return;
-    if (this.diagnostics.some((diagnostic) => diagnostic.message.startsWith('top-level await'))) return;
-    this.diagnostics.push({
-      severity: 'warning',
-      message: 'top-level await: IPython runs it, plain Python does not; wrap the code in an async function and call it with asyncio.run()',
-      ...this.locate(node),
-    });
+    this.awaits = true;
   }
 
   private children(node: SyntaxNode): void {
@@ -826,4 +826,9 @@ function onlyImports(block: SyntaxNode | null): boolean {
     }
     return isImportBlock(statement);
   });
+}
+
+/** `async for` / `async with`: the tree copy keeps no keyword tokens, but the statement starts with it. */
+function isAsync(node: SyntaxNode): boolean {
+  return /^async\b/.test(node.text);
 }

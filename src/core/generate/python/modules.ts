@@ -62,7 +62,8 @@ function globalsAsNonlocals(code: string, runLocals: Set<string>): string {
 function signature(step: Step): string {
   const args = step.inputs.map((i) => i.name);
   if (step.params.length) args.push('*', ...step.params);
-  return `def run(${args.join(', ')})`;
+  // IPython ran the cells' top-level awaits on an event loop; the runtime runs this coroutine on one.
+  return `${step.awaits ? 'async ' : ''}def run(${args.join(', ')})`;
 }
 
 export function sharedModule(plan: Plan, notebookPath: string): string {

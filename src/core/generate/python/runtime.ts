@@ -7,9 +7,11 @@
 export const RUNTIME_PY = String.raw`"""Runtime support for the generated pipeline (standard library only)."""
 import argparse
 import ast
+import asyncio
 import datetime
 import hashlib
 import importlib
+import inspect
 import json
 import os
 import pickle
@@ -96,7 +98,10 @@ def run_pipeline(steps, args):
             run = importlib.import_module(step.module).run
             if number == 1:
                 _restore_random_states(steps[:first], args.artifacts, run_dir)
-            outputs = run(**kwargs) or {}
+            outputs = run(**kwargs)
+            if inspect.iscoroutine(outputs):  # a step whose cells await at top level
+                outputs = asyncio.run(outputs)
+            outputs = outputs or {}
             _save_random_states(run_dir, step.name)
             values.update({(step.name, name): value for name, value in outputs.items()})
             for name, value in outputs.items():
