@@ -289,6 +289,29 @@ describe('Python analysis: body, imports and definitions', () => {
     }
   });
 
+  it('statements that configure the process are listed with the names they read', () => {
+    const result = analyzer.analyzeCell(
+      [
+        'logging.basicConfig(level=logging.INFO, stream=sys.stdout)',
+        'pd.options.display.max_rows = limit',
+        'logging.getLogger("etl").setLevel("DEBUG")',
+        'warnings.filterwarnings("ignore", category=DeprecationWarning)',
+        'df.set_index("a")',
+        'frame.attrs["x"] = 1',
+        'result = pd.set_option("display.width", 80)',
+        'if debug:\n    np.seterr(all="raise")',
+      ].join('\n'),
+      0,
+    );
+    assert.deepEqual(result.settings, [
+      { code: 'logging.basicConfig(level=logging.INFO, stream=sys.stdout)', reads: ['logging', 'sys'] },
+      { code: 'pd.options.display.max_rows = limit', reads: ['pd', 'limit'] },
+      { code: 'logging.getLogger("etl").setLevel("DEBUG")', reads: ['logging'] },
+      { code: 'warnings.filterwarnings("ignore", category=DeprecationWarning)', reads: ['warnings'] },
+      { code: 'frame.attrs["x"] = 1', reads: ['frame'] },
+    ]);
+  });
+
   it('definition globals carry their position in the cell', () => {
     const result = analyzer.analyzeCell('def f():\n    return  limit', 0);
     assert.deepEqual(result.definitions[0].globals, [{ name: 'limit', line: 2, column: 13 }]);

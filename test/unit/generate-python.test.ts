@@ -120,6 +120,23 @@ describe('generated package', () => {
     assert.equal(alone.join(''), whole.stdout);
   });
 
+  it('a step run on its own gets the logging and display settings earlier steps made', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'cfg.ipynb', [
+      { source: 'import logging\nimport sys\nlogging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s", force=True)\nfactor = 2', tags: ['step:setup'] },
+      { source: 'print("quiet")', tags: ['step:middle'] },
+      { source: 'logging.getLogger("x").info("factor %d", factor)', tags: ['step:log'] },
+    ]);
+    const result = await productionize('cfg.ipynb', { cwd: dir });
+    const whole = spawnSync(PYTHON, ['-m', 'cfg'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(whole.stdout, 'quiet\nfactor 2\n', whole.stderr);
+    const artifacts = tempDir();
+    const alone = ['setup', 'middle', 'log'].map((s) => spawnSync(PYTHON, ['-m', 'cfg', '--only', s, '--artifacts', artifacts], { cwd: result.outDir, encoding: 'utf8' }).stdout);
+    assert.equal(alone.join(''), whole.stdout);
+    const from = spawnSync(PYTHON, ['-m', 'cfg', '--from', 'middle', '--artifacts', artifacts], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(from.stdout, whole.stdout, from.stderr);
+  });
+
   it('a failing step is recorded in run.json and the exit code is non-zero', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'fail.ipynb', [{ source: 'a = 1', tags: ['step:ok'] }, { source: 'raise ValueError(a)', tags: ['step:bad'] }]);

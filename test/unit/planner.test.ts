@@ -37,6 +37,18 @@ describe('planner: top-level await', () => {
   });
 });
 
+describe('planner: process-wide settings', () => {
+  it('a step keeps the settings that read only imports, for a later step run on its own', async () => {
+    const p = await plan([
+      { source: 'import logging\nimport pandas as pd', tags: ['imports'] },
+      { source: 'rows = 5\nlogging.basicConfig(level=logging.INFO)\npd.options.display.max_rows = rows\nframe = pd.DataFrame()\nframe.attrs["a"] = 1', tags: ['step:a'] },
+      { source: 'print(frame)', tags: ['step:b'] },
+    ]);
+    assert.deepEqual(step(p, 'a').settings, ['logging.basicConfig(level=logging.INFO)']);
+    assert.equal(step(p, 'b').settings, undefined);
+  });
+});
+
 describe('planner: data flow', () => {
   it('takes each input from the nearest earlier producer', async () => {
     const p = await plan([

@@ -99,7 +99,18 @@ export interface CellAnalysis {
    * IPython allows: its code must run on an event loop. Optional: analysers that cannot tell leave it out.
    */
   awaits?: boolean;
+  /** Top-level statements that configure the process (logging, warnings, display options). Optional. */
+  settings?: ProcessSetting[];
   diagnostics: Diagnostic[];
+}
+
+/**
+ * A statement whose effect is on the process, not on a value (`logging.basicConfig(...)`): a step
+ * run on its own needs the ones earlier steps made. `reads`: the names it needs, builtins left out.
+ */
+export interface ProcessSetting {
+  code: string;
+  reads: string[];
 }
 
 export interface CellAnalyzer {

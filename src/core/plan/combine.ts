@@ -2,7 +2,7 @@
  * Folds per-cell analyses into one step-level view: a name read in a later cell of the
  * same step after an earlier cell bound it is not a use of the step.
  */
-import type { CallSite, CellAnalysis, DefinitionInfo, ImportInfo, NameRef } from '../analysis/types';
+import type { CallSite, CellAnalysis, DefinitionInfo, ImportInfo, NameRef, ProcessSetting } from '../analysis/types';
 
 export interface LocatedName extends NameRef {
   cell: number;
@@ -27,6 +27,7 @@ export interface CombinedCells {
   bodies: { cell: number; cellId: string; body: string }[];
   /** Cells that await at top level (their code runs on an event loop). */
   awaitingCells: { cell: number; cellId: string }[];
+  settings: ProcessSetting[];
 }
 
 export function combineCells(cells: { index: number; id: string; analysis: CellAnalysis }[]): CombinedCells {
@@ -45,6 +46,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     literals: {},
     bodies: [],
     awaitingCells: [],
+    settings: [],
   };
   const bound = new Set<string>();
   const used = new Set<string>();
@@ -87,6 +89,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     combined.requirements.push(...analysis.requirements);
     combined.extraImports.push(...analysis.extraImports);
     Object.assign(combined.literals, analysis.literals);
+    combined.settings.push(...(analysis.settings ?? []));
     if (analysis.awaits) combined.awaitingCells.push({ cell: index, cellId: id });
     if (analysis.body.trim()) combined.bodies.push({ cell: index, cellId: id, body: analysis.body });
   }

@@ -41,6 +41,11 @@ export interface Step {
   notebookGlobals?: string[];
   /** Its code awaits at top level, as IPython allows: the step function is a coroutine run on an event loop. */
   awaits?: boolean;
+  /**
+   * Statements that configure the process (`logging.basicConfig(...)`) and read only imports:
+   * replayed before a later step that runs without this one (`--only`, `--from`).
+   */
+  settings?: string[];
   diagnostics: Diagnostic[];
   /** The code per source cell, in order (the generator marks where each cell starts). */
   bodies: { cell: number; cellId: string; body: string }[];

@@ -60,6 +60,9 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const effects = definitionEffects(definitions, definitionByName);
   for (const draft of drafts) {
     const { step, combined } = draft;
+    // A setting that reads a step value could not run before the step that computes it.
+    const settings = combined.settings.filter((s) => s.reads.every((name) => importByName.has(name))).map((s) => s.code);
+    if (settings.length) step.settings = settings;
     const inputs = new Map<string, string>();
     const called = callEffects(combined, definitionByName, effects);
     const resolve = (ref: LocatedName, via?: string) => {

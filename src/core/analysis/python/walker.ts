@@ -4,13 +4,14 @@
  * with the module names their bodies read.
  */
 import type { Diagnostic } from '../../errors';
-import type { CallSite, DefinitionInfo, ImportInfo, NameRef } from '../types';
+import type { CallSite, DefinitionInfo, ImportInfo, NameRef, ProcessSetting } from '../types';
 import { PYTHON_BUILTINS } from './builtins';
 import { IMPORT_STATEMENTS, importedNames } from './imports';
 import { literalValue } from './literals';
 import { ARGUMENT_MUTATORS, isInPlaceMethodName } from './mutation';
 import type { SyntaxNode } from './parser';
 import { Scope } from './scopes';
+import { processSetting } from './settings';
 import type { Point } from './syntax-tree';
 
 export type Locate = (node: { startPosition: Point }) => { line: number; column: number };
@@ -28,6 +29,7 @@ export interface CellFacts {
   calls: CallSite[];
   literals: Record<string, unknown>;
   awaits: boolean;
+  settings: ProcessSetting[];
   diagnostics: Diagnostic[];
   /** Top-level statements that leave the body (imports, import blocks, definitions). */
   removed: SyntaxNode[];
@@ -113,6 +115,7 @@ export class CellWalker {
   private readonly literals: Record<string, unknown> = {};
   private readonly diagnostics: Diagnostic[] = [];
   private awaits = false;
+  private readonly settings: ProcessSetting[] = [];
   private readonly removed: SyntaxNode[] = [];
   /** Module names bound to (parts of) received values: `for df in frames`, `d = config["x"]`. */
   private readonly aliases = new Map<string, string[]>();
@@ -152,6 +155,8 @@ export class CellWalker {
       } else {
         this.statement(statement);
         this.recordLiteral(statement);
+        const setting = processSetting(statement);
+        if (setting) this.settings.push(setting);
       }
     }
     return this.facts();
@@ -190,6 +195,7 @@ export class CellWalker {
       calls: this.calls,
       literals: this.literals,
       awaits: this.awaits,
+      settings: this.settings,
       diagnostics: this.diagnostics,
       removed: this.removed,
     };

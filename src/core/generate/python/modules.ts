@@ -42,6 +42,10 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   while (body.length && body[body.length - 1] === '') body.pop();
   if (!body.some((l) => l.trim() && !l.trim().startsWith('#'))) body.push('    pass');
   lines.push(...body);
+  if (step.settings?.length) {
+    lines.push('', '', 'def configure():', '    """Process-wide settings this step makes: a later step run without it replays them."""');
+    lines.push(...step.settings.map((code) => indentPython(code)));
+  }
   return lines.join('\n') + '\n';
 }
 
@@ -84,7 +88,8 @@ export function mainModule(plan: Plan, notebookPath: string, packageName: string
   const stepRows = plan.steps.map((s) => {
     const inputs = `{${s.inputs.map((i) => `${pyString(i.name)}: ${pyString(i.from)}`).join(', ')}}`;
     const list = (xs: string[]) => `[${xs.map(pyString).join(', ')}]`;
-    return `    _runtime.Step(${pyString(s.name)}, ${pyString(`${packageName}.steps.${s.name}`)}, ${inputs}, ${list(s.outputs)}, ${list(s.params)}, ${list(s.metrics)}),`;
+    const settings = s.settings?.length ? ', settings=True' : '';
+    return `    _runtime.Step(${pyString(s.name)}, ${pyString(`${packageName}.steps.${s.name}`)}, ${inputs}, ${list(s.outputs)}, ${list(s.params)}, ${list(s.metrics)}${settings}),`;
   });
   const params = Object.entries(plan.params).map(([k, v]) => `    ${pyString(k)}: ${pyLiteral(v)},`);
   return [

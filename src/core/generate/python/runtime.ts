@@ -21,7 +21,7 @@ import time
 import traceback
 from collections import namedtuple
 
-Step = namedtuple("Step", "name module inputs outputs params metrics")
+Step = namedtuple("Step", "name module inputs outputs params metrics settings", defaults=(False,))
 
 
 def display(*objects, **_kwargs):
@@ -98,6 +98,7 @@ def run_pipeline(steps, args):
             run = importlib.import_module(step.module).run
             if number == 1:
                 _restore_random_states(steps[:first], args.artifacts, run_dir)
+                _replay_settings(steps[:first])
             outputs = run(**kwargs)
             if inspect.iscoroutine(outputs):  # a step whose cells await at top level
                 outputs = asyncio.run(outputs)
@@ -189,6 +190,19 @@ def _restore_random_states(earlier_steps, artifacts, run_dir):
                 else:
                     module.set_state(_load(path))
                 break
+
+
+def _replay_settings(earlier_steps):
+    """Logging, warning filters and display options the earlier steps set live in the process:
+    a step run without them gets them replayed, in order."""
+    for step in earlier_steps:
+        if step.settings:
+            try:
+                module = importlib.import_module(step.module)
+            except ImportError as error:  # that step's packages are not needed by this one
+                _log("warning: settings of step %r not replayed (%s)" % (step.name, error))
+                continue
+            module.configure()
 
 
 def _save(value, run_dir, step, name):
