@@ -273,6 +273,7 @@ describe('data files next to the notebook', () => {
     assert.deepEqual(await found('files = list(Path("data").rglob("*.json"))'), ['data/raw/deep/r2.json', 'data/raw/r1.json']);
     assert.deepEqual(await found('for f in os.listdir("logs"): pass\nfor p in Path("data/raw").iterdir(): pass'), ['data/raw/r1.json', 'logs/x.log']);
     assert.deepEqual(await found('top = glob.glob("*.csv")'), ['top.csv']);
+    assert.deepEqual(await found('DATA = "data"\nfiles = glob.glob(f"{DATA}/b*.csv")'), ['data/b.csv']);
     assert.deepEqual(await found('print("*" * 40, "**", "../*.csv", "/etc/*")'), []);
     for (let i = 0; i <= MAX_GLOB_FILES; i++) writeFileSync(path.join(dir, 'many', `f${i}.txt`), 'x');
     assert.deepEqual(await found('g = glob.glob("many/*.txt")'), [], 'past the bound the pattern copies nothing rather than part');

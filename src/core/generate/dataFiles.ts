@@ -59,7 +59,14 @@ export async function findDataFiles(notebookDir: string, literals: string[]): Pr
   const directories = await joinedDirectories(tree, plain);
   const candidates = new Set<string>();
   for (const dir of directories) for (const literal of plain) candidates.add(dir ? `${dir}/${literal}` : literal);
-  for (const template of templates) for (const filled of await fillTemplate(tree, template, plain)) candidates.add(filled);
+  const filledPatterns: string[] = [];
+  for (const template of templates) {
+    for (const filled of await fillTemplate(tree, template, plain)) {
+      if (isGlobPattern(filled)) filledPatterns.push(filled);
+      else candidates.add(filled);
+    }
+  }
+  for (const pattern of filledPatterns) for (const match of await expandGlob(tree, '', pattern)) candidates.add(match);
   for (const pattern of literals.filter(isGlobPattern)) {
     for (const dir of directories) {
       // `**` from the notebook's own folder would sweep whatever else lives there.
@@ -252,7 +259,7 @@ async function fillTemplate(tree: DirectoryProbe, template: TemplatePart[], valu
     }
     partial = kept;
   }
-  return partial.filter(isRelativePath);
+  return partial.filter((p) => isRelativePath(p) || isGlobPattern(p));
 }
 
 export async function findLocalModules(notebookDir: string, modules: string[]): Promise<LocalFile[]> {
