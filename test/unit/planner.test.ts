@@ -47,6 +47,15 @@ describe('planner: process-wide settings', () => {
     assert.deepEqual(step(p, 'a').settings, ['logging.basicConfig(level=logging.INFO)']);
     assert.equal(step(p, 'b').settings, undefined);
   });
+
+  it('settings in a setup cell are the shared module\'s, which imports what its code reads', async () => {
+    const p = await plan([
+      { source: 'import numpy as np\nimport json\nnp.set_printoptions(precision=2)', tags: ['imports'] },
+      { source: 'print(np.array([1 / 3]), json.dumps(1))', tags: ['step:a'] },
+    ]);
+    assert.deepEqual(p.sharedSettings, ['np.set_printoptions(precision=2)']);
+    assert.deepEqual(p.sharedImports.map((i) => i.code), ['import numpy as np', 'import json']);
+  });
 });
 
 describe('planner: data flow', () => {

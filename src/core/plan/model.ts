@@ -64,6 +64,8 @@ export interface Plan {
   sharedImports: ImportInfo[];
   /** Module-level code of imports/functions cells (and computed parameters), run once in the shared module. */
   sharedCode: { cell: number; cellId: string; body: string }[];
+  /** Process-wide settings in the shared code (`pd.set_option(...)` in an imports cell): every step needs them, used or not. */
+  sharedSettings?: string[];
   /** Requirement lines from %pip/!pip (specifiers), and modules imported anywhere. */
   /** `optional`: modules only ever imported where a handler covers their absence (not installed). */
   requirements: { pins: string[]; modules: string[]; optional?: string[] };

@@ -60,8 +60,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const effects = definitionEffects(definitions, definitionByName);
   for (const draft of drafts) {
     const { step, combined } = draft;
-    // A setting that reads a step value could not run before the step that computes it.
-    const settings = combined.settings.filter((s) => s.reads.every((name) => importByName.has(name))).map((s) => s.code);
+    const settings = settingsOf(combined, importByName);
     if (settings.length) step.settings = settings;
     const inputs = new Map<string, string>();
     const called = callEffects(combined, definitionByName, effects);
@@ -167,6 +166,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const sharedImports = sharedImportsFor(steps.flatMap((s) => s.uses), definitions, prelude, paramCells, importByName);
   const allImports = [...new Set([...steps.flatMap((s) => s.imports), ...sharedImports])];
   const requirementPins = [prelude, paramCells, metricCells, ...drafts.map((d) => d.combined)].flatMap((c) => c.requirements);
+  const sharedSettings = settingsOf(prelude, importByName);
   return {
     notebook: notebook.path,
     notebookHash: notebook.contentHash,
@@ -176,6 +176,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     definitions,
     sharedImports,
     sharedCode: [...prelude.bodies, ...paramCells.bodies.filter(() => paramCells.defines.some((n) => !(n in params)))],
+    ...(sharedSettings.length ? { sharedSettings } : {}),
     requirements: { pins: [...new Set(requirementPins)], modules: [...new Set(allImports.flatMap((i) => i.modules))].sort(), optional: onlyOptional(allImports) },
     diagnostics,
   };
@@ -279,6 +280,11 @@ function collectDefinitions(...sources: (CombinedCells | StepDraft[])[]): Defini
   // A re-run cell often defines the same function twice: keep one copy of identical code.
   const seen = new Set<string>();
   return all.filter((d) => !seen.has(d.code) && seen.add(d.code));
+}
+
+/** A setting that reads a step value could not run before the step that computes it: only those that read imports alone. */
+function settingsOf(cells: CombinedCells, importByName: Map<string, ImportInfo>): string[] {
+  return cells.settings.filter((s) => s.reads.every((name) => importByName.has(name))).map((s) => s.code);
 }
 
 function indexImports(sources: CombinedCells[]): Map<string, ImportInfo> {
@@ -395,7 +401,9 @@ function sharedImportsFor(
 ): ImportInfo[] {
   // Setup cells' imports nobody reads are kept: they are there for their side effects.
   const usedAnywhere = new Set(stepUses);
-  const needed = new Set<ImportInfo>(prelude.imports.filter((i) => !i.names.some((n) => usedAnywhere.has(n))));
+  // Setup code runs in the shared module and may read any import of its cells: the analysis
+  // does not list a name the same cell imported as a use.
+  const needed = new Set<ImportInfo>(prelude.bodies.length ? prelude.imports : prelude.imports.filter((i) => !i.names.some((n) => usedAnywhere.has(n))));
   const names = [...definitions.flatMap((d) => d.globals.map((g) => g.name)), ...prelude.uses.map((u) => u.name), ...paramCells.uses.map((u) => u.name)];
   for (const name of names) {
     const imp = importByName.get(name);

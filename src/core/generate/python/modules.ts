@@ -100,6 +100,7 @@ export function mainModule(plan: Plan, notebookPath: string, packageName: string
     'import sys',
     '',
     'from . import _runtime',
+    ...(plan.sharedSettings?.length ? ['# The setup cells configure the process (logging, display options) for every step.', 'from . import shared  # noqa: F401'] : []),
     '',
     params.length ? ['PARAMS = {', ...params, '}'].join('\n') : 'PARAMS = {}',
     '',
