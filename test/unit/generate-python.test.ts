@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -11,6 +11,18 @@ import { productionize } from '../../src/core/pipeline';
 import { writeTree } from '../../src/core/write/writer';
 import { PYTHON } from '../helpers/cli';
 import { tempDir, writeNotebook } from '../helpers/notebooks';
+
+/** The package run whole, and each of `steps` run alone (`--only`, one process each) sharing one artifacts folder. */
+function wholeAndAlone(outDir: string, pkg: string, steps: string[]): { whole: SpawnSyncReturns<string>; alone: string; artifacts: string } {
+  const whole = spawnSync(PYTHON, ['-m', pkg], { cwd: outDir, encoding: 'utf8' });
+  const artifacts = tempDir();
+  const alone = steps.map((step) => {
+    const run = spawnSync(PYTHON, ['-m', pkg, '--only', step, '--artifacts', artifacts], { cwd: outDir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    return run.stdout;
+  });
+  return { whole, alone: alone.join(''), artifacts };
+}
 
 describe('requirements', () => {
   it('filters the standard library, maps import names to distributions, applies pins', () => {
@@ -92,15 +104,9 @@ describe('generated package', () => {
       { source: 'print(random.random(), random.randint(0, 99))', tags: ['step:draw'] },
     ]);
     const result = await productionize('draws.ipynb', { cwd: dir });
-    const whole = spawnSync(PYTHON, ['-m', 'draws'], { cwd: result.outDir, encoding: 'utf8' });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'draws', ['seed', 'quiet', 'draw']);
     assert.equal(whole.status, 0, whole.stderr);
-    const artifacts = tempDir();
-    const alone = ['seed', 'quiet', 'draw'].map((step) => {
-      const run = spawnSync(PYTHON, ['-m', 'draws', '--only', step, '--artifacts', artifacts], { cwd: result.outDir, encoding: 'utf8' });
-      assert.equal(run.status, 0, run.stderr);
-      return run.stdout;
-    });
-    assert.equal(alone.join(''), whole.stdout);
+    assert.equal(alone, whole.stdout);
   });
 
   it('a step that awaits at top level runs on an event loop, whole and alone', async () => {
@@ -113,11 +119,9 @@ describe('generated package', () => {
     const result = await productionize('aw.ipynb', { cwd: dir });
     assert.match(readFileSync(path.join(result.outDir, 'aw', 'steps', 'gather.py'), 'utf8'), /^async def run\(\):$/m);
     assert.match(readFileSync(path.join(result.outDir, 'aw', 'steps', 'define.py'), 'utf8'), /^def run\(\):$/m);
-    const whole = spawnSync(PYTHON, ['-m', 'aw'], { cwd: result.outDir, encoding: 'utf8' });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'aw', ['define', 'gather', 'sum']);
     assert.equal(whole.stdout, 'defined\n[0, 2, 4]\n6 3\n', whole.stderr);
-    const artifacts = tempDir();
-    const alone = ['define', 'gather', 'sum'].map((s) => spawnSync(PYTHON, ['-m', 'aw', '--only', s, '--artifacts', artifacts], { cwd: result.outDir, encoding: 'utf8' }).stdout);
-    assert.equal(alone.join(''), whole.stdout);
+    assert.equal(alone, whole.stdout);
   });
 
   it('a step run on its own gets the logging and display settings earlier steps made', async () => {
@@ -128,11 +132,9 @@ describe('generated package', () => {
       { source: 'logging.getLogger("x").info("factor %d", factor)', tags: ['step:log'] },
     ]);
     const result = await productionize('cfg.ipynb', { cwd: dir });
-    const whole = spawnSync(PYTHON, ['-m', 'cfg'], { cwd: result.outDir, encoding: 'utf8' });
+    const { whole, alone, artifacts } = wholeAndAlone(result.outDir, 'cfg', ['setup', 'middle', 'log']);
     assert.equal(whole.stdout, 'quiet\nfactor 2\n', whole.stderr);
-    const artifacts = tempDir();
-    const alone = ['setup', 'middle', 'log'].map((s) => spawnSync(PYTHON, ['-m', 'cfg', '--only', s, '--artifacts', artifacts], { cwd: result.outDir, encoding: 'utf8' }).stdout);
-    assert.equal(alone.join(''), whole.stdout);
+    assert.equal(alone, whole.stdout);
     const from = spawnSync(PYTHON, ['-m', 'cfg', '--from', 'middle', '--artifacts', artifacts], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(from.stdout, whole.stdout, from.stderr);
   });
