@@ -57,6 +57,8 @@ export interface Plan {
   language: string;
   /** Parameter name -> literal value (JSON). */
   params: Record<string, unknown>;
+  /** The parameters cells' code, for generators whose language tells apart what JSON does not (`1.0` from `1`, a tuple from a list). */
+  paramSource?: string;
   steps: Step[];
   /** Functions and classes of the notebook, in notebook order, for the shared module. */
   definitions: DefinitionInfo[];

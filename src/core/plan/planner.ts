@@ -172,6 +172,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     notebookHash: notebook.contentHash,
     language: notebook.language,
     params,
+    ...(Object.keys(params).length ? { paramSource: paramCells.bodies.map((b) => b.body).join('\n') } : {}),
     steps,
     definitions,
     sharedImports,

@@ -103,6 +103,7 @@ export function mainModule(plan: Plan, notebookPath: string, packageName: string
     ...(plan.sharedSettings?.length ? ['# The setup cells configure the process (logging, display options) for every step.', 'from . import shared  # noqa: F401'] : []),
     '',
     params.length ? ['PARAMS = {', ...params, '}'].join('\n') : 'PARAMS = {}',
+    ...(params.length && plan.paramSource ? [`PARAMS = _runtime.as_python_reads(PARAMS, ${pyString(plan.paramSource)})`] : []),
     '',
     'STEPS = [',
     ...stepRows,

@@ -13,6 +13,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import math
 import os
 import pickle
 import secrets
@@ -30,6 +31,25 @@ def display(*objects, **_kwargs):
         print(repr(obj))
 
 
+def as_python_reads(params, source):
+    """The parameter defaults as the notebook's Python evaluates them: JSON turned 1.0 into 1 and (1, 2) into a list."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return params
+    exact = dict(params)
+    for node in tree.body:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if isinstance(target, ast.Name) and target.id in params:
+                try:
+                    exact[target.id] = ast.literal_eval(node.value)
+                except ValueError:
+                    pass
+    return exact
+
+
 def parse_args(argv, step_names, defaults):
     parser = argparse.ArgumentParser(description="Run the pipeline.")
     parser.add_argument("--only", choices=step_names, help="run this step only")
@@ -45,25 +65,42 @@ def parse_args(argv, step_names, defaults):
         name, sep, text = item.partition("=")
         if not sep or name not in defaults:
             parser.error("unknown parameter %r; known: %s" % (name, ", ".join(sorted(defaults)) or "none"))
-        args.params[name] = _coerce(text, defaults[name])
+        try:
+            args.params[name] = _coerce(text, defaults[name])
+        except ValueError as expected:
+            parser.error("parameter %r expects %s, got %r" % (name, expected, text))
     return args
 
 
 def _coerce(text, default):
+    """The value of --param NAME=TEXT, of the default's type; ValueError says what was expected."""
     if isinstance(default, bool):
         if text.lower() in ("1", "true", "yes", "on"):
             return True
         if text.lower() in ("0", "false", "no", "off"):
             return False
-        raise SystemExit("expected true or false, got %r" % text)
+        raise ValueError("true or false")
     if isinstance(default, str):
         return text
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
-        return text
-    if isinstance(default, float) and isinstance(value, int):
-        return float(value)
+        value = text
+    if isinstance(default, (int, float)):
+        if isinstance(value, str):
+            try:
+                value = float(text)  # nan, inf: not literals
+            except ValueError:
+                raise ValueError("a number") from None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("a number")
+        return float(value) if isinstance(default, float) else value
+    for kind in (list, tuple, dict):
+        if isinstance(default, kind):
+            if isinstance(value, (list, tuple)) and kind is not dict:
+                return kind(value)
+            if not isinstance(value, kind):
+                raise ValueError("a Python %s literal" % kind.__name__)
     return value
 
 
@@ -76,7 +113,7 @@ def run_pipeline(steps, args):
     selected = steps[first:first + 1] if args.only else steps[first:]
     record = {
         "run_id": run_id,
-        "params": args.params,
+        "params": {name: _metric(value) for name, value in args.params.items()},
         "status": "running",
         "started": _now(),
         "finished": None,
@@ -257,8 +294,20 @@ def _hash(path):
 
 
 def _metric(value):
+    # numpy and torch scalars and arrays become Python numbers and lists (np.bool_ a bool, not 1).
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):
+        value = value.item()
+    elif hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
     if isinstance(value, (bool, str)) or value is None:
         return value
+    if isinstance(value, dict):
+        return {str(key): _metric(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_metric(item) for item in value]
+    # JSON has no NaN or infinity: strict readers (JSON.parse, jq) would reject the whole record.
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
     for convert in (int, float):
         try:
             if convert(value) == value:
