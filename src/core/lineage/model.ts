@@ -209,62 +209,54 @@ export class LineageModel {
   }
 }
 
-// Nodes keep the scanned entry and hand out its record on demand.
-class Version implements VersionNode {
-  readonly kind = 'version';
-  readonly id: string;
-  readonly ts: string;
-  readonly builds: BuildNode[] = [];
-  readonly runs: RunNode[] = [];
-  constructor(
-    private readonly entry: RecordEntry,
-    readonly notebook: NotebookNode,
-  ) {
-    this.id = entry.id;
-    this.ts = entry.ts;
-  }
-  get record(): VersionRecord {
-    return this.entry.record as VersionRecord;
-  }
-}
-
-class Build implements BuildNode {
-  readonly kind = 'build';
+/** A node keeps its scanned entry (id, time, status) and hands out the full record on demand. */
+abstract class EntryNode<R extends LineageRecord> {
   readonly id: string;
   readonly ts: string;
   readonly status?: string;
-  readonly runs: RunNode[] = [];
-  constructor(
-    private readonly entry: RecordEntry,
-    readonly version: VersionNode | undefined,
-    readonly inferredVersion: boolean,
-  ) {
+  constructor(private readonly entry: RecordEntry) {
     this.id = entry.id;
     this.ts = entry.ts;
     this.status = entry.status;
   }
-  get record(): BuildRecord {
-    return this.entry.record as BuildRecord;
+  get record(): R {
+    return this.entry.record as R;
   }
 }
 
-class Run implements RunNode {
-  readonly kind = 'run';
-  readonly id: string;
-  readonly ts: string;
-  readonly status?: string;
+class Version extends EntryNode<VersionRecord> implements VersionNode {
+  readonly kind = 'version';
+  readonly builds: BuildNode[] = [];
+  readonly runs: RunNode[] = [];
   constructor(
-    private readonly entry: RecordEntry,
+    entry: RecordEntry,
+    readonly notebook: NotebookNode,
+  ) {
+    super(entry);
+  }
+}
+
+class Build extends EntryNode<BuildRecord> implements BuildNode {
+  readonly kind = 'build';
+  readonly runs: RunNode[] = [];
+  constructor(
+    entry: RecordEntry,
+    readonly version: VersionNode | undefined,
+    readonly inferredVersion: boolean,
+  ) {
+    super(entry);
+  }
+}
+
+class Run extends EntryNode<RunRecord> implements RunNode {
+  readonly kind = 'run';
+  constructor(
+    entry: RecordEntry,
     readonly version: VersionNode | undefined,
     readonly build: BuildNode | undefined,
     readonly inferredVersion: boolean,
   ) {
-    this.id = entry.id;
-    this.ts = entry.ts;
-    this.status = entry.status;
-  }
-  get record(): RunRecord {
-    return this.entry.record as RunRecord;
+    super(entry);
   }
 }
 
