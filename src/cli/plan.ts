@@ -13,7 +13,7 @@ export async function planCommand(argv: string[], ctx: CliContext): Promise<numb
   const notebook = await readNotebookFile(abs);
   notebook.path = workspaceRelative(ctx.cwd, abs);
   const cacheDir = analysisCacheDir(args, ctx);
-  const plan = await planNotebook(notebook, cacheDir ? { analysisCache: { dir: cacheDir, notebookFile: abs } } : {});
+  const plan = await planNotebook(notebook, { analysisCache: cacheDir ? { dir: cacheDir, notebookFile: abs } : undefined, oneShot: true });
   if (args.flags.has('json')) ctx.out(JSON.stringify(planJson(plan), null, 2));
   else ctx.out(planText(plan));
   const errors = plan.diagnostics.filter((d) => d.severity === 'error');

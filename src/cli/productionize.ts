@@ -22,6 +22,7 @@ export async function productionizeForCli(notebook: string, args: ParsedArgs, ct
     signal: ctx.signal,
     env: ctx.env,
     analysisCacheDir: analysisCacheDir(args, ctx),
+    oneShot: true,
   });
   for (const w of result.warnings) ctx.err(`warning: ${w}`);
   for (const k of result.kept) ctx.err(`kept your edited ${k} (not overwritten; use --force to regenerate it)`);

@@ -28,12 +28,17 @@ export { readNotebookFile, parseNotebook } from './notebook/read';
 
 const analyzers = new Map<string, Promise<CellAnalyzer>>();
 
-function analyzerFor(language: string): Promise<CellAnalyzer> {
+function analyzerFor(language: string, oneShot?: { charsToParse: number }): Promise<CellAnalyzer> {
   let analyzer = analyzers.get(language);
   if (!analyzer) {
     analyzer =
       language === 'python'
-        ? import('./analysis/python').then((m) => m.createPythonAnalyzer()).then((a) => memoizeAnalyzer(a))
+        ? import('./analysis/python')
+            .then((m) => {
+              if (oneShot) m.preferQuickStart(oneShot.charsToParse);
+              return m.createPythonAnalyzer();
+            })
+            .then((a) => memoizeAnalyzer(a))
         : import('./analysis/typescript').then((m) => m.createTypeScriptAnalyzer(language as 'typescript' | 'javascript')).then((a) => memoizeAnalyzer(a));
     analyzers.set(language, analyzer);
   }
@@ -68,16 +73,20 @@ export function notebookFromCells(
 export interface PlanOptions {
   /** Keep analyses between runs in this user cache directory, under the notebook's absolute path (see analysis/persistent.ts). */
   analysisCache?: { dir: string; notebookFile: string };
+  /** The process exits after this run (the CLI): tune the parser for a quick start, never for a long-lived host. */
+  oneShot?: boolean;
 }
 
 export async function planNotebook(notebook: Notebook, opts: PlanOptions = {}): Promise<Plan> {
   const build = analysisBuildId();
-  if (!opts.analysisCache || !build) return buildPlan(notebook, await analyzerFor(notebook.language));
-  const stored = await PersistentAnalyses.open(opts.analysisCache.dir, build, opts.analysisCache.notebookFile, notebook.language);
-  const analysed = assignCells(notebook.cells).cells.filter((a) => a.role !== 'skip');
+  const cache = opts.analysisCache;
+  const stored = cache && build ? await PersistentAnalyses.open(cache.dir, build, cache.notebookFile, notebook.language) : undefined;
+  const unknown = assignCells(notebook.cells).cells.filter((a) => a.role !== 'skip' && !stored?.has(a.cell.source));
   // Loading the parser is a large part of a small run: skip it when every cell is known.
-  const fallback = analysed.every((a) => stored.has(a.cell.source)) ? undefined : await analyzerFor(notebook.language);
-  const plan = buildPlan(notebook, stored.analyzer(notebook.language, fallback));
+  const charsToParse = unknown.reduce((n, a) => n + a.cell.source.length, 0);
+  const parser = stored && unknown.length === 0 ? undefined : await analyzerFor(notebook.language, opts.oneShot ? { charsToParse } : undefined);
+  if (!stored) return buildPlan(notebook, parser!);
+  const plan = buildPlan(notebook, stored.analyzer(notebook.language, parser));
   await stored.save();
   return plan;
 }
@@ -119,6 +128,8 @@ export interface ProductionizeOptions {
   env?: NodeJS.ProcessEnv;
   /** A user cache directory for analyses kept between runs (see PlanOptions). */
   analysisCacheDir?: string;
+  /** See PlanOptions. */
+  oneShot?: boolean;
 }
 
 export interface ProductionizeResult {
@@ -140,7 +151,8 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
   const shownPath = workspaceRelative(opts.cwd, absNotebook);
   const notebook = { ...(opts.notebook ?? (await (await import('./notebook/read')).readNotebookFile(absNotebook))), path: shownPath };
   checkpoint();
-  const plan = await planNotebook(notebook, opts.analysisCacheDir ? { analysisCache: { dir: opts.analysisCacheDir, notebookFile: absNotebook } } : {});
+  const analysisCache = opts.analysisCacheDir ? { dir: opts.analysisCacheDir, notebookFile: absNotebook } : undefined;
+  const plan = await planNotebook(notebook, { analysisCache, oneShot: opts.oneShot });
   assertPlannable(plan);
   checkpoint();
 

@@ -9,6 +9,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as v8 from 'v8';
 import { Language, Parser } from 'web-tree-sitter';
 
 import type { CursorBinding } from './syntax-tree';
@@ -52,6 +53,24 @@ function loadPython(): Promise<Language> {
     loading = undefined;
   });
   return loading;
+}
+
+/**
+ * Below this much code, a process that exits right after parsing is faster with V8's baseline
+ * WebAssembly code only: optimised (tier-up) compiles of the grammar's huge lexer run on a
+ * background thread, and Node waits for them before it can exit (≈150 ms on a 2-core machine),
+ * while baseline code costs more only on large inputs. Crossover measured between 300 and
+ * 450 KB of cell code (npm run bench; 5,000 generated cells = 746 KB).
+ */
+const QUICK_START_MAX_CHARS = 256 * 1024;
+
+/**
+ * For one-shot processes (the CLI): skip optimising compiles when there is little to parse.
+ * Process-wide, so never call it from a long-lived host such as the extension.
+ */
+export function preferQuickStart(charsToParse: number): void {
+  if (loading || charsToParse > QUICK_START_MAX_CHARS) return;
+  v8.setFlagsFromString('--liftoff-only');
 }
 
 export async function createPythonParser(): Promise<Parser> {
