@@ -33,7 +33,8 @@ export async function readNotebookFile(path: string): Promise<Notebook> {
 }
 
 export function parseNotebook(text: string, path: string): Notebook {
-  if (text.trim() === '') throw new Nb2prodError('the file is empty, not a notebook', { file: path });
+  // Not text.trim(): it copies a file that can be hundreds of MB.
+  if (!/\S/.test(text)) throw new Nb2prodError('the file is empty, not a notebook', { file: path });
   const json = parseJsonLocated(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, path);
   if (!isObject(json) || !('cells' in json || 'worksheets' in json || 'nbformat' in json)) {
     throw new Nb2prodError('not a Jupyter notebook (no "nbformat" or "cells")', { file: path });
