@@ -21,6 +21,31 @@ function analysisBuildId() {
   return hash.digest('hex').slice(0, 16);
 }
 
+/**
+ * `import * as fs from 'fs'` becomes `__toESM(require("fs"))` in a CommonJS bundle: a copy of
+ * the module object with a getter per property, made once per importing file (50 in the CLI).
+ * Starting the CLI cost 45 ms more with them (npm run bench, `--version`). Node's built-in
+ * modules need no ES-module wrapper as long as nothing reads their `default`, which the
+ * rewrite refuses.
+ */
+const BUILTIN_NAMESPACE = /__toESM\(require\("(fs|path|os|crypto|v8|url|util|child_process|stream|zlib|net)"\)\)/g;
+const plainBuiltins = {
+  name: 'plain-builtins',
+  setup(build) {
+    build.onEnd((result) => {
+      const fs = require('fs');
+      const file = build.initialOptions.outfile;
+      if (result.errors.length || !file || !fs.existsSync(file)) return;
+      const code = fs.readFileSync(file, 'utf8');
+      const rewritten = code.replace(BUILTIN_NAMESPACE, 'require("$1")');
+      if (/\bimport_(fs|path|os|crypto|v8|url|util|child_process|stream|zlib|net)\d*\.default\b/.test(rewritten)) {
+        throw new Error(`${file}: a default import of a Node built-in needs esbuild's wrapper; use import * as`);
+      }
+      if (rewritten !== code) fs.writeFileSync(file, rewritten);
+    });
+  },
+};
+
 const common = {
   bundle: true,
   format: 'cjs',
@@ -34,6 +59,7 @@ const common = {
   // web-tree-sitter is an ES module that calls createRequire(import.meta.url); in a CommonJS
   // bundle import.meta is empty, so point it at the bundle file itself.
   define: { 'import.meta.url': '__nb2prodImportMetaUrl', NB2PROD_ANALYSIS_BUILD: JSON.stringify(analysisBuildId()) },
+  plugins: [plainBuiltins],
   banner: { js: "const __nb2prodImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 
@@ -42,6 +68,10 @@ const entries = [
   { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
   // dockerode pulls in ssh2 and grpc: its own file, required when a command first talks to Docker.
   { entryPoints: ['src/bundles/dockerode.ts'], outfile: 'dist/dockerode.js' },
+  // Loaded on first use too (src/core/beside.ts): a second Python grammar for re-indenting
+  // generated code, and tar-stream for build contexts.
+  { entryPoints: ['src/bundles/lezer-python.ts'], outfile: 'dist/lezer-python.js' },
+  { entryPoints: ['src/bundles/tar-stream.ts'], outfile: 'dist/tar-stream.js' },
   // ts-morph is 14 MB of JavaScript: its own file, required only when a TS/JS notebook is analysed.
   { entryPoints: ['src/core/analysis/typescript/engine.ts'], outfile: 'dist/ts-analyzer.js', minify: true, sourcemap: false },
 ];

@@ -8,6 +8,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PassThrough, Readable } from 'stream';
+import { requireBeside } from '../beside';
 
 export interface ContextFile {
   /** POSIX path relative to the context root. */
@@ -172,8 +173,7 @@ const EPOCH = new Date(0);
 
 /** A tar stream of the context; `onBytes` counts what is actually sent. */
 export function packContext(context: BuildContext, onBytes?: (n: number) => void): Readable {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const tar = require('tar-stream') as { pack(): TarPack };
+  const tar = requireBeside<{ pack(): TarPack }>('tar-stream.js', 'tar-stream');
   const pack = tar.pack();
   const out = new PassThrough();
   pack.on('data', (chunk: Buffer) => onBytes?.(chunk.length));

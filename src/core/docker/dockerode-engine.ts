@@ -1,7 +1,6 @@
 /** ContainerEngine over the Docker Engine API (dockerode), loaded on first use. */
-import * as fs from 'fs';
-import * as path from 'path';
 import type Dockerode from 'dockerode';
+import { requireBeside } from '../beside';
 import { CancelledError } from '../errors';
 import { EngineConnection, resolveConnection } from './connection';
 import {
@@ -272,14 +271,8 @@ function describeConnectError(err: unknown, timedOut: boolean): string {
   return (e?.message ?? String(err)).split('\n')[0];
 }
 
-/**
- * dockerode from its own bundle beside the running bundle (dist/dockerode.js), or from
- * node_modules when running tsc's output. The computed module id keeps esbuild from inlining it.
- */
+/** dockerode (with ssh2 and grpc, about 1.7 MB) from dist/dockerode.js or node_modules. */
 function loadDockerode(): typeof Dockerode {
-  const bundled = path.join(__dirname, 'dockerode.js');
-  const moduleId = fs.existsSync(bundled) ? bundled : 'dockerode';
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(moduleId) as { default?: typeof Dockerode } & typeof Dockerode;
+  const loaded = requireBeside<{ default?: typeof Dockerode } & typeof Dockerode>('dockerode.js', 'dockerode');
   return loaded.default ?? loaded;
 }

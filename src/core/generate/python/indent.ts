@@ -1,10 +1,11 @@
+import { requireBeside } from '../../beside';
+
 type LRParser = (typeof import('@lezer/python'))['parser'];
 
 /** Required on first use: building lezer's parse tables costs every CLI start about 20 ms otherwise. */
 let lezer: LRParser | undefined;
 function pythonParser(): LRParser {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  lezer ??= (require('@lezer/python') as typeof import('@lezer/python')).parser;
+  lezer ??= requireBeside<{ parser: LRParser }>('lezer-python.js', '@lezer/python').parser;
   return lezer;
 }
 
