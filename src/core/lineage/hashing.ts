@@ -2,12 +2,17 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
+import { mapLimited } from '../mapLimited';
 import type { FileHash } from './records';
 
 /** Files up to this size are read in one call: a stream per small file costs more than its hashing. */
 const READ_WHOLE_BYTES = 4 * 1024 * 1024;
 
+/** Files read at once: enough to hide each read's latency, well under any descriptor limit. */
+export const FILES_AT_ONCE = 32;
+
 /** sha256 and size of a file; a large data file is streamed so it does not sit in memory. */
+
 export async function hashFile(file: string): Promise<{ sha256: string; bytes: number }> {
   const { size } = await fs.promises.stat(file);
   if (size <= READ_WHOLE_BYTES) {
@@ -29,12 +34,10 @@ export async function hashFile(file: string): Promise<{ sha256: string; bytes: n
 
 /** Hash files and name them relative to the workspace (forward slashes, as records store them). */
 export async function hashFiles(workspaceDir: string, files: string[]): Promise<FileHash[]> {
-  return Promise.all(
-    files.map(async (file) => {
-      const abs = path.resolve(workspaceDir, file);
-      return { path: workspaceRelative(workspaceDir, abs), ...(await hashFile(abs)) };
-    }),
-  );
+  return mapLimited(files, FILES_AT_ONCE, async (file) => {
+    const abs = path.resolve(workspaceDir, file);
+    return { path: workspaceRelative(workspaceDir, abs), ...(await hashFile(abs)) };
+  });
 }
 
 export function workspaceRelative(workspaceDir: string, file: string): string {
@@ -94,31 +97,30 @@ export async function collectDataFiles(workspaceDir: string, notebookDir: string
   const root = path.resolve(workspaceDir);
   const nbDir = path.resolve(root, notebookDir);
   const storeDir = path.join(root, '.nb2prod');
+  const candidates = (literal: string) =>
+    (path.isAbsolute(literal) ? [root] : [nbDir, root])
+      .map((base) => path.resolve(base, literal))
+      .filter((abs) => isInside(root, abs) && abs !== storeDir && !isInside(storeDir, abs));
+  const literals = [...new Set(stringLiterals.map((raw) => raw.trim()))].filter(
+    (literal) => literal !== '' && literal.length <= MAX_PATH_LENGTH && !NOT_A_PATH.test(literal),
+  );
+  // Literals are looked up concurrently (a notebook has hundreds); for each, the first readable file wins.
+  const hashes = await mapLimited(literals, FILES_AT_ONCE, (literal) => firstReadableFile(root, candidates(literal)));
   const found = new Map<string, FileHash>();
-  for (const raw of new Set(stringLiterals)) {
-    const literal = raw.trim();
-    if (literal === '' || literal.length > MAX_PATH_LENGTH || NOT_A_PATH.test(literal)) continue;
-    for (const base of path.isAbsolute(literal) ? [root] : [nbDir, root]) {
-      const abs = path.resolve(base, literal);
-      if (!isInside(root, abs) || abs === storeDir || isInside(storeDir, abs)) continue;
-      const rel = workspaceRelative(root, abs);
-      if (found.has(rel)) break;
-      let st: fs.Stats;
-      try {
-        st = await fs.promises.stat(abs);
-      } catch {
-        continue;
-      }
-      if (!st.isFile()) continue;
-      try {
-        found.set(rel, { path: rel, ...(await hashFile(abs)) });
-      } catch {
-        continue; // unreadable: not something the notebook can read either
-      }
-      break;
+  for (const hash of hashes) if (hash && !found.has(hash.path)) found.set(hash.path, hash);
+  return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+async function firstReadableFile(root: string, candidates: string[]): Promise<FileHash | undefined> {
+  for (const abs of candidates) {
+    try {
+      if (!(await fs.promises.stat(abs)).isFile()) continue;
+      return { path: workspaceRelative(root, abs), ...(await hashFile(abs)) };
+    } catch {
+      continue; // missing or unreadable: not something the notebook can read either
     }
   }
-  return [...found.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return undefined;
 }
 
 /** `collectDataFiles` over raw code (cell sources): extracts the string literals first. */

@@ -6,7 +6,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import { openStore, LineageStore } from './store';
-import { collectDataFiles, extractStringLiterals, hashFile, workspaceRelative } from './hashing';
+import { mapLimited } from '../mapLimited';
+import { collectDataFiles, extractStringLiterals, FILES_AT_ONCE, hashFile, workspaceRelative } from './hashing';
 import { gitInfo } from './git';
 import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
@@ -49,18 +50,13 @@ export async function recordVersion(facts: VersionFacts, options: RecordOptions 
   const notebookAbs = path.resolve(ws, facts.notebookPath);
   const notebook = workspaceRelative(ws, notebookAbs);
   const outDirAbs = path.resolve(ws, facts.outDir);
-  const files: FileHash[] = [];
-  for (const rel of [...facts.generatedFiles].sort()) {
-    const abs = path.resolve(outDirAbs, rel);
-    try {
-      files.push({ path: workspaceRelative(ws, abs), ...(await hashFile(abs)) });
-    } catch {
-      // Not on disk (the writer skipped a user-edited file that was then removed): nothing to hash.
-    }
-  }
   const literals = [...(facts.stringLiterals ?? []), ...(facts.code ?? []).flatMap(extractStringLiterals)];
-  const data = await collectDataFiles(ws, path.dirname(notebookAbs), literals);
-  const git = await gitInfo(path.dirname(notebookAbs));
+  // Independent reads and a git process: waiting for each in turn made recording most of a small productionize.
+  const [files, data, git] = await Promise.all([
+    hashGeneratedFiles(ws, outDirAbs, facts.generatedFiles),
+    collectDataFiles(ws, path.dirname(notebookAbs), literals),
+    gitInfo(path.dirname(notebookAbs)),
+  ]);
   const latest = latestVersion(store, notebook);
   if (
     latest &&
@@ -87,6 +83,18 @@ export async function recordVersion(facts: VersionFacts, options: RecordOptions 
     data,
   })) as VersionRecord;
   return { record, created: true };
+}
+
+async function hashGeneratedFiles(ws: string, outDirAbs: string, generated: string[]): Promise<FileHash[]> {
+  const hashed = await mapLimited([...generated].sort(), FILES_AT_ONCE, async (rel) => {
+    const abs = path.resolve(outDirAbs, rel);
+    try {
+      return { path: workspaceRelative(ws, abs), ...(await hashFile(abs)) };
+    } catch {
+      return undefined; // not on disk (the writer skipped a user-edited file that was then removed): nothing to hash
+    }
+  });
+  return hashed.filter((f): f is FileHash => f !== undefined);
 }
 
 export interface BuildFacts extends Omit<BuildRecordInput, 'type' | 'notebook' | 'versionId' | 'error'> {
