@@ -174,6 +174,19 @@ describe('planner: parameters, metrics, functions, edges', () => {
     assert.deepEqual(use.inputs, [{ name: 'factor', from: 'setup' }]);
   });
 
+  it('a function defined in the step that calls it brings the imports and shared names its body reads', async () => {
+    const p = await plan([
+      { source: 'ROUND = 2', tags: ['functions'] },
+      { source: 'import math\nBASE = 10\ndef logb(x):\n    return round(math.log(x, BASE), ROUND)', tags: ['step:a'] },
+      { source: 'print(logb(1000))', tags: ['step:b'] },
+    ]);
+    const use = step(p, 'b');
+    assert.deepEqual(use.localDefinitions.map((d) => d.name), ['logb']);
+    assert.deepEqual(use.imports.map((i) => i.code), ['import math']);
+    assert.deepEqual(use.sharedUses, ['ROUND']);
+    assert.deepEqual(use.inputs, [{ name: 'BASE', from: 'a' }]);
+  });
+
   it('after:/prev: add edges; Kale prev:a:b names two', async () => {
     const p = await plan([
       { source: 'a = 1', tags: ['step:a'] },

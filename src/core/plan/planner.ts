@@ -98,7 +98,15 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       if (!dataNeeds.get(name)?.length && !effects.get(name)?.writesGlobals.size) return void addUnique(step.sharedUses, name);
       if (step.localDefinitions.includes(def)) return;
       step.localDefinitions.push(def);
-      for (const g of def.globals) if (definitionByName.has(g.name)) useDefinition(g.name);
+      for (const g of def.globals) useByLocalDefinition(g.name);
+    };
+    // Defined inside run(), the function reads the step module's globals: the imports and shared
+    // names its body needs must be there even when the step's own code never reads them.
+    const useByLocalDefinition = (name: string) => {
+      if (definitionByName.has(name)) return void useDefinition(name);
+      if (lastProducer.has(name) || name in params) return;
+      if (importByName.has(name)) return void addUnique(step.imports, importByName.get(name)!);
+      if (sharedNames.has(name)) addUnique(step.sharedUses, name);
     };
     // Functions the step defines itself were moved out of its body, so the body needs them back.
     for (const def of combined.definitions) {
