@@ -4,11 +4,11 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadTypeScriptEngine } from '../../src/core/analysis/typescript/load';
 import type { GeneratedFile } from '../../src/core/generate/files';
 import { generateTypeScriptPackage } from '../../src/core/generate/typescript/index';
 import { newStep, type Plan, type Step } from '../../src/core/plan/model';
 import { planNotebook, productionize, readNotebookFile } from '../../src/core/pipeline';
+import { runNotebookAsModule } from '../helpers/typescript';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures');
 const scratch = mkdtempSync(path.join(tmpdir(), 'nb2prod-ts-'));
@@ -53,20 +53,12 @@ function node(dir: string, args: string[]) {
 
 const fileOf = (files: GeneratedFile[], p: string) => files.find((f) => f.path === p)?.content ?? assert.fail(`no ${p}`);
 
-/** What running the notebook's code cells top to bottom prints: the cells joined, types stripped, run by node. */
+/** What running the notebook's code cells top to bottom prints. */
 function referenceOutput(notebookFile: string, name: string): string {
-  const nb = JSON.parse(readFileSync(notebookFile, 'utf8'));
-  const language = nb.metadata.kernelspec.language === 'javascript' ? 'javascript' : 'typescript';
-  const code = nb.cells
-    .filter((c: { cell_type: string }) => c.cell_type === 'code')
-    .map((c: { source: string | string[] }) => (Array.isArray(c.source) ? c.source.join('') : c.source))
-    .join('\n;\n');
-  const prelude = "import { createRequire } from 'node:module';\nconst require = createRequire(import.meta.url);\n";
   const dir = path.join(scratch, `${name}-reference`);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, 'notebook.mjs'), loadTypeScriptEngine().stripTypes(prelude + code, language));
-  const r = node(dir, ['notebook.mjs']);
-  assert.equal(r.code, 0, r.stderr);
+  const r = runNotebookAsModule(notebookFile, dir);
+  assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }
 
