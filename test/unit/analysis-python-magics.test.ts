@@ -146,6 +146,14 @@ describe('Python analysis: line and cell magics', () => {
     assert.deepEqual(result.uses.map((u) => [u.name, u.line]), [['slow', 2]]);
   });
 
+  it('%%script python3 runs the cell as Python, like %%python3; other interpreters stay dropped with a warning', () => {
+    assert.equal(analyze('%%script python3\nprint(total)').body, 'print(total)');
+    assert.deepEqual(analyze('%%script python\nprint(total)').uses.map((u) => [u.name, u.line]), [['total', 2]]);
+    const perl = analyze('%%script perl\nprint "hi";');
+    assert.equal(perl.body, '');
+    assert.match(perl.diagnostics.map((d) => d.message).join('\n'), /%%script cell dropped/);
+  });
+
   it('%%capture var silences the cell and binds var to what it printed', () => {
     const result = analyze('%%capture out\ntext = """a\nb"""\nprint(text)');
     assert.deepEqual(result.defines, ['text', 'out']);

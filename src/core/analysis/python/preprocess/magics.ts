@@ -115,7 +115,7 @@ class Preprocessor {
       this.capture(args, first);
       return this.cellMagics(first + 1);
     }
-    if (UNWRAPPED_CELL_MAGICS.has(name)) {
+    if (UNWRAPPED_CELL_MAGICS.has(name) || (name === 'script' && /^python3?$/.test(args.trim().split(/\s+/)[0] ?? ''))) {
       this.emit('', first);
       return this.cellMagics(first + 1);
     }
