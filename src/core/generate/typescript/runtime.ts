@@ -2,7 +2,8 @@
  * `_runtime.mjs`, copied verbatim into every generated Node/Deno package. It depends on
  * nothing but `node:` builtins (Deno provides them too). Like the Python runtime it runs the
  * steps in order, passes values in memory, saves every output as an artifact with sha256 and
- * size (JSON here, with tagged forms for what JSON lacks), and writes run.json in the same
+ * size (JSON here, with tagged forms for what JSON lacks; a value JSON cannot hold, such as a
+ * closure, is passed in memory only, as in the Python runtime), and writes run.json in the same
  * shape, also when a step fails.
  */
 export const RUNTIME_MJS = String.raw`// Runtime support for the generated pipeline (node: builtins only).
@@ -116,7 +117,8 @@ export async function runPipeline(steps, defaults, classes, argv) {
       const outputs = (await step.run(inputs, params)) ?? {};
       for (const name of step.outputs) {
         values.set(step.name + '/' + name, outputs[name]);
-        record.artifacts.push(save(outputs[name], runDir, step.name, name, classes));
+        const artifact = save(outputs[name], runDir, step.name, name, classes);
+        if (artifact) record.artifacts.push(artifact);
       }
       for (const name of step.metrics) record.metrics[name] = metric(outputs[name]);
       entry.status = 'succeeded';
@@ -164,10 +166,10 @@ function save(value, runDir, step, name, classes) {
   try {
     json = JSON.stringify(encode(value, name, classes, new Set()));
   } catch (error) {
-    if (error instanceof NotSerializable) {
-      throw new TypeError('output ' + JSON.stringify(name) + ' of step ' + JSON.stringify(step) + ' cannot be saved as JSON: ' + error.message);
-    }
-    throw error;
+    if (!(error instanceof NotSerializable)) throw error;
+    // The notebook handed it on in memory, and so does this run; only a later --only run lacks it.
+    log('warning: output ' + JSON.stringify(name) + ' of step ' + JSON.stringify(step) + ' cannot be saved as JSON (' + error.message + '); it is passed in memory only');
+    return undefined;
   }
   const folder = join(runDir, step);
   mkdirSync(folder, { recursive: true });
