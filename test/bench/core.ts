@@ -1,6 +1,6 @@
 /**
- * Plan + generate on the largest corpus notebook and on a generated 5,000-cell notebook,
- * beside `jupyter nbconvert --to script` on the same files (the baseline), as ratios.
+ * Plan + generate on the largest corpus notebook, on a generated 5,000-cell notebook and on
+ * the shipped example, beside `jupyter nbconvert --to script` on the same files (the baseline), as ratios.
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
@@ -56,6 +56,8 @@ export async function benchCore(print: (row: string) => void): Promise<void> {
   const files = [
     { name: 'largest corpus notebook (handsonml2 09, 3.9 MB)', file: path.join(ROOT, 'test', 'fixtures', 'corpus', 'wild', 'handsonml2_09_unsupervised_learning.ipynb') },
     { name: 'generated 5,000-cell notebook', file: synthetic },
+    // What most runs look like: a notebook of a few dozen cells, where process start dominates.
+    { name: 'the shipped example (examples/sales_forecast)', file: path.join(ROOT, 'examples', 'sales_forecast.ipynb') },
   ];
   const baseline = hasNbconvert();
   const cache = path.join(dir, 'cache');
