@@ -139,6 +139,10 @@ test('gitInfo: commit and dirty flag in a repo, undefined elsewhere, never throw
   assert.deepEqual(await gitInfo(dir), { commit: head, dirty: false });
   write(dir, 'untracked.txt', 'u');
   assert.deepEqual(await gitInfo(dir), { commit: head, dirty: false }, 'untracked files do not count');
+  write(dir, 'notebooks/nb.ipynb', '{}');
+  assert.deepEqual(await gitInfo(path.join(dir, 'notebooks')), { commit: head, dirty: false }, 'found from a folder inside the repository');
   write(dir, 'a.txt', '2');
   assert.deepEqual(await gitInfo(dir), { commit: head, dirty: true });
+  git('add', 'a.txt');
+  assert.deepEqual(await gitInfo(dir), { commit: head, dirty: true }, 'a staged change is a change too');
 });

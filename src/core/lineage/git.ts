@@ -1,5 +1,7 @@
 /** Git facts for a version record, from the `git` executable. Never throws: no git means no facts. */
 import { execFile } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 
 export interface GitInfo {
   commit: string;
@@ -7,12 +9,25 @@ export interface GitInfo {
 }
 
 export async function gitInfo(dir: string, timeoutMs = 5_000): Promise<GitInfo | undefined> {
-  const commit = await git(dir, ['rev-parse', '--verify', 'HEAD'], timeoutMs);
-  if (!commit || !/^[0-9a-f]{40,64}$/.test(commit.trim())) return undefined;
-  // Untracked files are left out: the generated package and the store itself would always count.
-  const status = await git(dir, ['status', '--porcelain', '--untracked-files=no'], timeoutMs);
-  if (status === undefined) return undefined;
-  return { commit: commit.trim(), dirty: status.trim() !== '' };
+  if (!mayBeInRepository(dir)) return undefined;
+  // One process for both facts. Untracked files are left out: the generated package and the store itself would always count.
+  const status = await git(dir, ['status', '--porcelain=v2', '--branch', '--untracked-files=no'], timeoutMs);
+  const commit = status === undefined ? undefined : /^# branch\.oid ([0-9a-f]{40,64})$/m.exec(status)?.[1];
+  if (!status || !commit) return undefined; // not a repository, or no commit yet ("(initial)")
+  return { commit, dirty: status.split('\n').some((line) => line !== '' && !line.startsWith('#')) };
+}
+
+/**
+ * Whether git can find a repository from `dir`: a `.git` (a directory, or a file in worktrees
+ * and submodules) there or above. Spawning git only to learn there is none cost every
+ * productionize outside a repository about 30 ms.
+ */
+function mayBeInRepository(dir: string): boolean {
+  if (process.env.GIT_DIR) return true;
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, '.git'))) return true;
+    if (path.dirname(d) === d) return false;
+  }
 }
 
 function git(dir: string, args: string[], timeoutMs: number): Promise<string | undefined> {
