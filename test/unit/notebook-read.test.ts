@@ -80,7 +80,11 @@ describe('reading notebooks', () => {
     const dir = tempDir();
     writeFileSync(path.join(dir, 'empty.ipynb'), '');
     writeFileSync(path.join(dir, 'other.ipynb'), '{"hello": 1}');
+    writeFileSync(path.join(dir, 'blank.ipynb'), ' \n\t\n');
+    writeFileSync(path.join(dir, 'text-version.ipynb'), '{"nbformat": "4", "cells": []}');
     assert.match((await readError(path.join(dir, 'empty.ipynb'))).message, /empty/);
+    assert.match((await readError(path.join(dir, 'blank.ipynb'))).message, /empty/);
+    assert.match((await readError(path.join(dir, 'text-version.ipynb'))).message, /"nbformat" should be a number, found "4"/);
     assert.match((await readError(path.join(dir, 'other.ipynb'))).message, /not a Jupyter notebook/);
     assert.match((await readError(dir)).message, /directory/);
     assert.match((await readError(path.join(dir, 'missing.ipynb'))).message, /not found/);

@@ -41,7 +41,10 @@ export function parseNotebook(text: string, path: string): Notebook {
   }
   const major = json.nbformat;
   const minor = typeof json.nbformat_minor === 'number' ? json.nbformat_minor : 0;
-  if (typeof major !== 'number') throw new Nb2prodError('not a Jupyter notebook ("nbformat" is missing)', { file: path });
+  if (typeof major !== 'number') {
+    const found = major === undefined ? 'is missing' : `should be a number, found ${JSON.stringify(major).slice(0, 40)}`;
+    throw new Nb2prodError(`not a Jupyter notebook ("nbformat" ${found})`, { file: path });
+  }
   if (major < 3) {
     throw new Nb2prodError(
       `nbformat ${major} is too old to read; open and save it in Jupyter to upgrade it to nbformat 4`,
