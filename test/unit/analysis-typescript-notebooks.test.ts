@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { createTypeScriptAnalyzer } from '../../src/core/analysis/typescript/index';
 import { planNotebook, readNotebookFile } from '../../src/core/pipeline';
+import { tempDir, writeNotebook } from '../helpers/notebooks';
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures');
 
@@ -59,5 +60,24 @@ describe('TypeScript notebooks: analysis and plans', () => {
     assert.deepEqual(show.inputs, [{ name: 'words', from: 'sort' }, { name: 'first', from: 'sort' }, { name: 'count', from: 'sort' }]);
     assert.deepEqual(sort.imports.map((i) => i.code), ["const { EOL } = require('node:os');"]);
     assert.deepEqual(load.outputs, ['words', 'count']);
+  });
+
+  it('a step that hands a received value to a notebook function changing it in place outputs the changed value', async () => {
+    const file = writeNotebook(
+      tempDir(),
+      'helpers.ipynb',
+      [
+        { source: 'function stripFields(rows, fields) { rows.forEach((row) => fields.forEach((f) => delete row[f])); }', tags: ['functions'] },
+        { source: 'function tagAll(rows, tag) {\n  stripFields(rows, ["internal"]);\n  for (const row of rows) row.tag = tag;\n}', tags: ['functions'] },
+        { source: 'const records = [{ id: 1, internal: true }];', tags: ['step:load'] },
+        { source: 'tagAll(records, "clean");', tags: ['step:tag'] },
+        { source: 'console.log(records);', tags: ['step:show'] },
+      ],
+      { kernelspec: { name: 'javascript', language: 'javascript', display_name: 'JavaScript (Node.js)' } },
+    );
+    const plan = await planNotebook(await readNotebookFile(file));
+    const steps = Object.fromEntries(plan.steps.map((s) => [s.name, s]));
+    assert.deepEqual(steps.tag.outputs, ['records']);
+    assert.deepEqual(steps.show.inputs, [{ name: 'records', from: 'tag' }]);
   });
 });

@@ -204,6 +204,43 @@ describe('TypeScript analysis: mutation', () => {
   it('non-mutating methods and this-members are not mutations', () => {
     assert.deepEqual(mutates('const m = rows.map((r) => r * 2).filter(Boolean);\nconst s = items.slice(1);'), []);
   });
+
+  it('changing an element or an alias changes the received value: for-of, callbacks, const aliases', () => {
+    assert.deepEqual(mutates('for (const item of low) item.qty += 1;'), ['low']);
+    assert.deepEqual(mutates('records.forEach((r) => { r.tag = "x"; });'), ['records']);
+    assert.deepEqual(mutates('const totals = rows.reduce((acc, row) => acc + row.n, 0);\nrows.map((row) => delete row.tmp);'), ['rows']);
+    assert.deepEqual(mutates('const settings = config;\nsettings.precision = 1;'), ['config']);
+    assert.deepEqual(mutates('const db = config.db;\nfunction f() { db.port = 1; }'), []);
+    assert.deepEqual(mutates('const copy = [...rows];\nfor (const r of rows.slice()) r.x = 1;\ncopy.push(1);'), []);
+  });
+});
+
+describe('TypeScript analysis: what calling a notebook function changes', () => {
+  const effects = (source: string) => analyze(source).definitions.map((d) => d.effects);
+
+  it('a function that changes a parameter in place, directly or through its elements', () => {
+    const [normalise] = effects('function normalise(rows, factor) {\n  for (const row of rows) row.value *= factor;\n  rows.sort((a, b) => a.value - b.value);\n}');
+    assert.deepEqual(normalise, { parameters: ['rows', 'factor'], mutatesParameters: ['rows'], writesGlobals: [], mutatesGlobals: [], calls: [] });
+    const [strip] = effects('function strip(rows: any[], fields: string[]) { rows.forEach((row) => fields.forEach((f) => delete row[f])); }');
+    assert.deepEqual(strip?.mutatesParameters, ['rows']);
+  });
+
+  it('module values it changes or rebinds, and the calls it passes its parameters to', () => {
+    const [tag] = effects('function tagAll(rows, tag) {\n  strip(rows, drop);\n  seen.add(tag);\n  count = count + 1;\n}');
+    assert.deepEqual(tag, {
+      parameters: ['rows', 'tag'],
+      mutatesParameters: [],
+      writesGlobals: ['count'],
+      mutatesGlobals: ['seen'],
+      calls: [{ callee: 'strip', positional: [['rows'], []], keywords: {} }],
+    });
+  });
+
+  it('the cell records its calls with the received values passed', () => {
+    assert.deepEqual(analyze('const local = [1];\nnormalise(records, scale, local);\nrecords.forEach((r) => log(r));').calls, [
+      { callee: 'normalise', positional: [['records'], ['scale'], []], keywords: {} },
+    ]);
+  });
 });
 
 describe('TypeScript analysis: imports', () => {

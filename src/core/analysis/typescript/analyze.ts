@@ -56,6 +56,7 @@ export function analyzeCell(source: string, language: ScriptLanguage): CellAnaly
     code: statementText(d, sf),
     line: lineOf(d.getStart(sf)),
     globals: scopes.globals.get(d) ?? [],
+    ...(scopes.effects.has(d) ? { effects: scopes.effects.get(d) } : {}),
   }));
 
   const literals: Record<string, unknown> = {};
@@ -67,6 +68,7 @@ export function analyzeCell(source: string, language: ScriptLanguage): CellAnaly
     defines: scopes.defines,
     deletes: [],
     mutates: scopes.mutates,
+    calls: scopes.calls,
     imports: importInfos,
     definitions: definitionInfos,
     globalWrites: scopes.globalWrites,

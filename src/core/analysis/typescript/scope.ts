@@ -9,7 +9,7 @@
  * has bound its names, so it resolves to the cell's own binding wherever that is declared.
  */
 import { ts } from 'ts-morph';
-import type { NameRef } from '../types';
+import type { CallSite, DefinitionEffects, NameRef } from '../types';
 import { JS_GLOBALS } from './globals';
 import { mutatedByCall } from './mutation';
 import {
@@ -30,7 +30,25 @@ import {
 interface Scope {
   parent?: Scope;
   names: Set<string>;
+  /** Names bound to (part of) a value from outside: `for (const row of rows)`, `const cfg = config.db`. */
+  aliases?: Map<string, Origin[]>;
 }
+
+/**
+ * Where a value comes from, as far as changing it in place goes: a received value (at the
+ * cell's top level), or inside a definition one of its parameters or a module-level name.
+ */
+interface Origin {
+  name: string;
+  parameter: boolean;
+}
+
+/** Array methods whose callback receives the array's elements, and at which parameter. */
+const ELEMENT_CALLBACKS = new Map<string, number>([
+  ...['forEach', 'map', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some', 'every', 'flatMap'].map((m) => [m, 0] as const),
+  ['reduce', 1],
+  ['reduceRight', 1],
+]);
 
 interface ModuleBinding {
   /** Source position from which the cell's own value is in place (0: imports and hoisted definitions). */
@@ -39,7 +57,15 @@ interface ModuleBinding {
 
 interface Definition {
   name: string;
+  node: ts.Node;
   globals: Map<string, NameRef>;
+  /** The function's positional parameters ('' for a destructured one) and the scope that binds them. */
+  parameters: string[];
+  parameterScope?: Scope;
+  mutatesParameters: Set<string>;
+  writesGlobals: Set<string>;
+  mutatesGlobals: Set<string>;
+  calls: CallSite[];
 }
 
 interface Context {
@@ -55,6 +81,10 @@ export interface CellScopes {
   mutates: string[];
   /** Free names each top-level definition reads, keyed by the declaration node. */
   globals: Map<ts.Node, NameRef[]>;
+  /** What calling each top-level function changes beyond its result, keyed by the declaration node. */
+  effects: Map<ts.Node, DefinitionEffects>;
+  /** Calls of plain names the cell makes as it runs, with the received values each argument is. */
+  calls: CallSite[];
   /** Module-level names a definition assigns (`function reset() { count = 0 }`). */
   globalWrites: string[];
   /** Type syntax in a JavaScript cell (a syntax error node would report). */
@@ -79,6 +109,10 @@ class ScopeWalker {
   private readonly mutates = new Set<string>();
   private readonly globalWrites = new Set<string>();
   private readonly typeSyntax: ts.Node[] = [];
+  private readonly moduleAliases = new Map<string, Origin[]>();
+  /** Callbacks whose parameters are elements of a value from outside, found at the call that passes them. */
+  private readonly callbackAliases = new Map<ts.Node, Map<string, Origin[]>>();
+  private readonly calls: CallSite[] = [];
 
   constructor(
     private readonly sf: ts.SourceFile,
@@ -88,13 +122,14 @@ class ScopeWalker {
   walk(shape: CellShape): CellScopes {
     this.declareTopLevel(shape);
     const globals = new Map<ts.Node, NameRef[]>();
+    const effects = new Map<ts.Node, DefinitionEffects>();
     for (const statement of this.sf.statements) {
       if (shape.imports.has(statement)) continue;
       if (shape.definitions.has(statement)) {
-        const name = (statement as ts.FunctionDeclaration | ts.ClassDeclaration).name!.text;
-        const definition: Definition = { name, globals: new Map() };
+        const definition = newDefinition(statement as ts.FunctionDeclaration | ts.ClassDeclaration);
         this.visit(statement, undefined, { deferred: true, definition });
         globals.set(statement, [...definition.globals.values()]);
+        if (ts.isFunctionDeclaration(statement)) effects.set(statement, effectsOf(definition));
       } else {
         this.visit(statement, undefined, { deferred: false });
       }
@@ -105,6 +140,8 @@ class ScopeWalker {
       defines: [...new Set(defines)],
       mutates: [...this.mutates],
       globals,
+      effects,
+      calls: this.calls,
       globalWrites: [...this.globalWrites],
       typeSyntax: this.typeSyntax,
     };
@@ -176,7 +213,10 @@ class ScopeWalker {
     if (ts.isCallExpression(node)) {
       const target = mutatedByCall(node);
       if (target) this.mutate(target, scope, ctx);
+      this.noteElementCallback(node, scope, ctx);
+      this.callSite(node, scope, ctx);
     }
+    if (ts.isVariableDeclaration(node) && node.initializer) this.alias(node, scope, ctx);
     this.visitChildren(node, scope, ctx);
   }
 
@@ -194,6 +234,8 @@ class ScopeWalker {
     const body = fn.body!;
     if (ts.isBlock(body)) names.push(...varDeclarations(body).flatMap((d) => boundIdentifiers(d.name)), ...lexicalNames(body.statements));
     scope = newScope(names, scope);
+    scope.aliases = this.callbackAliases.get(fn);
+    if (ctx.definition?.node === fn) ctx.definition.parameterScope = scope;
     if (!ts.isArrowFunction(fn)) scope.names.add('arguments');
     const inner: Context = { deferred: true, definition: ctx.definition };
     for (const p of fn.parameters) this.visit(p, scope, inner);
@@ -227,6 +269,8 @@ class ScopeWalker {
     let scope = outer;
     if (init && ts.isVariableDeclarationList(init) && isLexical(init)) {
       scope = newScope(init.declarations.flatMap((d) => boundIdentifiers(d.name)), outer);
+      // `for (const row of rows)`: each row is part of rows.
+      if (ts.isForOfStatement(loop)) this.bindAliases(init.declarations[0].name, this.origins(loop.expression, outer, ctx), scope);
     }
     if (init && !ts.isVariableDeclarationList(init) && !ts.isForStatement(loop)) {
       this.assign(init, false, scope, ctx); // `for (x of xs)` assigns x
@@ -297,6 +341,7 @@ class ScopeWalker {
     if (binding === 'local') return;
     if (ctx.definition) {
       this.globalWrites.add(id.text);
+      ctx.definition.writesGlobals.add(id.text);
       return;
     }
     if (binding || JS_GLOBALS.has(id.text)) return;
@@ -307,12 +352,77 @@ class ScopeWalker {
   }
 
   private mutate(target: ts.Expression, scope: Scope | undefined, ctx: Context): void {
-    const root = rootIdentifier(target);
-    if (!root || ctx.definition) return;
-    const binding = resolve(root.text, scope, this.module);
-    if (binding === 'local') return;
-    const received = binding ? !ctx.deferred && root.getStart(this.sf) < binding.available : !JS_GLOBALS.has(root.text);
-    if (received) this.mutates.add(root.text);
+    for (const origin of this.origins(target, scope, ctx)) {
+      if (!ctx.definition) this.mutates.add(origin.name);
+      else (origin.parameter ? ctx.definition.mutatesParameters : ctx.definition.mutatesGlobals).add(origin.name);
+    }
+  }
+
+  /**
+   * The values from outside that an expression is (part of): no call on the way, since a call
+   * may return a copy. At top level a received value; in a definition a parameter or a module name.
+   */
+  private origins(expr: ts.Expression, scope: Scope | undefined, ctx: Context): Origin[] {
+    const root = rootIdentifier(expr);
+    if (!root) return [];
+    const name = root.text;
+    const owner = bindingScope(name, scope);
+    if (owner) {
+      const aliased = owner.aliases?.get(name);
+      if (aliased) return aliased;
+      const definition = ctx.definition;
+      return definition && owner === definition.parameterScope && definition.parameters.includes(name) ? [{ name, parameter: true }] : [];
+    }
+    const binding = this.module.get(name);
+    if (ctx.definition) return name !== ctx.definition.name && (binding || !JS_GLOBALS.has(name)) ? [{ name, parameter: false }] : [];
+    if (!binding) return JS_GLOBALS.has(name) ? [] : [{ name, parameter: false }];
+    const aliased = this.moduleAliases.get(name);
+    if (aliased) return aliased;
+    return !ctx.deferred && root.getStart(this.sf) < binding.available ? [{ name, parameter: false }] : [];
+  }
+
+  /** `const cfg = config` shares config: changing cfg in place changes it. */
+  private alias(declaration: ts.VariableDeclaration, scope: Scope | undefined, ctx: Context): void {
+    this.bindAliases(declaration.name, this.origins(declaration.initializer!, scope, ctx), scope);
+  }
+
+  private bindAliases(name: ts.BindingName, origins: Origin[], scope: Scope | undefined): void {
+    if (!origins.length) return;
+    for (const id of boundIdentifiers(name)) {
+      const owner = bindingScope(id.text, scope);
+      if (owner) (owner.aliases ??= new Map()).set(id.text, origins);
+      else this.moduleAliases.set(id.text, origins);
+    }
+  }
+
+  /** `rows.forEach((row) => ...)`: the callback's parameter is an element of rows. */
+  private noteElementCallback(call: ts.CallExpression, scope: Scope | undefined, ctx: Context): void {
+    const callee = call.expression;
+    if (!ts.isPropertyAccessExpression(callee)) return;
+    const position = ELEMENT_CALLBACKS.get(callee.name.text);
+    const callback = call.arguments[0];
+    if (position === undefined || !callback || !(ts.isArrowFunction(callback) || ts.isFunctionExpression(callback))) return;
+    const parameter = callback.parameters[position];
+    const origins = this.origins(callee.expression, scope, ctx);
+    if (!parameter || !origins.length) return;
+    this.callbackAliases.set(callback, new Map(boundIdentifiers(parameter.name).map((id) => [id.text, origins])));
+  }
+
+  /**
+   * A call of a plain name, with what each argument is: received values at the top level, the
+   * caller's own parameters inside a definition (its effects pass on to its callers).
+   */
+  private callSite(call: ts.CallExpression, scope: Scope | undefined, ctx: Context): void {
+    const callee = call.expression;
+    if (!ts.isIdentifier(callee) || resolve(callee.text, scope, this.module) === 'local') return;
+    const { definition } = ctx;
+    if (!definition && ctx.deferred) return;
+    const positional = call.arguments.map((arg) =>
+      this.origins(arg, scope, ctx)
+        .filter((o) => !definition || o.parameter)
+        .map((o) => o.name),
+    );
+    (definition ? definition.calls : this.calls).push({ callee: callee.text, positional, keywords: {} });
   }
 
   private ref(id: ts.Identifier): NameRef {
@@ -331,6 +441,35 @@ function newScope(names: ts.Identifier[], parent: Scope | undefined): Scope {
 
 function blockScope(statements: readonly ts.Statement[], parent: Scope | undefined): Scope {
   return newScope(lexicalNames(statements), parent);
+}
+
+function bindingScope(name: string, scope: Scope | undefined): Scope | undefined {
+  for (let s = scope; s; s = s.parent) if (s.names.has(name)) return s;
+  return undefined;
+}
+
+function newDefinition(declaration: ts.FunctionDeclaration | ts.ClassDeclaration): Definition {
+  const parameters = ts.isFunctionDeclaration(declaration) ? declaration.parameters.map((p) => (ts.isIdentifier(p.name) ? p.name.text : '')) : [];
+  return {
+    name: declaration.name!.text,
+    node: declaration,
+    globals: new Map(),
+    parameters,
+    mutatesParameters: new Set(),
+    writesGlobals: new Set(),
+    mutatesGlobals: new Set(),
+    calls: [],
+  };
+}
+
+function effectsOf(definition: Definition): DefinitionEffects {
+  return {
+    parameters: definition.parameters,
+    mutatesParameters: [...definition.mutatesParameters],
+    writesGlobals: [...definition.writesGlobals],
+    mutatesGlobals: [...definition.mutatesGlobals],
+    calls: definition.calls,
+  };
 }
 
 function resolve(name: string, scope: Scope | undefined, module: Map<string, ModuleBinding>): 'local' | ModuleBinding | undefined {
