@@ -205,6 +205,17 @@ describe('TypeScript analysis: mutation', () => {
     assert.deepEqual(mutates('const m = rows.map((r) => r * 2).filter(Boolean);\nconst s = items.slice(1);'), []);
   });
 
+  it('a method of the notebook\'s own classes may change its receiver; builtin readers do not', () => {
+    assert.deepEqual(mutates('graph.addEdge("util", "log");\nledger.record(order);'), ['graph', 'ledger']);
+    assert.deepEqual(mutates('const n = rows.join(",").split(",").length + names.toSorted().indexOf("a") + when.getTime();'), []);
+    assert.deepEqual(mutates('console.log(Math.max(1, 2), JSON.stringify(x));'), []);
+  });
+
+  it('an element fetched with get/at/find is the element itself: changing it changes the container', () => {
+    assert.deepEqual(mutates('byMonth.get(3).push(order);\nusers.find((u) => u.id === 1).name = "x";'), ['byMonth', 'users']);
+    assert.deepEqual(mutates('const list = groups.get("a");\nlist.push(1);'), ['groups']);
+  });
+
   it('changing an element or an alias changes the received value: for-of, callbacks, const aliases', () => {
     assert.deepEqual(mutates('for (const item of low) item.qty += 1;'), ['low']);
     assert.deepEqual(mutates('records.forEach((r) => { r.tag = "x"; });'), ['records']);

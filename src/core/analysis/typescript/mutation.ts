@@ -14,6 +14,32 @@ const MUTATING_METHODS = new Set([
   'setUTCDate', 'setUTCFullYear', 'setUTCHours', 'setUTCMilliseconds', 'setUTCMinutes', 'setUTCMonth', 'setUTCSeconds',
 ]);
 
+/**
+ * Methods of the builtins that leave their receiver as it was. Any other method may change it:
+ * `graph.addEdge(a, b)` on an instance of the notebook's own class is as much a change as
+ * `rows.push(x)`. Deliberately generous, as in the Python analysis: a false positive costs one
+ * extra artifact, a false negative makes a later step see the value before the change.
+ */
+const READ_ONLY_METHODS = new Set([
+  // Array, typed arrays, String (shared names once)
+  'at', 'concat', 'entries', 'every', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'flat', 'flatMap',
+  'forEach', 'includes', 'indexOf', 'join', 'keys', 'lastIndexOf', 'map', 'reduce', 'reduceRight', 'slice', 'some',
+  'toReversed', 'toSorted', 'toSpliced', 'values', 'with', 'subarray',
+  'charAt', 'charCodeAt', 'codePointAt', 'endsWith', 'localeCompare', 'match', 'matchAll', 'normalize', 'padEnd',
+  'padStart', 'repeat', 'replace', 'replaceAll', 'search', 'split', 'startsWith', 'substring', 'toLowerCase',
+  'toUpperCase', 'toLocaleLowerCase', 'toLocaleUpperCase', 'trim', 'trimEnd', 'trimStart',
+  // Map, Set, Object.prototype, Number, RegExp, Promise, Function
+  'get', 'has', 'difference', 'intersection', 'union', 'symmetricDifference', 'isSubsetOf', 'isSupersetOf',
+  'isDisjointFrom', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toString', 'toLocaleString',
+  'valueOf', 'toJSON', 'toFixed', 'toPrecision', 'toExponential', 'test', 'exec', 'then', 'catch', 'finally',
+  'call', 'apply', 'bind',
+  // Date getters and formatting
+  'getDate', 'getDay', 'getFullYear', 'getHours', 'getMilliseconds', 'getMinutes', 'getMonth', 'getSeconds',
+  'getTime', 'getTimezoneOffset', 'getUTCDate', 'getUTCDay', 'getUTCFullYear', 'getUTCHours', 'getUTCMilliseconds',
+  'getUTCMinutes', 'getUTCMonth', 'getUTCSeconds', 'toDateString', 'toISOString', 'toLocaleDateString',
+  'toLocaleTimeString', 'toTimeString', 'toUTCString',
+]);
+
 /** `Object.assign(target, ...)` and friends change their first argument. */
 const MUTATING_STATICS = new Map<string, ReadonlySet<string>>([
   ['Object', new Set(['assign', 'defineProperty', 'defineProperties', 'setPrototypeOf'])],
@@ -27,5 +53,5 @@ export function mutatedByCall(call: ts.CallExpression): ts.Expression | undefine
   const method = callee.name.text;
   const statics = ts.isIdentifier(callee.expression) ? MUTATING_STATICS.get(callee.expression.text) : undefined;
   if (statics) return statics.has(method) ? call.arguments[0] : undefined;
-  return MUTATING_METHODS.has(method) ? callee.expression : undefined;
+  return MUTATING_METHODS.has(method) || !READ_ONLY_METHODS.has(method) ? callee.expression : undefined;
 }

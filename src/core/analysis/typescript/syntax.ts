@@ -132,12 +132,20 @@ export function lexicalNames(statements: readonly ts.Statement[]): ts.Identifier
   return names;
 }
 
-/** `a.b[0].c` -> `a`; undefined when the chain does not start at a variable (`this.x`, `f().x`). */
+/** Calls that hand back an element itself, never a copy: `groups.get(k).push(x)` changes groups. */
+const ELEMENT_GETTERS = new Set(['get', 'at', 'find', 'findLast']);
+
+/**
+ * `a.b[0].c` -> `a`, also through element getters (`a.get(k).c`); undefined when the chain does
+ * not start at a variable (`this.x`, `f().x`) or passes a call that may return a copy.
+ */
 export function rootIdentifier(expr: ts.Expression): ts.Identifier | undefined {
   let e: ts.Expression = expr;
   for (;;) {
     if (ts.isIdentifier(e)) return e;
-    if (
+    if (ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression) && ELEMENT_GETTERS.has(e.expression.name.text)) {
+      e = e.expression.expression;
+    } else if (
       ts.isPropertyAccessExpression(e) ||
       ts.isElementAccessExpression(e) ||
       ts.isParenthesizedExpression(e) ||
