@@ -8,7 +8,10 @@ import type { GeneratedFile } from '../../src/core/generate/files';
 import { generateTypeScriptPackage } from '../../src/core/generate/typescript/index';
 import { newStep, type Plan, type Step } from '../../src/core/plan/model';
 import { planNotebook, productionize, readNotebookFile } from '../../src/core/pipeline';
+import { writeNotebook } from '../helpers/notebooks';
 import { runNotebookAsModule } from '../helpers/typescript';
+
+const TSLAB = { kernelspec: { name: 'tslab', language: 'typescript', display_name: 'TypeScript' } };
 
 const fixtures = path.resolve(__dirname, '../../../test/fixtures');
 const scratch = mkdtempSync(path.join(tmpdir(), 'nb2prod-ts-'));
@@ -223,6 +226,24 @@ describe('TypeScript generator: runtime', () => {
     assert.equal(node(dir, ['main.mjs', '--only', 'nope']).code, 2);
     assert.equal(node(dir, ['main.mjs', '--param', 'nope=1']).code, 2);
     assert.equal(readdirSync(dir).includes('artifacts'), false);
+  });
+});
+
+describe('TypeScript generator: definitions that read parameters', () => {
+  it('a class reading a parameter is one class in every step: instanceof holds, instances are saved and revived, --param reaches it', async () => {
+    const notebook = writeNotebook(scratch, 'param-class.ipynb', [
+      { source: 'const rate = 2;', tags: ['parameters'] },
+      { source: 'class Price {\n  constructor(public amount: number) {}\n  total(): number {\n    return this.amount * rate;\n  }\n}', tags: ['functions'] },
+      { source: 'const price = new Price(5);', tags: ['step:make'] },
+      { source: 'console.log(price instanceof Price, price.total());', tags: ['step:use'] },
+    ], TSLAB);
+    const dir = await productionized(notebook, 'param-class');
+    const whole = node(dir, ['main.mjs', '--artifacts', 'out', '--run-id', 'r1', '--param', 'rate=3']);
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.equal(whole.stdout, 'true 15\n');
+    const alone = node(dir, ['main.mjs', '--artifacts', 'out', '--run-id', 'r2', '--only', 'use']);
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.equal(alone.stdout, 'true 10\n');
   });
 });
 

@@ -85,8 +85,9 @@ function coerce(name, text, fallback) {
   }
 }
 
-export async function runPipeline(steps, defaults, classes, argv) {
+export async function runPipeline(steps, defaults, classes, argv, setSharedParameters = () => {}) {
   const args = parseCommandLine(argv, steps.map((s) => s.name), defaults);
+  setSharedParameters(args.params);
   const runId = args.runId || new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') + '-' + randomBytes(3).toString('hex');
   const runDir = join(args.artifacts, runId);
   mkdirSync(runDir, { recursive: true });
