@@ -198,6 +198,15 @@ describe('Python analysis: body, imports and definitions', () => {
     assert.equal(result.definitions[0].kind, 'function');
   });
 
+  it('a definition knows where it stood in the body and what its def statement itself reads', () => {
+    const result = analyzer.analyzeCell('SCALE = 2\n\n@register(REG)\ndef scaled(x, k=SCALE):\n    return x * k * OTHER\n\nclass C(Base):\n    size = SIZE\n    def m(self):\n        return LATER\nprint(scaled(1))', 0);
+    assert.equal(result.body, 'SCALE = 2\n\nprint(scaled(1))');
+    assert.deepEqual(result.definitions.map((d) => [d.name, d.bodyLine, d.definitionReads]), [
+      ['scaled', 2, ['register', 'REG', 'SCALE']],
+      ['C', 2, ['Base', 'SIZE']],
+    ]);
+  });
+
   it('comment lines right above a definition move with it', () => {
     const result = analyzer.analyzeCell('x = 1  # kept\n# not about f\n\n# Loads the data.\n# Second line.\ndef f():\n    pass\n# trailing note', 0);
     assert.equal(result.definitions[0].code, '# Loads the data.\n# Second line.\ndef f():\n    pass');

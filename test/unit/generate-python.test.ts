@@ -166,6 +166,53 @@ describe('generated package', () => {
     }
   });
 
+  it('a definition runs where it stood: a default or class body reads the value the code above it bound', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'inplace.ipynb', [
+      { source: 'SCALE = 2\ndef scaled(x, factor=SCALE):\n    return x * factor\nclass Config:\n    limit = SCALE + 1\nprint(scaled(3), Config.limit)', tags: ['step:setup'] },
+      { source: 'print(scaled(4), Config.limit)', tags: ['step:use'] },
+    ]);
+    const result = await productionize('inplace.ipynb', { cwd: dir });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'inplace', ['setup', 'use']);
+    assert.equal(whole.stdout, '6 3\n8 3\n', whole.stderr);
+    assert.equal(alone, '6 3\n8 3\n');
+  });
+
+  it('a function whose default read a value a later step rebinds keeps the old default', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'stale.ipynb', [
+      { source: 'SCALE = 2\ndef scaled(x, factor=SCALE):\n    return x * factor', tags: ['step:setup'] },
+      { source: 'SCALE = 10\nprint(scaled(3), SCALE)', tags: ['step:change'] },
+    ]);
+    const result = await productionize('stale.ipynb', { cwd: dir });
+    const run = spawnSync(PYTHON, ['-m', 'stale'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(run.stdout, '6 10\n', run.stderr);
+  });
+
+  it('code in a functions cell that calls a function defined above it runs after that definition', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'bins.ipynb', [
+      { source: 'def make_bins(n):\n    return list(range(n))\n\nBINS = make_bins(3)\n\ndef first():\n    return BINS[0]', tags: ['functions'] },
+      { source: 'print(BINS, first())', tags: ['step:show'] },
+    ]);
+    const result = await productionize('bins.ipynb', { cwd: dir });
+    const run = spawnSync(PYTHON, ['-m', 'bins'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(run.stdout, '[0, 1, 2] 0\n', run.stderr);
+  });
+
+  it('a function redefined in a later step is the old one in the steps before', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'redefine.ipynb', [
+      { source: 'def clean(s):\n    return s.strip()\nprint(clean(" a "))', tags: ['step:a'] },
+      { source: 'K = 2\ndef f(x):\n    return x * K\nprint(f(1))', tags: ['step:b'] },
+      { source: 'def clean(s):\n    return s.strip().upper()\ndef f(x):\n    return x + K\nprint(clean(" b "), f(1))', tags: ['step:c'] },
+    ]);
+    const result = await productionize('redefine.ipynb', { cwd: dir });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'redefine', ['a', 'b', 'c']);
+    assert.equal(whole.stdout, 'a\n2\nB 3\n', whole.stderr);
+    assert.equal(alone, 'a\n2\nB 3\n');
+  });
+
   it('code under `if __name__ == "__main__":` runs, and `__file__` is the notebook at the pipeline root', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'script.ipynb', [

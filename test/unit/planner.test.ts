@@ -187,6 +187,28 @@ describe('planner: parameters, metrics, functions, edges', () => {
     assert.deepEqual(use.inputs, [{ name: 'BASE', from: 'a' }]);
   });
 
+  it('a step calls the definition of a name made up to its cells, not one a later step makes', async () => {
+    const p = await plan([
+      { source: 'K = 2\ndef f(x):\n    return x * K\nprint(f(1))', tags: ['step:a'] },
+      { source: 'print(f(2))', tags: ['step:b'] },
+      { source: 'def f(x):\n    return x + K\nprint(f(1))', tags: ['step:c'] },
+    ]);
+    assert.match(step(p, 'b').localDefinitions[0]?.code ?? '', /x \* K/);
+    assert.match(step(p, 'c').localDefinitions[0]?.code ?? '', /x \+ K/);
+  });
+
+  it('a function whose def statement read a value rebound since travels as a value', async () => {
+    const p = await plan([
+      { source: 'SCALE = 2\ndef scaled(x, k=SCALE):\n    return x * k', tags: ['step:a'] },
+      { source: 'print(scaled(1))', tags: ['step:b'] },
+      { source: 'SCALE = 3\nprint(scaled(1))', tags: ['step:c'] },
+    ]);
+    assert.deepEqual(step(p, 'b').localDefinitions.map((d) => d.name), ['scaled']);
+    assert.deepEqual(step(p, 'c').localDefinitions, []);
+    assert.deepEqual(step(p, 'c').inputs, [{ name: 'scaled', from: 'a' }]);
+    assert.ok(step(p, 'a').outputs.includes('scaled'));
+  });
+
   it('after:/prev: add edges; Kale prev:a:b names two', async () => {
     const p = await plan([
       { source: 'a = 1', tags: ['step:a'] },

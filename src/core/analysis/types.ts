@@ -42,6 +42,13 @@ export interface DefinitionInfo {
    * values it mutates. Optional: analysers that cannot tell leave it out.
    */
   effects?: DefinitionEffects;
+  /**
+   * Module names read when the statement itself runs (decorators, defaults, bases, a class body),
+   * not when the function is called: their values at that moment are baked in. Optional.
+   */
+  definitionReads?: string[];
+  /** How many lines of the cell's `body` came before the definition: where it ran. Optional. */
+  bodyLine?: number;
 }
 
 export interface DefinitionEffects {

@@ -48,6 +48,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     .flatMap((c) => c.imports)
     .filter((i) => i.star)
     .sort((a, b) => a.cell - b.cell || a.line - b.line);
+  const inScope = definitionsInScope([prelude, paramCells, ...drafts.map((d) => d.combined)], definitionByName);
   dropEmptySteps(drafts, diagnostics);
   // Names the shared module itself binds at import time (prelude code and non-literal parameters).
   const sharedNames = new Set([...prelude.defines, ...paramCells.defines.filter((n) => !(n in params))]);
@@ -58,12 +59,21 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
 
   const dataNeeds = definitionDataNeeds(definitions, definitionByName, importByName, sharedNames, params);
   const effects = definitionEffects(definitions, definitionByName);
+  // Redefined functions are local to the steps that use them: the shared module holds one per name.
+  const isShared = (def: DefinitionInfo) =>
+    !dataNeeds.get(def.code)?.length && !effects.get(def.code)?.writesGlobals.size && definitionByName.get(def.name)?.code === def.code;
+  /** Where each step's own functions were defined, and who produced the values their def statements read. */
+  const definedBy = new Map<DefinitionInfo, { step: string; producers: (string | undefined)[] }>();
   for (const draft of drafts) {
     const { step, combined } = draft;
     const settings = settingsOf(combined, importByName);
     if (settings.length) step.settings = settings;
     const inputs = new Map<string, string>();
-    const called = callEffects(combined, definitionByName, effects);
+    const definitionOf = inScope(draft.step.cells[draft.step.cells.length - 1].index);
+    const called = callEffects(combined, definitionOf, effects);
+    // The values a def statement read are still the ones the step would hand it.
+    const definitionReadsCurrent = (def: DefinitionInfo, producers: (string | undefined)[]) =>
+      (def.definitionReads ?? []).every((name, i) => lastProducer.get(name) === producers[i] && !combined.assigned.includes(name));
     const resolve = (ref: LocatedName, via?: string) => {
       const name = ref.name;
       const producer = lastProducer.get(name);
@@ -77,7 +87,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       // A function body reads globals when called, so a value the step binds anywhere serves it.
       if (via && combined.defines.includes(name)) return;
       if (name in params) return void addUnique(step.params, name);
-      if (definitionByName.has(name)) return void useDefinition(name);
+      if (definitionOf.has(name)) return void useDefinition(name);
       if (importByName.has(name)) return void addUnique(step.imports, importByName.get(name)!);
       if (sharedNames.has(name)) return void addUnique(step.sharedUses, name);
       // A name nothing else binds may come from a star import run before it, as in the notebook.
@@ -93,17 +103,23 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     // A function that reads step values through globals is defined inside the step that calls it,
     // so its closure sees them as the notebook's globals did; other functions live in the shared module.
     const useDefinition = (name: string) => {
-      const def = definitionByName.get(name)!;
-      // A function that rebinds a global must rebind the step's value, not the shared module's.
-      if (!dataNeeds.get(name)?.length && !effects.get(name)?.writesGlobals.size) return void addUnique(step.sharedUses, name);
+      const def = definitionOf.get(name)!;
+      if (isShared(def)) return void addUnique(step.sharedUses, name);
       if (step.localDefinitions.includes(def)) return;
+      // Its def statement read values a later step rebound: only the function object the notebook
+      // made has the old ones (in its defaults, say), so it travels like a value.
+      const origin = definedBy.get(def);
+      if (origin && origin.step !== step.name && !definitionReadsCurrent(def, origin.producers)) {
+        if (!inputs.has(name)) inputs.set(name, origin.step);
+        return;
+      }
       step.localDefinitions.push(def);
       for (const g of def.globals) useByLocalDefinition(g.name);
     };
     // Defined inside run(), the function reads the step module's globals: the imports and shared
     // names its body needs must be there even when the step's own code never reads them.
     const useByLocalDefinition = (name: string) => {
-      if (definitionByName.has(name)) return void useDefinition(name);
+      if (definitionOf.has(name)) return void useDefinition(name);
       if (lastProducer.has(name) || name in params) return;
       if (importByName.has(name)) return void addUnique(step.imports, importByName.get(name)!);
       if (sharedNames.has(name)) addUnique(step.sharedUses, name);
@@ -111,7 +127,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     // Functions the step defines itself were moved out of its body, so the body needs them back.
     for (const def of combined.definitions) {
       useDefinition(def.name);
-      for (const need of dataNeeds.get(def.name) ?? []) resolve({ ...need, cell: def.cell, cellId: def.cellId }, def.name);
+      for (const need of dataNeeds.get(def.code) ?? []) resolve({ ...need, cell: def.cell, cellId: def.cellId }, def.name);
     }
     for (const ref of combined.builtinUses) {
       const producer = lastProducer.get(ref.name);
@@ -120,12 +136,12 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     for (const ref of combined.uses) {
       addUnique(step.uses, ref.name);
       resolve(ref);
-      const def = definitionByName.get(ref.name);
-      if (def) for (const need of dataNeeds.get(def.name) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
+      const def = definitionOf.get(ref.name);
+      if (def && !inputs.has(def.name)) for (const need of dataNeeds.get(def.code) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
     }
     const notebookGlobals = combined.builtinUses.map((ref) => ref.name).filter((n) => NOTEBOOK_GLOBALS.includes(n));
     if (notebookGlobals.length) step.notebookGlobals = [...new Set(notebookGlobals)].sort();
-    step.localDefinitions.sort((a, b) => definitions.indexOf(a) - definitions.indexOf(b));
+    step.localDefinitions.sort(byPosition);
     // The step's own import statements were taken out of its body: they always come back.
     for (const imp of [...combined.imports, ...combined.extraImports]) addUnique(step.imports, imp);
     step.inputs = [...inputs].map(([name, from]) => ({ name, from }));
@@ -135,6 +151,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     const mutated = [...combined.mutates, ...called.mutates].filter((n) => lastProducer.has(n) || !importByName.has(n));
     for (const name of [...combined.defines, ...called.writes, ...mutated]) lastProducer.set(name, step.name);
     for (const name of combined.deletes) if (lastProducer.get(name) === step.name && !combined.defines.includes(name)) lastProducer.delete(name);
+    for (const def of combined.definitions) definedBy.set(def, { step: step.name, producers: (def.definitionReads ?? []).map((n) => lastProducer.get(n)) });
   }
 
   const byName = new Map(drafts.map((d) => [d.step.name, d.step]));
@@ -296,6 +313,32 @@ function settingsOf(cells: CombinedCells, importByName: Map<string, ImportInfo>)
   return cells.settings.filter((s) => s.reads.every((name) => importByName.has(name))).map((s) => s.code);
 }
 
+type DefinitionLookup = Pick<Map<string, DefinitionInfo>, 'get' | 'has'>;
+type Located = DefinitionInfo & { cell: number };
+
+function byPosition(a: DefinitionInfo, b: DefinitionInfo): number {
+  return ((a as Located).cell ?? 0) - ((b as Located).cell ?? 0) || a.line - b.line;
+}
+
+/**
+ * The functions a name means as the notebook runs: the last definition in a cell up to the given
+ * one (a function redefined later is not the one earlier cells called). Asked in notebook order.
+ * A name defined only further down keeps its last definition, as before.
+ */
+function definitionsInScope(sources: CombinedCells[], last: Map<string, DefinitionInfo>): (upToCell: number) => DefinitionLookup {
+  const ordered = sources.flatMap((s) => s.definitions).sort(byPosition);
+  const current = new Map<string, DefinitionInfo>();
+  let next = 0;
+  const lookup: DefinitionLookup = {
+    get: (name) => current.get(name) ?? last.get(name),
+    has: (name) => current.has(name) || last.has(name),
+  };
+  return (upToCell) => {
+    for (; next < ordered.length && ordered[next].cell <= upToCell; next++) current.set(ordered[next].name, ordered[next]);
+    return lookup;
+  };
+}
+
 function indexImports(sources: CombinedCells[]): Map<string, ImportInfo> {
   const byName = new Map<string, ImportInfo>();
   const all = sources.flatMap((s) => s.imports).sort((a, b) => a.cell - b.cell || a.line - b.line);
@@ -318,7 +361,7 @@ function definitionDataNeeds(
 ): Map<string, DefinitionInfo['globals']> {
   const memo = new Map<string, DefinitionInfo['globals']>();
   const visit = (def: DefinitionInfo, visiting: Set<string>): DefinitionInfo['globals'] => {
-    const known = memo.get(def.name);
+    const known = memo.get(def.code);
     if (known) return known;
     visiting.add(def.name);
     const needs: DefinitionInfo['globals'] = [];
@@ -329,7 +372,7 @@ function definitionDataNeeds(
       } else if (!imports.has(ref.name) && !sharedNames.has(ref.name)) needs.push(ref);
     }
     const unique = needs.filter((n, i) => needs.findIndex((m) => m.name === n.name) === i);
-    memo.set(def.name, unique);
+    memo.set(def.code, unique);
     return unique;
   };
   for (const def of definitions) visit(def, new Set());
@@ -350,7 +393,7 @@ interface Effects {
 function definitionEffects(definitions: DefinitionInfo[], byName: Map<string, DefinitionInfo>): Map<string, Effects> {
   const memo = new Map<string, Effects>();
   const visit = (def: DefinitionInfo, visiting: Set<string>): Effects => {
-    const known = memo.get(def.name);
+    const known = memo.get(def.code);
     if (known) return known;
     visiting.add(def.name);
     const own = def.effects;
@@ -371,7 +414,7 @@ function definitionEffects(definitions: DefinitionInfo[], byName: Map<string, De
       }
     }
     visiting.delete(def.name);
-    memo.set(def.name, result);
+    memo.set(def.code, result);
     return result;
   };
   for (const def of definitions) visit(def, new Set());
@@ -385,16 +428,17 @@ function mutatedArguments(call: CallSite, callee: DefinitionInfo, effects: Effec
 }
 
 /** The values a step changes by calling notebook functions (or handing them to code that calls them). */
-function callEffects(combined: CombinedCells, byName: Map<string, DefinitionInfo>, effects: Map<string, Effects>): { mutates: string[]; writes: string[] } {
+function callEffects(combined: CombinedCells, byName: DefinitionLookup, effects: Map<string, Effects>): { mutates: string[]; writes: string[] } {
   const mutates = new Set<string>();
   const writes = new Set<string>();
   const reached = new Set([...combined.calls.map((c) => c.callee), ...combined.uses.map((u) => u.name)]);
   for (const call of combined.calls) {
     const callee = byName.get(call.callee);
-    if (callee) for (const root of mutatedArguments(call, callee, effects.get(callee.name)!)) mutates.add(root);
+    if (callee) for (const root of mutatedArguments(call, callee, effects.get(callee.code)!)) mutates.add(root);
   }
   for (const name of reached) {
-    const own = effects.get(name);
+    const definition = byName.get(name);
+    const own = definition && effects.get(definition.code);
     own?.writesGlobals.forEach((n) => writes.add(n));
     own?.mutatesGlobals.forEach((n) => mutates.add(n));
   }

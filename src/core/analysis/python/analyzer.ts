@@ -45,15 +45,16 @@ export class PythonCellAnalyzer implements CellAnalyzer {
     if (strictError) return withError(analysis, strictError, locate, cell);
     const facts = new CellWalker(locate, pre.helperModules).walkModule(root);
     const importedHere = new Set(facts.imports.flatMap((info) => info.names));
+    const body = bodyWithout(pre.code, root, facts.removed);
     return {
-      body: bodyWithout(pre.code, root, facts.removed),
+      body: body.text,
       uses: facts.uses,
       builtinUses: facts.builtinUses,
       defines: facts.defines.filter((name) => !pre.hiddenNames.has(name)),
       deletes: facts.deletes,
       mutates: facts.mutates,
       imports: facts.imports,
-      definitions: facts.definitions,
+      definitions: facts.definitions.map((definition, i) => ({ ...definition, bodyLine: body.lineOf.get(facts.definitionNodes[i]) })),
       calls: facts.calls,
       globalWrites: facts.globalWrites,
       requirements: pre.requirements,

@@ -1,12 +1,18 @@
 /** The cell's executable body: the rewritten code without the statements that moved out. */
 import type { SyntaxNode } from './parser';
 
+export interface Body {
+  text: string;
+  /** For each removed statement, the number of body lines that came before it: where it stood. */
+  lineOf: Map<SyntaxNode, number>;
+}
+
 /**
  * Removes `removed` (top-level statements of `root`) from `code`. A statement alone on its
  * lines takes its lines with it; one sharing a line through `;` is cut out with its separator.
  * Blank lines left behind are collapsed, but never inside a multi-line string.
  */
-export function bodyWithout(code: string, root: SyntaxNode, removed: SyntaxNode[]): string {
+export function bodyWithout(code: string, root: SyntaxNode, removed: SyntaxNode[]): Body {
   const lines = code.split('\n');
   const statementsOnRow = new Map<number, number>();
   for (const statement of root.namedChildren) {
@@ -36,14 +42,17 @@ export function bodyWithout(code: string, root: SyntaxNode, removed: SyntaxNode[
 
   const insideString = stringRows(root);
   const kept: Array<{ text: string; blank: boolean }> = [];
+  const keptBeforeRow: number[] = [];
   lines.forEach((text, row) => {
+    keptBeforeRow[row] = kept.length;
     if (droppedRows.has(row)) return;
     const blank = text.trim() === '' && !insideString.has(row);
     if (blank && (kept.length === 0 || kept[kept.length - 1].blank)) return;
     kept.push({ text: blank ? '' : text, blank });
   });
   while (kept.length > 0 && kept[kept.length - 1].blank) kept.pop();
-  return kept.map((line) => line.text).join('\n');
+  const lineOf = new Map(removed.map((node) => [node, Math.min(keptBeforeRow[node.startPosition.row], kept.length)]));
+  return { text: kept.map((line) => line.text).join('\n'), lineOf };
 }
 
 /** Rows that continue a multi-line string: their whitespace is part of a value. */

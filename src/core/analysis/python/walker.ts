@@ -33,6 +33,8 @@ export interface CellFacts {
   diagnostics: Diagnostic[];
   /** Top-level statements that leave the body (imports, import blocks, definitions). */
   removed: SyntaxNode[];
+  /** The statement of each of `definitions`, in the same order. */
+  definitionNodes: SyntaxNode[];
 }
 
 const IDENTIFIERS = new Set(['identifier', 'keyword_identifier']);
@@ -45,6 +47,8 @@ const DEFINITIONS = new Set(['function_definition', 'class_definition', 'decorat
 
 class Definition {
   readonly globals: NameRef[] = [];
+  /** Module names read as the def/class statement runs (decorators, defaults, bases, class body). */
+  readonly definitionReads = new Set<string>();
   private readonly seen = new Set<string>();
   /** A function's own scope and parameters: a change to a parameter is a change to the caller's argument. */
   scope?: Scope;
@@ -184,6 +188,7 @@ export class CellWalker {
         line: this.locate(definition.node).line,
         // A builtin is a global only if this cell rebinds it.
         globals: definition.globals.filter((ref) => !PYTHON_BUILTINS.has(ref.name) || this.module.locals.has(ref.name)),
+        definitionReads: [...definition.definitionReads].filter((name) => !PYTHON_BUILTINS.has(name) || this.module.locals.has(name)),
         effects: {
           parameters: definition.parameters,
           mutatesParameters: [...definition.mutatesParameters],
@@ -198,6 +203,7 @@ export class CellWalker {
       settings: this.settings,
       diagnostics: this.diagnostics,
       removed: this.removed,
+      definitionNodes: this.definitions.map((definition) => definition.node),
     };
   }
 
@@ -229,9 +235,14 @@ export class CellWalker {
     const { owner, definitionTime } = this.ctx;
     if (owner) {
       if (!owner.has(name)) owner.read(located());
+      // A class body runs when the class statement does.
+      if (this.scope.kind === 'class') owner.definitionReads.add(name);
       return;
     }
-    if (definitionTime && !definitionTime.has(name)) definitionTime.read(located());
+    if (definitionTime) {
+      if (!definitionTime.has(name)) definitionTime.read(located());
+      definitionTime.definitionReads.add(name);
+    }
     if (this.ctx.deferred || !this.scope.runsAtModuleLevel) {
       if (!this.deferredNames.has(name)) {
         this.deferredNames.add(name);

@@ -36,8 +36,14 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   };
   for (const name of step.notebookGlobals ?? []) body.push(notebookGlobals[name as keyof typeof notebookGlobals]);
   if (step.notebookGlobals?.length) body.push('');
-  for (const def of step.localDefinitions) body.push(indentPython(globalsAsNonlocals(def.code.trimEnd(), runLocals)), '');
-  for (const part of step.bodies) body.push(`    # cell ${cellRef(part.cell, part.cellId)}`, indentPython(part.body.trimEnd()), '');
+  const asLocal = (def: DefinitionInfo) => globalsAsNonlocals(def.code.trimEnd(), runLocals);
+  const { inPlace, elsewhere } = byHome(step.localDefinitions, step.cells.map((c) => c.index));
+  for (const def of elsewhere) body.push(indentPython(asLocal(def)), '');
+  for (const cell of step.cells) {
+    const part = step.bodies.find((b) => b.cell === cell.index);
+    const code = withDefinitionsInPlace(part?.body ?? '', inPlace.get(cell.index) ?? [], asLocal);
+    if (code.trim()) body.push(`    # cell ${cellRef(cell.index, cell.id)}`, indentPython(code.trimEnd()), '');
+  }
   if (step.outputs.length) body.push(`    return {${step.outputs.map((o) => `${pyString(o)}: ${o}`).join(', ')}}`);
   while (body.length && body[body.length - 1] === '') body.pop();
   if (!body.some((l) => l.trim() && !l.trim().startsWith('#'))) body.push('    pass');
@@ -47,6 +53,31 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
     lines.push(...step.settings.map((code) => indentPython(code)));
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Definitions from the given cells run where they stood, after the code above them (a default
+ * or a class body may read a value that code binds); the others are not in these cells' code.
+ */
+function byHome(definitions: DefinitionInfo[], cells: number[]): { inPlace: Map<number, DefinitionInfo[]>; elsewhere: DefinitionInfo[] } {
+  const inPlace = new Map<number, DefinitionInfo[]>();
+  const elsewhere: DefinitionInfo[] = [];
+  for (const def of definitions) {
+    const cell = (def as DefinitionInfo & { cell?: number }).cell;
+    if (cell === undefined || def.bodyLine === undefined || !cells.includes(cell)) elsewhere.push(def);
+    else inPlace.set(cell, [...(inPlace.get(cell) ?? []), def]);
+  }
+  return { inPlace, elsewhere };
+}
+
+/** The cell's body with its definitions put back on the lines where they were. */
+function withDefinitionsInPlace(body: string, definitions: DefinitionInfo[], render: (def: DefinitionInfo) => string): string {
+  if (!definitions.length) return body;
+  const lines = body ? body.split('\n') : [];
+  const latestFirst = [...definitions].sort((a, b) => b.bodyLine! - a.bodyLine! || b.line - a.line);
+  for (const def of latestFirst) lines.splice(Math.min(def.bodyLine!, lines.length), 0, ...render(def).split('\n'), '');
+  while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+  return lines.join('\n');
 }
 
 /**
@@ -74,8 +105,13 @@ export function sharedModule(plan: Plan, notebookPath: string): string {
   const lines = [`"""Functions, classes and setup code shared by the steps of ${commentSafe(notebookPath)}."""`];
   const imports = importBlock(plan.sharedImports);
   if (imports.length) lines.push(...imports);
-  for (const part of plan.sharedCode) lines.push('', '', `# cell ${cellRef(part.cell, part.cellId)}`, part.body.trimEnd());
-  for (const def of sharedDefinitions(plan)) lines.push('', '', def.code.trimEnd());
+  const shared = sharedDefinitions(plan);
+  const { inPlace, elsewhere } = byHome(shared, plan.sharedCode.map((part) => part.cell));
+  for (const part of plan.sharedCode) {
+    const code = withDefinitionsInPlace(part.body, inPlace.get(part.cell) ?? [], (def) => def.code.trimEnd());
+    lines.push('', '', `# cell ${cellRef(part.cell, part.cellId)}`, code.trimEnd());
+  }
+  for (const def of elsewhere) lines.push('', '', def.code.trimEnd());
   return lines.join('\n') + '\n';
 }
 
