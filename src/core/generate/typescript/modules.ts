@@ -26,11 +26,14 @@ export function stepModule(step: Step, ctx: ModuleContext): string {
   ];
   if (step.inputs.length) header.push(`// Inputs: ${step.inputs.map((i) => `${i.name} (from ${i.from})`).join(', ')}.`);
   if (step.outputs.length) header.push(`// Outputs: ${step.outputs.join(', ')}.`);
-  const local = new Set(step.localDefinitions.map((d) => d.name));
-  const shared = step.sharedUses.filter((n) => !local.has(n));
+  const moved = parameterisedDefinitions(plan);
+  const localDefinitions = step.localDefinitions.filter((d) => !moved.has(d.name));
+  const local = new Set(localDefinitions.map((d) => d.name));
+  const fromShared = [...step.sharedUses, ...step.localDefinitions.filter((d) => moved.has(d.name)).map((d) => d.name)];
+  const shared = [...new Set(fromShared)].filter((n) => !local.has(n));
   const received = [...step.inputs.map((i) => i.name), ...step.params];
   const body = [
-    ...step.localDefinitions.map((d) => d.code.trim()),
+    ...localDefinitions.map((d) => d.code.trim()),
     ...step.bodies.map((part) => `// cell ${cellRef(part.cell, part.cellId)}\n${part.body.trim()}`),
   ].join('\n\n');
   const code = [
@@ -50,11 +53,20 @@ export function sharedModule(ctx: ModuleContext): string {
   const { plan } = ctx;
   const definitions = sharedDefinitions(plan);
   const setup = plan.sharedCode.map((part) => `// cell ${cellRef(part.cell, part.cellId)}\n${part.body.trim()}`).join('\n\n');
+  const parameters = parametersReadBy(definitions, plan);
   const exported = [
     ...definitions.map((d) => d.name),
     ...plan.steps.flatMap((s) => s.sharedUses).filter((n) => !plan.definitions.some((d) => d.name === n)),
+    ...(parameters.length ? [SET_PARAMETERS] : []),
   ];
-  const body = [setup, ...definitions.map((d) => d.code.trim())].filter(Boolean).join('\n\n');
+  const declared = parameters.length
+    ? [
+        '// The parameters the definitions below read, set from the command line before any step runs.',
+        `let ${parameters.join(', ')};`,
+        `function ${SET_PARAMETERS}(values) {\n({ ${parameters.join(', ')} } = values);\n}`,
+      ].join('\n')
+    : '';
+  const body = [declared, setup, ...definitions.map((d) => d.code.trim())].filter(Boolean).join('\n\n');
   const code = [
     ...importLines(plan.sharedImports, body),
     '',
@@ -64,9 +76,44 @@ export function sharedModule(ctx: ModuleContext): string {
   return [`// Functions, classes and setup code shared by the steps of ${commentSafe(ctx.notebookPath)}.`, '', finish(code, ctx)].join('\n');
 }
 
+/** The shared module's export that hands it the run's parameters (a name no notebook uses). */
+const SET_PARAMETERS = '__nb2prodSetParameters';
+
 export function sharedDefinitions(plan: Plan): Plan['definitions'] {
-  const local = new Set(plan.steps.flatMap((s) => s.localDefinitions.map((d) => d.code)));
+  const moved = parameterisedDefinitions(plan);
+  const local = new Set(plan.steps.flatMap((s) => s.localDefinitions.filter((d) => !moved.has(d.name)).map((d) => d.code)));
   return plan.definitions.filter((d) => !local.has(d.code));
+}
+
+/**
+ * Functions and classes the planner put inside steps only because they read parameters. They
+ * live in the shared module instead, which receives the parameters: a class defined inside each
+ * step would be a different class in every step (`instanceof` false on an instance the previous
+ * step made, and instances that cannot be saved). Not moved: a definition that reads a step's
+ * value or rebinds a name, or reads a parameter some step assigns.
+ */
+export function parameterisedDefinitions(plan: Plan): Set<string> {
+  const params = new Set(Object.keys(plan.params));
+  const assignedParams = new Set(plan.steps.flatMap((s) => [...s.defines, ...s.assigned]).filter((n) => params.has(n)));
+  const local = new Map(plan.steps.flatMap((s) => s.localDefinitions).map((d) => [d.name, d]));
+  const stepLocal = new Set(plan.steps.flatMap((s) => s.localDefinitions.map((d) => d.code)));
+  const available = new Set([...plan.definitions.filter((d) => !stepLocal.has(d.code)).map((d) => d.name), ...plan.sharedImports.flatMap((i) => i.names)]);
+  const movable = new Set([...local.values()].filter((d) => !d.effects?.writesGlobals.length).map((d) => d.name));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const name of movable) {
+      const reads = local.get(name)!.globals.map((g) => g.name);
+      const fits = reads.every((n) => (params.has(n) && !assignedParams.has(n)) || available.has(n) || movable.has(n));
+      if (!fits) changed = movable.delete(name);
+    }
+  }
+  return movable;
+}
+
+function parametersReadBy(definitions: Plan['definitions'], plan: Plan): string[] {
+  const moved = parameterisedDefinitions(plan);
+  const reads = definitions.filter((d) => moved.has(d.name)).flatMap((d) => d.globals.map((g) => g.name));
+  return [...new Set(reads)].filter((n) => n in plan.params);
 }
 
 export function needsSharedModule(plan: Plan): boolean {
@@ -81,6 +128,7 @@ export function mainModule(ctx: ModuleContext): string {
   const { plan } = ctx;
   const language = sourceLanguage(plan);
   const classes = sharedDefinitions(plan).filter((d) => d.kind === 'class' && !ctx.engine.hasPrivateState(d.code, language));
+  const parameterised = parametersReadBy(sharedDefinitions(plan), plan).length > 0;
   const rows = plan.steps.map((s) => {
     const inputs = s.inputs.length ? `{ ${s.inputs.map((i) => `${jsKey(i.name)}: ${js(i.from)}`).join(', ')} }` : '{}';
     return `  { name: ${js(s.name)}, run: step_${s.name}, inputs: ${inputs}, outputs: ${js(s.outputs)}, params: ${js(s.params)}, metrics: ${js(s.metrics)} },`;
@@ -92,7 +140,7 @@ export function mainModule(ctx: ModuleContext): string {
     `//   ${ctx.runtime === 'deno' ? 'deno run -A main.mjs' : 'node main.mjs'} [--only STEP] [--from STEP] [--param NAME=VALUE] [--artifacts DIR] [--run-id ID]`,
     "import process from 'node:process';",
     "import { runPipeline } from './_runtime.mjs';",
-    ...(classes.length ? [`import { ${classes.map((c) => c.name).join(', ')} } from './shared.mjs';`] : []),
+    ...(classes.length || parameterised ? [`import { ${[...classes.map((c) => c.name), ...(parameterised ? [SET_PARAMETERS] : [])].join(', ')} } from './shared.mjs';`] : []),
     ...plan.steps.map((s) => `import { run as step_${s.name} } from './steps/${s.name}.mjs';`),
     '',
     params.length ? ['const PARAMS = {', ...params, '};'].join('\n') : 'const PARAMS = {};',
@@ -104,7 +152,7 @@ export function mainModule(ctx: ModuleContext): string {
     '// Classes whose instances can travel between steps as artifacts.',
     `const CLASSES = { ${classes.map((c) => c.name).join(', ')} };`,
     '',
-    'process.exitCode = await runPipeline(STEPS, PARAMS, CLASSES, process.argv.slice(2));',
+    `process.exitCode = await runPipeline(STEPS, PARAMS, CLASSES, process.argv.slice(2)${parameterised ? `, ${SET_PARAMETERS}` : ''});`,
     '',
   ].join('\n');
 }
