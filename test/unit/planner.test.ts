@@ -122,6 +122,16 @@ describe('planner: data flow', () => {
     assert.equal(e.line, 2);
   });
 
+  it('a name read where the notebook catches NameError is an input when a step made it, and no error when none did', async () => {
+    const p = await plan([
+      { source: 'try:\n    cache\nexcept NameError:\n    cache = {}\nprint(cache)', tags: ['step:a'] },
+      { source: 'try:\n    print(cache, missing)\nexcept Exception as e:\n    print(e)', tags: ['step:b'] },
+    ]);
+    assert.deepEqual(errors(p), []);
+    assert.deepEqual(step(p, 'a').inputs, []);
+    assert.deepEqual(step(p, 'b').inputs, [{ name: 'cache', from: 'a' }]);
+  });
+
   it('a name defined only in a later cell is an error (the notebook would fail too)', async () => {
     const p = await plan([{ source: 'print(later)', tags: ['step:one'] }, { source: 'later = 1', tags: ['step:two'] }]);
     assert.equal(errors(p).length, 1);

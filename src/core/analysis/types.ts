@@ -78,6 +78,11 @@ export interface CellAnalysis {
   /** Free names read at top level before the cell binds them itself (builtins excluded), first occurrence each. */
   uses: NameRef[];
   /**
+   * Free names read only where the cell catches NameError (`try: cache / except NameError:
+   * cache = {}`): inputs when an earlier step binds them, never missing. Optional.
+   */
+  optionalUses?: NameRef[];
+  /**
    * Builtin names read like `uses` (`input`, `id`, `max`...). Notebooks often rebind these
    * (`input = pd.read_csv(...)`): when an earlier step defines one, it is a real input.
    * Optional: analysers that cannot tell leave it out.

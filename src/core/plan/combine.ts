@@ -11,6 +11,8 @@ export interface LocatedName extends NameRef {
 
 export interface CombinedCells {
   uses: LocatedName[];
+  /** Names read where a NameError is caught, before the step binds them (see CellAnalysis). */
+  optionalUses: LocatedName[];
   /** Builtin names read before the step binds them: inputs only when an earlier step rebinds them. */
   builtinUses: LocatedName[];
   defines: string[];
@@ -33,6 +35,7 @@ export interface CombinedCells {
 export function combineCells(cells: { index: number; id: string; analysis: CellAnalysis }[]): CombinedCells {
   const combined: CombinedCells = {
     uses: [],
+    optionalUses: [],
     builtinUses: [],
     defines: [],
     assigned: [],
@@ -57,6 +60,9 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
       if (bound.has(ref.name) || used.has(ref.name)) continue;
       used.add(ref.name);
       combined.uses.push(located(ref, index, id));
+    }
+    for (const ref of analysis.optionalUses ?? []) {
+      if (!bound.has(ref.name) && !used.has(ref.name)) combined.optionalUses.push(located(ref, index, id));
     }
     for (const ref of analysis.builtinUses ?? []) {
       if (!bound.has(ref.name) && !used.has(ref.name)) combined.builtinUses.push(located(ref, index, id));

@@ -74,7 +74,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     // The values a def statement read are still the ones the step would hand it.
     const definitionReadsCurrent = (def: DefinitionInfo, producers: (string | undefined)[]) =>
       (def.definitionReads ?? []).every((name, i) => lastProducer.get(name) === producers[i] && !combined.assigned.includes(name));
-    const resolve = (ref: LocatedName, via?: string) => {
+    const resolve = (ref: LocatedName, via?: string, optional = false) => {
       const name = ref.name;
       const producer = lastProducer.get(name);
       if (producer !== undefined && producer !== step.name) {
@@ -93,6 +93,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       // A name nothing else binds may come from a star import run before it, as in the notebook.
       const stars = starImports.filter((i) => i.cell <= ref.cell);
       if (stars.length) return void stars.forEach((i) => addUnique(step.imports, i));
+      // Read where the notebook catches NameError: a name nothing binds was expected to be missing.
+      if (optional) return;
       error(
         (via
           ? `name '${name}' is read by function '${via}' but no cell before this step defines it`
@@ -133,9 +135,9 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       const producer = lastProducer.get(ref.name);
       if (producer !== undefined && producer !== step.name) resolve(ref);
     }
-    for (const ref of combined.uses) {
+    for (const ref of [...combined.uses, ...combined.optionalUses]) {
       addUnique(step.uses, ref.name);
-      resolve(ref);
+      resolve(ref, undefined, combined.optionalUses.includes(ref));
       const def = definitionOf.get(ref.name);
       if (def && !inputs.has(def.name)) for (const need of dataNeeds.get(def.code) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
     }

@@ -49,6 +49,7 @@ export class PythonCellAnalyzer implements CellAnalyzer {
     return {
       body: body.text,
       uses: facts.uses,
+      ...(facts.optionalUses.length ? { optionalUses: facts.optionalUses } : {}),
       builtinUses: facts.builtinUses,
       defines: facts.defines.filter((name) => !pre.hiddenNames.has(name)),
       deletes: facts.deletes,

@@ -18,6 +18,8 @@ export type Locate = (node: { startPosition: Point }) => { line: number; column:
 
 export interface CellFacts {
   uses: NameRef[];
+  /** Names read only where a NameError is caught (`try: cache / except NameError: cache = {}`). */
+  optionalUses: NameRef[];
   /** Builtin names read before the cell binds them (a notebook may have rebound them). */
   builtinUses: NameRef[];
   defines: string[];
@@ -97,6 +99,8 @@ interface Context {
   definitionTime?: Definition;
   /** Inside a function or lambda that is not a top-level definition: runs later, if at all. */
   deferred: boolean;
+  /** In the body of a `try` whose handler catches NameError: a name there may well be undefined. */
+  mayBeUndefined?: boolean;
 }
 
 export class CellWalker {
@@ -106,6 +110,7 @@ export class CellWalker {
   private futureAnnotations = false;
 
   private readonly uses = new Map<string, NameRef>();
+  private readonly optionalUses = new Map<string, NameRef>();
   private readonly builtinUses = new Map<string, NameRef>();
   private readonly deferredReads: NameRef[] = [];
   private readonly deferredNames = new Set<string>();
@@ -175,6 +180,7 @@ export class CellWalker {
     const byPosition = (a: NameRef, b: NameRef) => a.line - b.line || a.column - b.column;
     return {
       uses: [...this.uses.values()].sort(byPosition),
+      optionalUses: [...this.optionalUses.values()].filter((ref) => !this.uses.has(ref.name)).sort(byPosition),
       builtinUses: [...this.builtinUses.values()].sort(byPosition),
       defines: [...this.defines],
       deletes: [...this.deletes],
@@ -251,7 +257,7 @@ export class CellWalker {
       return;
     }
     if (this.module.locals.has(name)) return;
-    const into = PYTHON_BUILTINS.has(name) ? this.builtinUses : this.uses;
+    const into = PYTHON_BUILTINS.has(name) ? this.builtinUses : this.ctx.mayBeUndefined ? this.optionalUses : this.uses;
     if (!into.has(name)) into.set(name, located());
   }
 
@@ -376,7 +382,7 @@ export class CellWalker {
         if (isAsync(node)) this.topLevelAwait(node);
         return this.withStatement(node);
       case 'try_statement':
-        return this.clauses(node);
+        return this.tryStatement(node);
       case 'except_clause':
       case 'except_group_clause':
         return this.exceptClause(node);
@@ -407,6 +413,15 @@ export class CellWalker {
       if (child.type === 'block') this.block(child);
       else if (child.type.endsWith('_clause') || child.type.endsWith('_statement')) this.statement(child);
       else this.expression(child);
+    }
+  }
+
+  /** `try: cache / except NameError: cache = {}`: the notebook runs on whether the body's names exist or not. */
+  private tryStatement(node: SyntaxNode): void {
+    const guarded = catchesAny(node, NAME_ERRORS);
+    for (const child of node.namedChildren) {
+      if (child.type === 'block') this.within({ mayBeUndefined: this.ctx.mayBeUndefined || guarded }, () => this.block(child));
+      else this.statement(child);
     }
   }
 
@@ -805,17 +820,25 @@ function identifiersIn(node: SyntaxNode): string[] {
 /** Handlers that mean "the import may fail": ImportError, ModuleNotFoundError, a broader class, or a bare except. */
 const IMPORT_FAILURES = new Set(['ImportError', 'ModuleNotFoundError', 'Exception', 'BaseException']);
 
+/** Handlers that catch a name being undefined (UnboundLocalError, inside a step function, is one too). */
+const NAME_ERRORS = new Set(['NameError', 'Exception', 'BaseException']);
+
+/** A handler of the `try` catches one of `errors`, a broader class, or everything (bare `except:`). */
+function catchesAny(node: SyntaxNode, errors: Set<string>): boolean {
+  const handlers = node.namedChildren.filter((child) => child.type === 'except_clause');
+  return handlers.some((handler) => {
+    const caught = handler.namedChildren.filter((child) => child.type !== 'block' && child.type !== 'comment');
+    if (caught.length === 0) return true;
+    return caught.some((c) => c.descendantsOfType('identifier').some((id) => errors.has(id.text)) || errors.has(c.text));
+  });
+}
+
 /** Modules a `try` imports in its body when a handler catches the import failing (the handler is the fallback). */
 function optionalModules(node: SyntaxNode): string[] {
   if (node.type !== 'try_statement') return [];
   const handlers = node.namedChildren.filter((child) => child.type === 'except_clause');
-  const catchesImportFailure = handlers.some((handler) => {
-    const caught = handler.namedChildren.filter((child) => child.type !== 'block' && child.type !== 'comment');
-    if (caught.length === 0) return true;
-    return caught.some((c) => c.descendantsOfType('identifier').some((id) => IMPORT_FAILURES.has(id.text)) || IMPORT_FAILURES.has(c.text));
-  });
   const body = node.childForFieldName('body');
-  if (!catchesImportFailure || !body) return [];
+  if (!catchesAny(node, IMPORT_FAILURES) || !body) return [];
   const required = new Set(handlers.flatMap((h) => h.descendantsOfType([...IMPORT_STATEMENTS]).flatMap((s) => importedNames(s).modules)));
   const modules = body.descendantsOfType([...IMPORT_STATEMENTS]).flatMap((s) => importedNames(s).modules);
   return [...new Set(modules)].filter((m) => !required.has(m));
