@@ -221,6 +221,31 @@ describe('TypeScript generator: runtime', () => {
     assert.match(record.artifacts[0].sha256, /^[a-f0-9]{64}$/);
   });
 
+  it('a --param value keeps the type of its default; one that does not fit is a usage error (exit 2), not text', () => {
+    const params = { rate: 0.5, name: 'base', flag: true, sizes: [1, 2], opts: { a: 1 }, seed: null };
+    const p = plan([step('show', 'console.log(JSON.stringify([rate, name, flag, sizes, opts, seed]));', { params: Object.keys(params) })], { params });
+    const dir = writePackage(generateTypeScriptPackage(p, options), 'param-types');
+    const ok = node(dir, ['main.mjs', '--run-id', 'r1', ...['rate=2', 'name=7', 'flag=no', 'sizes=[3]', 'opts={"b":[2.5]}', 'seed=12'].flatMap((v) => ['--param', v])]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stdout, '[2,"7",false,[3],{"b":[2.5]},12]\n');
+    assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'artifacts/r1/run.json'), 'utf8')).params, { rate: 2, name: '7', flag: false, sizes: [3], opts: { b: [2.5] }, seed: 12 });
+    for (const [bad, expected] of [['sizes=abc', 'expected JSON array'], ['sizes="x"', 'expected JSON array'], ['opts=3', 'expected JSON object'], ['opts=[1]', 'expected JSON object'], ['rate=fast', 'expected a number'], ['flag=maybe', 'expected true or false']]) {
+      const r = node(dir, ['main.mjs', '--param', bad]);
+      assert.equal(r.code, 2, bad);
+      assert.match(r.stderr, new RegExp(`parameter ${bad.split('=')[0]}: ${expected}`));
+    }
+  });
+
+  it('metrics are strict JSON in run.json: NaN and infinity as "nan"/"inf"/"-inf", a BigInt exact, Maps and Sets as objects and arrays', () => {
+    const code = 'const nan = 0 / 0;\nconst inf = 1 / 0;\nconst small = 42n;\nconst big = 2n ** 70n;\nconst scores = new Map([["f1", NaN], ["auc", 0.75]]);\nconst seen = new Set([-Infinity, 1]);';
+    const names = ['nan', 'inf', 'small', 'big', 'scores', 'seen'];
+    const dir = writePackage(generateTypeScriptPackage(plan([step('score', code, { outputs: names, metrics: names })]), options), 'metrics');
+    const r = node(dir, ['main.mjs', '--run-id', 'r1']);
+    assert.equal(r.code, 0, r.stderr);
+    const text = readFileSync(path.join(dir, 'artifacts/r1/run.json'), 'utf8');
+    assert.deepEqual(JSON.parse(text).metrics, { nan: 'nan', inf: 'inf', small: 42, big: '1180591620717411303424', scores: { f1: 'nan', auc: 0.75 }, seen: ['-inf', 1] });
+  });
+
   it('unknown steps and parameters are usage errors (exit 2)', () => {
     const dir = make('1', 'usage');
     assert.equal(node(dir, ['main.mjs', '--only', 'nope']).code, 2);

@@ -78,11 +78,20 @@ function coerce(name, text, fallback) {
     if (text.trim() === '' || !Number.isFinite(value)) usage('parameter ' + name + ': expected a number, got ' + JSON.stringify(text));
     return value;
   }
+  // An array or object default takes JSON of the same shape; a null default any JSON, else the text.
+  let value;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
-    return text;
+    if (fallback === null) return text;
+    usage('parameter ' + name + ': expected JSON ' + (Array.isArray(fallback) ? 'array' : 'object') + ', got ' + JSON.stringify(text));
   }
+  if (fallback === null || jsonKind(value) === jsonKind(fallback)) return value;
+  usage('parameter ' + name + ': expected JSON ' + jsonKind(fallback) + ', got ' + JSON.stringify(text));
+}
+
+function jsonKind(value) {
+  return Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value;
 }
 
 export async function runPipeline(steps, defaults, classes, argv, setSharedParameters = () => {}) {
@@ -292,13 +301,37 @@ function decodeFields(json, target, classes) {
   return target;
 }
 
-function metric(value) {
-  if (typeof value === 'bigint') return Number(value);
+/**
+ * A metric as strict JSON, the way the Python runtime writes one: JSON has no NaN or infinity
+ * (strict readers would reject the whole record), so they are "nan", "inf", "-inf"; a BigInt is a
+ * number while that is exact, else its digits; Maps are objects, Sets arrays, Dates ISO text.
+ */
+function metric(value, seen = new Set()) {
+  switch (typeof value) {
+    case 'number':
+      if (Number.isFinite(value)) return value === 0 ? 0 : value;
+      return Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
+    case 'bigint':
+      return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+    case 'string':
+    case 'boolean':
+      return value;
+    case 'undefined':
+      return null;
+    case 'function':
+    case 'symbol':
+      return String(value);
+  }
+  if (value === null) return null;
+  if (seen.has(value)) return '[Circular]';
+  seen.add(value);
   try {
-    const json = JSON.stringify(value);
-    return json === undefined ? null : JSON.parse(json);
-  } catch {
-    return String(value);
+    if (typeof value.toJSON === 'function') return metric(value.toJSON(), seen);
+    if (value instanceof Map) return Object.fromEntries(Array.from(value, ([k, v]) => [String(k), metric(v, seen)]));
+    if (value instanceof Set || Array.isArray(value) || ArrayBuffer.isView(value)) return Array.from(value, (v) => metric(v, seen));
+    return Object.fromEntries(Object.keys(value).map((k) => [k, metric(value[k], seen)]));
+  } finally {
+    seen.delete(value);
   }
 }
 
