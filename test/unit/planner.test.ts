@@ -209,13 +209,15 @@ describe('planner: parameters, metrics, functions, edges', () => {
 
   it('a function whose def statement read a value rebound since travels as a value', async () => {
     const p = await plan([
-      { source: 'SCALE = 2\ndef scaled(x, k=SCALE):\n    return x * k', tags: ['step:a'] },
+      { source: 'calls = []\nSCALE = 2\ndef scaled(x, k=SCALE):\n    calls.append(x)\n    return x * k', tags: ['step:a'] },
       { source: 'print(scaled(1))', tags: ['step:b'] },
-      { source: 'SCALE = 3\nprint(scaled(1))', tags: ['step:c'] },
+      { source: 'SCALE = 3\nprint(scaled(1), calls)', tags: ['step:c'] },
     ]);
     assert.deepEqual(step(p, 'b').localDefinitions.map((d) => d.name), ['scaled']);
     assert.deepEqual(step(p, 'c').localDefinitions, []);
-    assert.deepEqual(step(p, 'c').inputs, [{ name: 'scaled', from: 'a' }]);
+    // The values its body reads and changes come along: the step returns what it changed.
+    const inputs = step(p, 'c').inputs;
+    assert.deepEqual(inputs.filter((i) => i.name !== 'SCALE'), [{ name: 'scaled', from: 'a' }, { name: 'calls', from: 'b' }]);
     assert.ok(step(p, 'a').outputs.includes('scaled'));
   });
 

@@ -139,7 +139,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       addUnique(step.uses, ref.name);
       resolve(ref, undefined, combined.optionalUses.includes(ref));
       const def = definitionOf.get(ref.name);
-      if (def && !inputs.has(def.name)) for (const need of dataNeeds.get(def.code) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
+      if (def) for (const need of dataNeeds.get(def.code) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
     }
     const notebookGlobals = combined.builtinUses.map((ref) => ref.name).filter((n) => NOTEBOOK_GLOBALS.includes(n));
     if (notebookGlobals.length) step.notebookGlobals = [...new Set(notebookGlobals)].sort();
