@@ -141,6 +141,15 @@ describe('TypeScript analysis: bindings', () => {
     assert.equal(a.body, 'const p = new Point(add(1, 2));');
   });
 
+  it('a const bound to an arrow or function expression is a definition too (a function value could not be saved between steps)', () => {
+    const a = analyze('const factor = 3;\nconst round2 = (x: number): number => Math.round(x * 100) / 100;\nconst scale = function (rows) { rows.push(factor); };\nlet later = () => 1;\nconst made = make(() => 2);');
+    assert.deepEqual(a.defines, ['factor', 'later', 'made']);
+    assert.deepEqual(a.definitions.map((d) => [d.name, d.kind, d.line, d.globals.map((g) => g.name)]), [['round2', 'function', 2, []], ['scale', 'function', 3, ['factor']]]);
+    assert.equal(a.definitions[0].code, 'const round2 = (x: number): number => Math.round(x * 100) / 100;');
+    assert.deepEqual(a.definitions[1].effects?.mutatesParameters, ['rows']);
+    assert.equal(a.body, 'const factor = 3;\nlet later = () => 1;\nconst made = make(() => 2);');
+  });
+
   it('definition globals: free names the body reads, not its locals, parameters or builtins', () => {
     const a = analyze('function score(rows: Row[]) {\n  const out = rows.map((r) => r.v * weight);\n  return Math.max(...out) + offset;\n}');
     assert.deepEqual(a.definitions[0].globals, [

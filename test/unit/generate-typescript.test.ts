@@ -272,6 +272,23 @@ describe('TypeScript generator: definitions that read parameters', () => {
   });
 });
 
+describe('TypeScript generator: helper functions bound to a const', () => {
+  it('an arrow helper defined in one step works in a later step run alone (--only)', async () => {
+    const notebook = writeNotebook(scratch, 'arrow-helpers.ipynb', [
+      { source: 'const factor = 3;\nconst round2 = (x: number): number => Math.round(x * 100) / 100;\nconst scale = (x: number) => x * factor;\nconsole.log(round2(1.234), scale(2));', tags: ['step:make'] },
+      { source: 'console.log(round2(2.345), scale(5));', tags: ['step:use'] },
+    ], TSLAB);
+    const dir = await productionized(notebook, 'arrow-helpers');
+    const whole = node(dir, ['main.mjs', '--artifacts', 'out', '--run-id', 'r1']);
+    assert.equal(whole.code, 0, whole.stderr);
+    assert.equal(whole.stdout, '1.23 6\n2.35 15\n');
+    assert.doesNotMatch(whole.stderr, /cannot be saved/);
+    const alone = node(dir, ['main.mjs', '--artifacts', 'out', '--run-id', 'r2', '--only', 'use']);
+    assert.equal(alone.code, 0, alone.stderr);
+    assert.equal(alone.stdout, '2.35 15\n');
+  });
+});
+
 describe('TypeScript notebooks: base image', () => {
   it('a Node base when nobody chose one, recorded as such in pipeline.json; a chosen one is kept', async () => {
     const notebook = path.join(fixtures, 'notebooks/ts_pipeline.ipynb');

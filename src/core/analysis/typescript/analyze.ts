@@ -9,7 +9,7 @@ import type { CellAnalysis, DefinitionInfo, ImportInfo } from '../types';
 import { literalBindings } from './literals';
 import { packageOf } from './modules';
 import { resolveScopes } from './scope';
-import { asImport, attachedStart, Definition, isDefinition, isDropped, statementText } from './statements';
+import { asImport, attachedStart, Definition, definitionName, isDefinition, isDropped, statementText } from './statements';
 import { hasModifier } from './syntax';
 
 export type ScriptLanguage = 'typescript' | 'javascript';
@@ -51,7 +51,7 @@ export function analyzeCell(source: string, language: ScriptLanguage): CellAnaly
 
   const scopes = resolveScopes(sf, { imports, definitions: new Set(definitions) }, javascript);
   const definitionInfos: DefinitionInfo[] = definitions.map((d) => ({
-    name: d.name!.text,
+    name: definitionName(d).text,
     kind: ts.isClassDeclaration(d) ? 'class' : 'function',
     code: statementText(d, sf),
     line: lineOf(d.getStart(sf)),

@@ -12,6 +12,7 @@ import { ts } from 'ts-morph';
 import type { CallSite, DefinitionEffects, NameRef } from '../types';
 import { JS_GLOBALS } from './globals';
 import { mutatedByCall } from './mutation';
+import { type Definition as StatementDefinition, definitionFunction, definitionName } from './statements';
 import {
   boundIdentifiers,
   FunctionLikeWithBody,
@@ -126,10 +127,10 @@ class ScopeWalker {
     for (const statement of this.sf.statements) {
       if (shape.imports.has(statement)) continue;
       if (shape.definitions.has(statement)) {
-        const definition = newDefinition(statement as ts.FunctionDeclaration | ts.ClassDeclaration);
+        const definition = newDefinition(statement as StatementDefinition);
         this.visit(statement, undefined, { deferred: true, definition });
         globals.set(statement, [...definition.globals.values()]);
-        if (ts.isFunctionDeclaration(statement)) effects.set(statement, effectsOf(definition));
+        if (definitionFunction(statement as StatementDefinition)) effects.set(statement, effectsOf(definition));
       } else {
         this.visit(statement, undefined, { deferred: false });
       }
@@ -151,7 +152,7 @@ class ScopeWalker {
   private declareTopLevel(shape: CellShape): void {
     for (const names of shape.imports.values()) for (const name of names) this.module.set(name, { available: 0 });
     for (const d of shape.definitions) {
-      const name = (d as ts.FunctionDeclaration | ts.ClassDeclaration).name!.text;
+      const name = definitionName(d as StatementDefinition).text;
       this.module.set(name, { available: 0 });
     }
     const declare = (id: ts.Identifier, available: number) => {
@@ -448,13 +449,13 @@ function bindingScope(name: string, scope: Scope | undefined): Scope | undefined
   return undefined;
 }
 
-function newDefinition(declaration: ts.FunctionDeclaration | ts.ClassDeclaration): Definition {
-  const parameters = ts.isFunctionDeclaration(declaration) ? declaration.parameters.map((p) => (ts.isIdentifier(p.name) ? p.name.text : '')) : [];
+function newDefinition(declaration: StatementDefinition): Definition {
+  const fn = definitionFunction(declaration);
   return {
-    name: declaration.name!.text,
-    node: declaration,
+    name: definitionName(declaration).text,
+    node: fn ?? declaration,
     globals: new Map(),
-    parameters,
+    parameters: fn ? fn.parameters.map((p) => (ts.isIdentifier(p.name) ? p.name.text : '')) : [],
     mutatesParameters: new Set(),
     writesGlobals: new Set(),
     mutatesGlobals: new Set(),

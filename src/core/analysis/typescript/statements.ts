@@ -58,13 +58,38 @@ function loadedModule(expr: ts.Expression): string | undefined {
   return isRequire || isDynamicImport ? e.arguments[0].text : undefined;
 }
 
-export type Definition = ts.FunctionDeclaration | ts.ClassDeclaration;
+export type Definition = ts.FunctionDeclaration | ts.ClassDeclaration | ts.VariableStatement;
 
-/** Top-level named functions (with a body) and classes: they move to the shared module. */
+/**
+ * Top-level named functions (with a body) and classes, and `const f = (...) => ...` or
+ * `const f = function (...) {...}`: they move to the shared module. A function kept as a step's
+ * value could not be saved, so a step run alone (`--only`) would not have it.
+ */
 export function isDefinition(statement: ts.Statement): statement is Definition {
   if (isTypeOnly(statement)) return false;
   if (ts.isFunctionDeclaration(statement)) return statement.name !== undefined && statement.body !== undefined;
+  if (ts.isVariableStatement(statement)) return constFunction(statement) !== undefined;
   return ts.isClassDeclaration(statement) && statement.name !== undefined;
+}
+
+/** The name a definition binds. */
+export function definitionName(definition: Definition): ts.Identifier {
+  return ts.isVariableStatement(definition) ? (definition.declarationList.declarations[0].name as ts.Identifier) : definition.name!;
+}
+
+/** The function a definition runs when called (undefined for a class). */
+export function definitionFunction(definition: Definition): ts.FunctionLikeDeclaration | undefined {
+  if (ts.isVariableStatement(definition)) return constFunction(definition);
+  return ts.isFunctionDeclaration(definition) ? definition : undefined;
+}
+
+function constFunction(statement: ts.VariableStatement): ts.ArrowFunction | ts.FunctionExpression | undefined {
+  const list = statement.declarationList;
+  if ((list.flags & ts.NodeFlags.Const) === 0 || list.declarations.length !== 1) return undefined;
+  const [declaration] = list.declarations;
+  const value = declaration.initializer;
+  if (!ts.isIdentifier(declaration.name) || !value) return undefined;
+  return ts.isArrowFunction(value) || ts.isFunctionExpression(value) ? value : undefined;
 }
 
 /** Statements removed from the body without a trace: type-only imports, overload signatures, re-exports. */
