@@ -35,6 +35,11 @@ describe('tag grammar', () => {
     assert.equal(parseCellTags(['skip', 'prev:x']).role, 'skip');
   });
 
+  it("skips what nbclient skips: a cell tagged skip-execution", () => {
+    assert.equal(parseCellTags(['skip-execution']).role, 'skip');
+    assert.equal(parseCellTags(['step:train', 'skip-execution']).role, 'skip');
+  });
+
   it('keeps unknown tags aside without failing', () => {
     assert.deepEqual(parseCellTags(['solution', 'raw-data']).unknown, ['solution', 'raw-data']);
   });

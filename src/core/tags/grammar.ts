@@ -21,6 +21,8 @@ export interface CellTags {
 
 const ROLE_TAGS: Record<string, CellRole> = {
   skip: 'skip',
+  // nbclient (nbconvert --execute, papermill, Jupyter Book) never runs a cell tagged so.
+  'skip-execution': 'skip',
   imports: 'imports',
   functions: 'functions',
   parameters: 'parameters',
