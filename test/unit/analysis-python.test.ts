@@ -207,6 +207,11 @@ describe('Python analysis: body, imports and definitions', () => {
     ]);
   });
 
+  it('lists the names decorators that may act start from, known wrappers left out', () => {
+    const result = analyzer.analyzeCell('@Features.register("x")\n@functools.lru_cache(maxsize=2)\ndef f():\n    pass\n@dataclass\nclass A:\n    x: int\n@app.route("/")\n@property\ndef g():\n    pass', 0);
+    assert.deepEqual(result.definitions.map((d) => [d.name, d.decoratorRoots]), [['f', ['Features']], ['A', undefined], ['g', ['app']]]);
+  });
+
   it('comment lines right above a definition move with it', () => {
     const result = analyzer.analyzeCell('x = 1  # kept\n# not about f\n\n# Loads the data.\n# Second line.\ndef f():\n    pass\n# trailing note', 0);
     assert.equal(result.definitions[0].code, '# Loads the data.\n# Second line.\ndef f():\n    pass');

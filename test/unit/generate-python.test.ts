@@ -213,6 +213,18 @@ describe('generated package', () => {
     assert.equal(alone, 'a\n2\nB 3\n');
   });
 
+  it('a decorator that registers the function runs when its step does, once', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'registry.ipynb', [
+      { source: 'class Features:\n    order = []\n    @classmethod\n    def add(cls, fn):\n        cls.order.append(fn.__name__)\n        return fn\n\n@Features.add\ndef length(w):\n    return len(w)\nprint(Features.order)', tags: ['step:a'] },
+      { source: '@Features.add\ndef caps(w):\n    return w.upper()\nprint(Features.order)', tags: ['step:b'] },
+      { source: 'print(Features.order, caps("x"), length("ab"))', tags: ['step:c'] },
+    ]);
+    const result = await productionize('registry.ipynb', { cwd: dir });
+    const run = spawnSync(PYTHON, ['-m', 'registry'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(run.stdout, "['length']\n['length', 'caps']\n['length', 'caps'] X 2\n", run.stderr);
+  });
+
   it('code under `if __name__ == "__main__":` runs, and `__file__` is the notebook at the pipeline root', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'script.ipynb', [

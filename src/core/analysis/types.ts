@@ -47,6 +47,12 @@ export interface DefinitionInfo {
    * not when the function is called: their values at that moment are baked in. Optional.
    */
   definitionReads?: string[];
+  /**
+   * The names its decorators start from, known wrappers (`@dataclass`, `@functools.wraps`) left
+   * out: `Features` for `@Features.register()`. Such a decorator may act as the def statement
+   * runs (register the function somewhere), so it must run once, where the notebook ran it. Optional.
+   */
+  decoratorRoots?: string[];
   /** How many lines of the cell's `body` came before the definition: where it ran. Optional. */
   bodyLine?: number;
 }

@@ -60,8 +60,17 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const dataNeeds = definitionDataNeeds(definitions, definitionByName, importByName, sharedNames, params);
   const effects = definitionEffects(definitions, definitionByName);
   // Redefined functions are local to the steps that use them: the shared module holds one per name.
+  // A decorator that registers the function (on a notebook class, in a notebook value) must run
+  // where the notebook ran it, once: not when the shared module is imported, nor again in each step.
+  const decoratorActs = (def: DefinitionInfo) =>
+    (def.decoratorRoots ?? []).some((root) => {
+      const decorator = definitionByName.get(root);
+      if (!decorator) return !importByName.has(root);
+      const effect = effects.get(decorator.code);
+      return decorator.kind === 'class' || !!effect?.mutatesGlobals.size || !!effect?.writesGlobals.size;
+    });
   const isShared = (def: DefinitionInfo) =>
-    !dataNeeds.get(def.code)?.length && !effects.get(def.code)?.writesGlobals.size && definitionByName.get(def.name)?.code === def.code;
+    !dataNeeds.get(def.code)?.length && !effects.get(def.code)?.writesGlobals.size && definitionByName.get(def.name)?.code === def.code && !decoratorActs(def);
   /** Where each step's own functions were defined, and who produced the values their def statements read. */
   const definedBy = new Map<DefinitionInfo, { step: string; producers: (string | undefined)[] }>();
   for (const draft of drafts) {
@@ -108,10 +117,10 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       const def = definitionOf.get(name)!;
       if (isShared(def)) return void addUnique(step.sharedUses, name);
       if (step.localDefinitions.includes(def)) return;
-      // Its def statement read values a later step rebound: only the function object the notebook
-      // made has the old ones (in its defaults, say), so it travels like a value.
+      // Its def statement registered it somewhere, or read values a later step rebound: only the
+      // function object the notebook made is the right one (its defaults, say), so it travels like a value.
       const origin = definedBy.get(def);
-      if (origin && origin.step !== step.name && !definitionReadsCurrent(def, origin.producers)) {
+      if (origin && origin.step !== step.name && (decoratorActs(def) || !definitionReadsCurrent(def, origin.producers))) {
         if (!inputs.has(name)) inputs.set(name, origin.step);
         return;
       }

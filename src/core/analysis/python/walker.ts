@@ -51,6 +51,7 @@ class Definition {
   readonly globals: NameRef[] = [];
   /** Module names read as the def/class statement runs (decorators, defaults, bases, class body). */
   readonly definitionReads = new Set<string>();
+  decoratorRoots: string[] = [];
   private readonly seen = new Set<string>();
   /** A function's own scope and parameters: a change to a parameter is a change to the caller's argument. */
   scope?: Scope;
@@ -194,6 +195,7 @@ export class CellWalker {
         line: this.locate(definition.node).line,
         // A builtin is a global only if this cell rebinds it.
         globals: definition.globals.filter((ref) => !PYTHON_BUILTINS.has(ref.name) || this.module.locals.has(ref.name)),
+        ...(definition.decoratorRoots.length ? { decoratorRoots: definition.decoratorRoots } : {}),
         definitionReads: [...definition.definitionReads].filter((name) => !PYTHON_BUILTINS.has(name) || this.module.locals.has(name)),
         effects: {
           parameters: definition.parameters,
@@ -510,8 +512,10 @@ export class CellWalker {
     const name = definition.childForFieldName('name')?.text ?? '';
     const info = new Definition(name, definition.type === 'class_definition' ? 'class' : 'function', statement, comments);
     this.definitions.push(info);
+    const decorators = statement.namedChildren.filter((child) => child.type === 'decorator');
+    info.decoratorRoots = decorators.filter((decorator) => !isWrapperDecorator(decorator)).flatMap((decorator) => rootName(decoratorExpression(decorator))?.text ?? []);
     this.within({ definitionTime: info }, () => {
-      for (const decorator of statement.namedChildren.filter((child) => child.type === 'decorator')) this.children(decorator);
+      for (const decorator of decorators) this.children(decorator);
       if (definition.type === 'class_definition') this.classDefinition(definition, info);
       else this.functionDefinition(definition, info);
     });
@@ -819,6 +823,29 @@ function identifiersIn(node: SyntaxNode): string[] {
 
 /** Handlers that mean "the import may fail": ImportError, ModuleNotFoundError, a broader class, or a bare except. */
 const IMPORT_FAILURES = new Set(['ImportError', 'ModuleNotFoundError', 'Exception', 'BaseException']);
+
+/**
+ * Decorators known to only wrap or describe what they decorate (the standard library's, numba's):
+ * running them again in another module changes nothing else.
+ */
+const WRAPPER_DECORATORS = new Set([
+  'property', 'staticmethod', 'classmethod', 'dataclass', 'wraps', 'lru_cache', 'cache', 'cached_property',
+  'total_ordering', 'singledispatch', 'singledispatchmethod', 'contextmanager', 'asynccontextmanager',
+  'abstractmethod', 'overload', 'final', 'override', 'runtime_checkable', 'no_type_check', 'unique',
+  'jit', 'njit', 'vectorize', 'guvectorize',
+]);
+
+function decoratorExpression(decorator: SyntaxNode): SyntaxNode | null {
+  return decorator.namedChildren.find((child) => child.type !== 'comment') ?? null;
+}
+
+/** `@functools.lru_cache(maxsize=2)` ends with `lru_cache`, a wrapper. */
+function isWrapperDecorator(decorator: SyntaxNode): boolean {
+  let expression = decoratorExpression(decorator);
+  if (expression?.type === 'call') expression = expression.childForFieldName('function');
+  const name = expression?.type === 'attribute' ? expression.childForFieldName('attribute')?.text : expression?.text;
+  return name !== undefined && WRAPPER_DECORATORS.has(name);
+}
 
 /** Handlers that catch a name being undefined (UnboundLocalError, inside a step function, is one too). */
 const NAME_ERRORS = new Set(['NameError', 'Exception', 'BaseException']);
