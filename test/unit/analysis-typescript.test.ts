@@ -231,7 +231,13 @@ describe('TypeScript analysis: mutation', () => {
     assert.deepEqual(mutates('const totals = rows.reduce((acc, row) => acc + row.n, 0);\nrows.map((row) => delete row.tmp);'), ['rows']);
     assert.deepEqual(mutates('const settings = config;\nsettings.precision = 1;'), ['config']);
     assert.deepEqual(mutates('const db = config.db;\nfunction f() { db.port = 1; }'), []);
-    assert.deepEqual(mutates('const copy = [...rows];\nfor (const r of rows.slice()) r.x = 1;\ncopy.push(1);'), []);
+    assert.deepEqual(mutates('const doubled = rows.map((r) => ({ ...r, x: 2 }));\nfor (const d of doubled) d.x = 1;\nconst n = count(rows);\nn.x = 1;'), []);
+  });
+
+  it('a filtered, sorted or spread copy shares the received value\'s elements: changing one changes the value', () => {
+    assert.deepEqual(mutates('rows.filter((r) => !r.price).forEach((r) => { r.price = 0; });'), ['rows']);
+    assert.deepEqual(mutates('for (const r of [...items].sort(byId)) r.rank = 1;'), ['items']);
+    assert.deepEqual(mutates('for (const v of Object.values(groups)) v.seen = true;\nfor (const [k, u] of users.entries()) u.k = k;'), ['groups', 'users']);
   });
 });
 

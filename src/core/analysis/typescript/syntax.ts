@@ -132,19 +132,26 @@ export function lexicalNames(statements: readonly ts.Statement[]): ts.Identifier
   return names;
 }
 
-/** Calls that hand back an element itself, never a copy: `groups.get(k).push(x)` changes groups. */
-const ELEMENT_GETTERS = new Set(['get', 'at', 'find', 'findLast']);
+/**
+ * Calls that hand back the receiver's own elements, not copies of them: `groups.get(k).push(x)`
+ * and `rows.filter(bad).forEach((r) => (r.flag = 1))` change what the receiver holds.
+ */
+const ELEMENT_SHARING_METHODS = new Set(['get', 'at', 'find', 'findLast', 'filter', 'slice', 'sort', 'reverse', 'toSorted', 'toReversed', 'concat', 'flat', 'values', 'entries']);
+/** `Object.values(x)` and `Object.entries(x)` hand back x's own values. */
+const ELEMENT_SHARING_STATICS = new Set(['values', 'entries']);
 
 /**
- * `a.b[0].c` -> `a`, also through element getters (`a.get(k).c`); undefined when the chain does
- * not start at a variable (`this.x`, `f().x`) or passes a call that may return a copy.
+ * `a.b[0].c` -> `a`, also through calls that share a's elements (`a.get(k).c`,
+ * `Object.values(a)`, `[...a]`); undefined when the chain does not start at a variable
+ * (`this.x`, `f().x`) or passes a call that may return new values.
  */
 export function rootIdentifier(expr: ts.Expression): ts.Identifier | undefined {
   let e: ts.Expression = expr;
   for (;;) {
     if (ts.isIdentifier(e)) return e;
-    if (ts.isCallExpression(e) && ts.isPropertyAccessExpression(e.expression) && ELEMENT_GETTERS.has(e.expression.name.text)) {
-      e = e.expression.expression;
+    const shared = elementSource(e);
+    if (shared) {
+      e = shared;
     } else if (
       ts.isPropertyAccessExpression(e) ||
       ts.isElementAccessExpression(e) ||
@@ -159,6 +166,15 @@ export function rootIdentifier(expr: ts.Expression): ts.Identifier | undefined {
       return undefined;
     }
   }
+}
+
+/** The value whose elements an expression hands back unchanged, if it is such a call or a spread copy. */
+function elementSource(e: ts.Expression): ts.Expression | undefined {
+  if (ts.isArrayLiteralExpression(e)) return e.elements.length === 1 && ts.isSpreadElement(e.elements[0]) ? e.elements[0].expression : undefined;
+  if (!ts.isCallExpression(e) || !ts.isPropertyAccessExpression(e.expression)) return undefined;
+  const { expression: receiver, name } = e.expression;
+  if (ts.isIdentifier(receiver) && receiver.text === 'Object') return ELEMENT_SHARING_STATICS.has(name.text) ? e.arguments[0] : undefined;
+  return ELEMENT_SHARING_METHODS.has(name.text) ? receiver : undefined;
 }
 
 export function isAssignmentOperator(kind: ts.SyntaxKind): boolean {
