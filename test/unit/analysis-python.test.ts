@@ -212,6 +212,13 @@ describe('Python analysis: body, imports and definitions', () => {
     assert.deepEqual(result.definitions.map((d) => [d.name, d.decoratorRoots]), [['f', ['Features']], ['A', undefined], ['g', ['app']]]);
   });
 
+  it('a class made by namedtuple/Enum under its own name is a class definition; other calls stay in the body', () => {
+    const result = analyzer.analyzeCell('from collections import namedtuple\nRow = namedtuple("Row", FIELDS)\nColor = enum.Enum("Color", "RED GREEN")\nOther = namedtuple("Renamed", "a")\nrows = [Row(1)]', 0);
+    assert.deepEqual(result.definitions.map((d) => [d.name, d.kind, d.globals.map((g) => g.name)]), [['Row', 'class', ['namedtuple', 'FIELDS']], ['Color', 'class', ['enum']]]);
+    assert.equal(result.body, 'Other = namedtuple("Renamed", "a")\nrows = [Row(1)]');
+    assert.deepEqual(result.defines, ['Other', 'rows']);
+  });
+
   it('comment lines right above a definition move with it', () => {
     const result = analyzer.analyzeCell('x = 1  # kept\n# not about f\n\n# Loads the data.\n# Second line.\ndef f():\n    pass\n# trailing note', 0);
     assert.equal(result.definitions[0].code, '# Loads the data.\n# Second line.\ndef f():\n    pass');

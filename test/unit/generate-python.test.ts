@@ -225,6 +225,19 @@ describe('generated package', () => {
     assert.equal(run.stdout, "['length']\n['length', 'caps']\n['length', 'caps'] X 2\n", run.stderr);
   });
 
+  it('instances of a namedtuple or Enum made in a step are saved for a step run on its own', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'tuples.ipynb', [
+      { source: 'import collections, enum\nRow = collections.namedtuple("Row", "name score")\nLevel = enum.Enum("Level", "LOW HIGH")\nbest = Row("b", 3)\nlevel = Level.HIGH', tags: ['step:a'] },
+      { source: 'print(best, best._asdict(), level)', tags: ['step:b'] },
+    ]);
+    const result = await productionize('tuples.ipynb', { cwd: dir });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'tuples', ['a', 'b']);
+    const expected = "Row(name='b', score=3) {'name': 'b', 'score': 3} Level.HIGH\n";
+    assert.equal(whole.stdout, expected, whole.stderr);
+    assert.equal(alone, expected);
+  });
+
   it('code under `if __name__ == "__main__":` runs, and `__file__` is the notebook at the pipeline root', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'script.ipynb', [

@@ -162,6 +162,9 @@ export class CellWalker {
       } else if (DEFINITIONS.has(statement.type)) {
         this.topLevelDefinition(statement, leading);
         this.removed.push(...leading, statement);
+      } else if (classFactoryAssignment(statement)) {
+        this.classFactory(statement, classFactoryAssignment(statement)!, leading);
+        this.removed.push(...leading, statement);
       } else {
         this.statement(statement);
         this.recordLiteral(statement);
@@ -521,6 +524,18 @@ export class CellWalker {
     });
   }
 
+  /**
+   * `Row = namedtuple("Row", ...)` makes a class as `class Row` would: one that lives in a module
+   * (the shared one) can be pickled with its instances, one made inside a step function cannot.
+   */
+  private classFactory(statement: SyntaxNode, assignment: SyntaxNode, comments: SyntaxNode[]): void {
+    const name = assignment.childForFieldName('left')!.text;
+    const info = new Definition(name, 'class', statement, comments);
+    this.definitions.push(info);
+    this.within({ definitionTime: info }, () => this.expression(assignment.childForFieldName('right')));
+    this.bind(name, this.scope, 'definition');
+  }
+
   private functionDefinition(node: SyntaxNode, topLevel?: Definition): void {
     const parameters = this.parameters(node.childForFieldName('parameters'));
     if (topLevel) topLevel.parameters = parameters;
@@ -845,6 +860,23 @@ function isWrapperDecorator(decorator: SyntaxNode): boolean {
   if (expression?.type === 'call') expression = expression.childForFieldName('function');
   const name = expression?.type === 'attribute' ? expression.childForFieldName('attribute')?.text : expression?.text;
   return name !== undefined && WRAPPER_DECORATORS.has(name);
+}
+
+/** Calls that make a class from a name and fields (the functional forms of class statements). */
+const CLASS_FACTORIES = new Set(['namedtuple', 'NamedTuple', 'TypedDict', 'make_dataclass', 'Enum', 'IntEnum', 'StrEnum', 'Flag', 'IntFlag']);
+
+/** `Name = factory("Name", ...)` alone in its statement: the assignment, else undefined. */
+function classFactoryAssignment(statement: SyntaxNode): SyntaxNode | undefined {
+  if (statement.type !== 'expression_statement' || statement.namedChildCount !== 1) return undefined;
+  const assignment = statement.namedChildren[0];
+  const left = assignment.type === 'assignment' ? assignment.childForFieldName('left') : null;
+  const right = assignment.childForFieldName('right');
+  if (!left || !IDENTIFIERS.has(left.type) || right?.type !== 'call' || assignment.childForFieldName('type')) return undefined;
+  const callee = right.childForFieldName('function');
+  const factory = callee?.type === 'attribute' ? callee.childForFieldName('attribute')?.text : callee?.text;
+  const first = right.childForFieldName('arguments')?.namedChildren.find((arg) => arg.type !== 'comment');
+  if (!factory || !CLASS_FACTORIES.has(factory) || first?.type !== 'string') return undefined;
+  return literalValue(first)?.value === left.text ? assignment : undefined;
 }
 
 /** Handlers that catch a name being undefined (UnboundLocalError, inside a step function, is one too). */
