@@ -69,7 +69,10 @@ export async function runCommand(argv: string[], ctx: CliContext): Promise<numbe
   }
   if (outcome.status === 'cancelled') return EXIT.cancelled;
   if (outcome.error) ctx.err(`error: ${outcome.error.describe()}`);
-  return outcome.status === 'succeeded' ? EXIT.ok : EXIT.failed;
+  if (outcome.status === 'succeeded') return EXIT.ok;
+  // The package exits 2 before it starts a run when its arguments are wrong (`--param epochs=many`):
+  // a usage error of this command too, not a failed run.
+  return outcome.exitCode === EXIT.usage && !outcome.record ? EXIT.usage : EXIT.failed;
 }
 
 /** The pipeline's output arrives in chunks; print it line by line on the matching stream. */

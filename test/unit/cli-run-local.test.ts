@@ -39,6 +39,18 @@ describe('nb2prod run --local', () => {
     assert.equal(version.runs[0].local, true);
   });
 
+  it('exits 2 when the package rejects a --param of the wrong type (Python and Node packages alike)', async () => {
+    const work = tempDir();
+    cpSync(path.join(REPO_ROOT, 'examples'), work, { recursive: true });
+    cpSync(path.join(REPO_ROOT, 'test', 'fixtures', 'notebooks', 'ts_pipeline.ipynb'), path.join(work, 'ts_pipeline.ipynb'));
+    for (const [notebook, wrong] of [['sales_forecast', 'min_units=many'], ['ts_pipeline', 'scale=two']]) {
+      assert.equal((await cli(['productionize', `${notebook}.ipynb`], work)).code, 0);
+      const r = await cli(['run', path.join('pipelines', notebook), '--local', '--param', wrong], work);
+      assert.equal(r.code, 2, `${notebook}: ${r.err}`);
+      assert.match(r.err, /parameter '?(min_units|scale)'?:? expect/);
+    }
+  });
+
   it('exits 2 on a bad option and 1 with one clear line when the directory is not a pipeline', async () => {
     const work = tempDir();
     assert.equal((await cli(['run', '.', '--local', '--bogus'], work)).code, 2);
