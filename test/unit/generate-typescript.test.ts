@@ -158,6 +158,22 @@ describe('TypeScript generator: code transformations', () => {
     assert.equal(r.stdout, '2 2 3 11\n');
   });
 
+  it('relative imports mean the notebook\'s directory, the package root, also from steps/', () => {
+    const s = step('s', 'console.log(sum([1, 2]), twice(3));', {
+      imports: [
+        { names: ['sum'], modules: [], code: "import { sum } from './lib/util.mjs';", line: 1 },
+        { names: ['twice'], modules: [], code: "const { twice } = require('./lib/twice.cjs');", line: 2 },
+      ],
+    });
+    const dir = writePackage(generateTypeScriptPackage(plan([s], { language: 'javascript' }), options), 'relative');
+    mkdirSync(path.join(dir, 'lib'));
+    writeFileSync(path.join(dir, 'lib/util.mjs'), 'export const sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
+    writeFileSync(path.join(dir, 'lib/twice.cjs'), 'exports.twice = (x) => 2 * x;\n');
+    const r = node(dir, ['main.mjs']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '3 6\n');
+  });
+
   it('require() imports work in ES modules', () => {
     const s = step('s', "console.log(join('a', 'b'));", { imports: [{ names: ['join'], modules: [], code: "const { join } = require('node:path');", line: 1 }] });
     const dir = writePackage(generateTypeScriptPackage(plan([s], { language: 'javascript' }), options), 'require');

@@ -3,6 +3,7 @@
  * main.mjs. Modules are assembled as TypeScript (the notebook's own syntax) and then stripped
  * to JavaScript by the compiler, which also lays the code out inside `run()`.
  */
+import * as path from 'path';
 import type { ImportInfo } from '../../analysis/types';
 import type { TypeScriptEngine } from '../../analysis/typescript/load';
 import type { Plan, Step } from '../../plan/model';
@@ -38,14 +39,14 @@ export function stepModule(step: Step, ctx: ModuleContext): string {
   ].join('\n\n');
   const code = [
     ...importLines(step.imports, body),
-    ...(shared.length ? [`import { ${shared.join(', ')} } from '../shared.mjs';`] : []),
+    ...(shared.length ? [`import { ${shared.join(', ')} } from './shared.mjs';`] : []),
     '',
     `export async function run(${destructure(step.inputs.map((i) => i.name))}, ${destructure(step.params)}) {`,
     engine.redeclarationsToAssignments(body, language, received),
     ...(step.outputs.length ? [`return { ${step.outputs.join(', ')} };`] : []),
     '}',
   ].join('\n');
-  return [...header, '', finish(code, ctx)].join('\n');
+  return [...header, '', finish(code, ctx, STEPS_DIRECTORY)].join('\n');
 }
 
 /** The notebook's functions and classes (and the setup code of imports/functions cells), exported for the steps. */
@@ -173,10 +174,18 @@ function importLines(imports: ImportInfo[], code: string): string[] {
   ];
 }
 
-/** TypeScript module text -> the JavaScript module written to disk. */
-function finish(code: string, ctx: ModuleContext): string {
+/** Step modules live one directory below the package root, where the notebook's own files are. */
+const STEPS_DIRECTORY = 'steps';
+
+/**
+ * TypeScript module text -> the JavaScript module written to disk. Relative specifiers are
+ * assembled relative to the package root (the notebook's directory, `./shared.mjs`); written
+ * into `steps/`, they reach one level up.
+ */
+function finish(code: string, ctx: ModuleContext, directory = ''): string {
   const language = sourceLanguage(ctx.plan);
-  const rewritten = ctx.engine.rewriteSpecifiers(code, language, (s) => specifierFor(s, ctx.runtime));
+  const fromRoot = (specifier: string) => (directory && /^\.\.?\//.test(specifier) ? path.posix.relative(directory, specifier) : specifier);
+  const rewritten = ctx.engine.rewriteSpecifiers(code, language, (s) => specifierFor(fromRoot(s), ctx.runtime));
   return ctx.engine.stripTypes(rewritten, language).trimEnd() + '\n';
 }
 
