@@ -219,6 +219,13 @@ describe('Python analysis: body, imports and definitions', () => {
     assert.deepEqual(result.defines, ['Other', 'rows']);
   });
 
+  it('a top-level globals() call reads the notebook namespace; one in a function or of a rebound name does not', () => {
+    assert.equal(analyzer.analyzeCell('print("%(x)s" % globals())', 0).readsNamespace, true);
+    assert.equal(analyzer.analyzeCell('ok = [k for k in globals()]', 0).readsNamespace, true);
+    assert.equal(analyzer.analyzeCell('def f():\n    return globals()', 0).readsNamespace, undefined);
+    assert.equal(analyzer.analyzeCell('globals = dict\nglobals()', 0).readsNamespace, undefined);
+  });
+
   it('comment lines right above a definition move with it', () => {
     const result = analyzer.analyzeCell('x = 1  # kept\n# not about f\n\n# Loads the data.\n# Second line.\ndef f():\n    pass\n# trailing note', 0);
     assert.equal(result.definitions[0].code, '# Loads the data.\n# Second line.\ndef f():\n    pass');

@@ -238,6 +238,19 @@ describe('generated package', () => {
     assert.equal(alone, expected);
   });
 
+  it('globals() in a step is the notebook namespace: values of earlier steps and of the step itself', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'names.ipynb', [
+      { source: 'name = "alpha"\nn = 3', tags: ['step:a'] },
+      { source: 'print("%(name)s/%(n)d" % globals())\nif "model" not in globals():\n    model = "fresh"\nprint(model, "model" in globals())', tags: ['step:b'] },
+      { source: 'if "model" not in globals():\n    model = "again"\nprint(model)', tags: ['step:c'] },
+    ]);
+    const result = await productionize('names.ipynb', { cwd: dir });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'names', ['a', 'b', 'c']);
+    assert.equal(whole.stdout, 'alpha/3\nfresh True\nfresh\n', whole.stderr);
+    assert.equal(alone, 'alpha/3\nfresh True\nfresh\n');
+  });
+
   it('code under `if __name__ == "__main__":` runs, and `__file__` is the notebook at the pipeline root', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'script.ipynb', [

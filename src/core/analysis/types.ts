@@ -117,6 +117,11 @@ export interface CellAnalysis {
    * IPython allows: its code must run on an event loop. Optional: analysers that cannot tell leave it out.
    */
   awaits?: boolean;
+  /**
+   * The cell calls `globals()` (the notebook's namespace, any name in it may be read by a string:
+   * `"%(name)s" % globals()`, `"df" in globals()`). Optional.
+   */
+  readsNamespace?: boolean;
   /** Top-level statements that configure the process (logging, warnings, display options). Optional. */
   settings?: ProcessSetting[];
   diagnostics: Diagnostic[];

@@ -27,6 +27,8 @@ export interface CombinedCells {
   calls: CallSite[];
   literals: Record<string, unknown>;
   bodies: { cell: number; cellId: string; body: string }[];
+  /** Some cell calls `globals()`: it may read any name the notebook bound (see CellAnalysis). */
+  readsNamespace: boolean;
   /** Cells that await at top level (their code runs on an event loop). */
   awaitingCells: { cell: number; cellId: string }[];
   settings: ProcessSetting[];
@@ -49,6 +51,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     literals: {},
     bodies: [],
     awaitingCells: [],
+    readsNamespace: false,
     settings: [],
   };
   const bound = new Set<string>();
@@ -97,6 +100,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     Object.assign(combined.literals, analysis.literals);
     combined.settings.push(...(analysis.settings ?? []));
     if (analysis.awaits) combined.awaitingCells.push({ cell: index, cellId: id });
+    if (analysis.readsNamespace) combined.readsNamespace = true;
     if (analysis.body.trim()) combined.bodies.push({ cell: index, cellId: id, body: analysis.body });
   }
   return combined;

@@ -39,6 +39,8 @@ export interface Step {
   image?: string;
   /** Module attributes the step's code reads (`__name__`, `__file__`), which meant the notebook, not the step module. */
   notebookGlobals?: string[];
+  /** Its code calls `globals()`, the notebook's namespace: it receives every value made before it. */
+  readsNamespace?: boolean;
   /** Its code awaits at top level, as IPython allows: the step function is a coroutine run on an event loop. */
   awaits?: boolean;
   /**

@@ -150,6 +150,12 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       const def = definitionOf.get(ref.name);
       if (def) for (const need of dataNeeds.get(def.code) ?? []) resolve({ ...need, cell: ref.cell, cellId: ref.cellId, line: ref.line }, def.name);
     }
+    // `globals()` may read any name by its string: every value made so far is there in the notebook.
+    if (combined.readsNamespace) {
+      step.readsNamespace = true;
+      for (const [name, producer] of lastProducer) if (producer !== step.name && !inputs.has(name)) inputs.set(name, producer);
+      for (const name of Object.keys(params)) addUnique(step.params, name);
+    }
     const notebookGlobals = combined.builtinUses.map((ref) => ref.name).filter((n) => NOTEBOOK_GLOBALS.includes(n));
     if (notebookGlobals.length) step.notebookGlobals = [...new Set(notebookGlobals)].sort();
     step.localDefinitions.sort(byPosition);

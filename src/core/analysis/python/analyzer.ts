@@ -62,6 +62,7 @@ export class PythonCellAnalyzer implements CellAnalyzer {
       extraImports: [...pre.helperModules].filter((module) => !importedHere.has(module)).map(helperImport),
       literals: facts.literals,
       ...(facts.awaits ? { awaits: true } : {}),
+      ...(facts.readsNamespace ? { readsNamespace: true } : {}),
       ...(facts.settings.length ? { settings: facts.settings } : {}),
       diagnostics: [...diagnostics, ...facts.diagnostics.map((diagnostic) => ({ ...diagnostic, cell }))],
     };

@@ -31,6 +31,8 @@ export interface CellFacts {
   calls: CallSite[];
   literals: Record<string, unknown>;
   awaits: boolean;
+  /** Calls `globals()` (see CellAnalysis.readsNamespace). */
+  readsNamespace: boolean;
   settings: ProcessSetting[];
   diagnostics: Diagnostic[];
   /** Top-level statements that leave the body (imports, import blocks, definitions). */
@@ -125,6 +127,7 @@ export class CellWalker {
   private readonly literals: Record<string, unknown> = {};
   private readonly diagnostics: Diagnostic[] = [];
   private awaits = false;
+  private readsNamespace = false;
   private readonly settings: ProcessSetting[] = [];
   private readonly removed: SyntaxNode[] = [];
   /** Module names bound to (parts of) received values: `for df in frames`, `d = config["x"]`. */
@@ -211,6 +214,7 @@ export class CellWalker {
       calls: this.calls,
       literals: this.literals,
       awaits: this.awaits,
+      readsNamespace: this.readsNamespace,
       settings: this.settings,
       diagnostics: this.diagnostics,
       removed: this.removed,
@@ -697,6 +701,9 @@ export class CellWalker {
   private call(node: SyntaxNode): void {
     const callee = node.childForFieldName('function');
     const args = node.childForFieldName('arguments');
+    if (callee?.text === 'globals' && !this.ctx.collecting && !this.ctx.owner && this.scope.resolve('globals') === 'module' && !this.module.locals.has('globals')) {
+      this.readsNamespace = true;
+    }
     this.expression(callee);
     if (args) this.expression(args);
     if (this.ctx.collecting) return;

@@ -23,6 +23,7 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   const ours = [
     ...(sharedNames.length ? [wrapImport('from ..shared import', sharedNames)] : []),
     ...(needsDisplay ? ['from .._runtime import display'] : []),
+    ...(step.readsNamespace ? ['from .._runtime import notebook_globals'] : []),
   ];
   if (imports.length || ours.length) lines.push('', ...imports, ...(imports.length && ours.length ? [''] : []), ...ours);
   lines.push('', '', signature(step) + ':');
@@ -35,7 +36,9 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
     __file__: `    __file__ = ${pyString(path.posix.basename(notebookPath.split('\\').join('/')))}  # the notebook, at the pipeline root`,
   };
   for (const name of step.notebookGlobals ?? []) body.push(notebookGlobals[name as keyof typeof notebookGlobals]);
-  if (step.notebookGlobals?.length) body.push('');
+  // The notebook's globals are run()'s locals here: `"%(n)s" % globals()` must find them.
+  if (step.readsNamespace) body.push('    globals = notebook_globals()  # the notebook namespace: module names and this run\'s values');
+  if (step.notebookGlobals?.length || step.readsNamespace) body.push('');
   const asLocal = (def: DefinitionInfo) => globalsAsNonlocals(def.code.trimEnd(), runLocals);
   const { inPlace, elsewhere } = byHome(step.localDefinitions, step.cells.map((c) => c.index));
   for (const def of elsewhere) body.push(indentPython(asLocal(def)), '');

@@ -31,6 +31,18 @@ def display(*objects, **_kwargs):
         print(repr(obj))
 
 
+def notebook_globals():
+    """globals() as the calling step's notebook code meant it: the module's names and the step's values, as they are now."""
+    frame = sys._getframe(1)
+
+    def namespace():
+        names = dict(frame.f_globals)
+        names.update((name, value) for name, value in frame.f_locals.items() if name != "globals")
+        return names
+
+    return namespace
+
+
 def as_python_reads(params, source):
     """The parameter defaults as the notebook's Python evaluates them: JSON turned 1.0 into 1 and (1, 2) into a list."""
     try:
