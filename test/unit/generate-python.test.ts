@@ -251,6 +251,19 @@ describe('generated package', () => {
     assert.equal(alone, 'alpha/3\nfresh True\nfresh\n');
   });
 
+  it('a step that rebinds a function\'s name to its result (score = score(4)) calls the function first', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'rebind.ipynb', [
+      { source: 'def score(x):\n    return x * 2\nprint(score(1))', tags: ['step:a'] },
+      { source: 'score = score(4)', tags: ['step:b'] },
+      { source: 'print(score)', tags: ['step:c'] },
+    ]);
+    const result = await productionize('rebind.ipynb', { cwd: dir });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'rebind', ['a', 'b', 'c']);
+    assert.equal(whole.stdout, '2\n8\n', whole.stderr);
+    assert.equal(alone, '2\n8\n');
+  });
+
   it('code under `if __name__ == "__main__":` runs, and `__file__` is the notebook at the pipeline root', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'script.ipynb', [

@@ -115,7 +115,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     // so its closure sees them as the notebook's globals did; other functions live in the shared module.
     const useDefinition = (name: string) => {
       const def = definitionOf.get(name)!;
-      if (isShared(def)) return void addUnique(step.sharedUses, name);
+      // A name the step rebinds (`score = score(4)`) is run()'s local throughout: an import of it would be shadowed.
+      if (isShared(def) && !combined.assigned.includes(name)) return void addUnique(step.sharedUses, name);
       if (step.localDefinitions.includes(def)) return;
       // Its def statement registered it somewhere, or read values a later step rebound: only the
       // function object the notebook made is the right one (its defaults, say), so it travels like a value.

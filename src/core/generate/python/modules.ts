@@ -118,9 +118,12 @@ export function sharedModule(plan: Plan, notebookPath: string): string {
   return lines.join('\n') + '\n';
 }
 
+/** Definitions no step defines itself, and those a step imports even though another defines its own copy. */
 export function sharedDefinitions(plan: Plan): DefinitionInfo[] {
   const local = new Set(plan.steps.flatMap((s) => s.localDefinitions.map((d) => d.code)));
-  return plan.definitions.filter((d) => !local.has(d.code));
+  const imported = new Set(plan.steps.flatMap((s) => s.sharedUses));
+  const last = new Map(plan.definitions.map((d) => [d.name, d]));
+  return plan.definitions.filter((d) => !local.has(d.code) || (imported.has(d.name) && last.get(d.name) === d));
 }
 
 export function mainModule(plan: Plan, notebookPath: string, packageName: string): string {
