@@ -234,6 +234,13 @@ describe('TypeScript analysis: mutation', () => {
     assert.deepEqual(mutates('const doubled = rows.map((r) => ({ ...r, x: 2 }));\nfor (const d of doubled) d.x = 1;\nconst n = count(rows);\nn.x = 1;'), []);
   });
 
+  it('a container of the cell\'s own that stores received elements holds them: changing what it holds changes the value', () => {
+    const grouping = 'const byCategory = {};\nfor (const r of catalogue) (byCategory[r.category] ??= []).push(r);\n';
+    assert.deepEqual(mutates(grouping + 'for (const rows of Object.values(byCategory)) rows.forEach((r) => r.flags.push("x"));'), ['catalogue']);
+    assert.deepEqual(mutates('const index = new Map();\nfor (const u of users) index.set(u.id, u);\nindex.get(1).name = "a";'), ['users']);
+    assert.deepEqual(mutates('const picked = [];\npicked.push(first.id);\nconst copy = {};\ncopy.n = rows.length;\ncopy.n += 1;'), []);
+  });
+
   it('a filtered, sorted or spread copy shares the received value\'s elements: changing one changes the value', () => {
     assert.deepEqual(mutates('rows.filter((r) => !r.price).forEach((r) => { r.price = 0; });'), ['rows']);
     assert.deepEqual(mutates('for (const r of [...items].sort(byId)) r.rank = 1;'), ['items']);

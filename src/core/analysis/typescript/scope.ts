@@ -44,6 +44,9 @@ interface Origin {
   parameter: boolean;
 }
 
+/** Methods that put their arguments into the receiver: it then holds those values. */
+const STORING_METHODS = new Set(['push', 'unshift', 'add', 'set', 'splice']);
+
 /** Array methods whose callback receives the array's elements, and at which parameter. */
 const ELEMENT_CALLBACKS = new Map<string, number>([
   ...['forEach', 'map', 'filter', 'find', 'findIndex', 'findLast', 'findLastIndex', 'some', 'every', 'flatMap'].map((m) => [m, 0] as const),
@@ -205,6 +208,7 @@ class ScopeWalker {
     }
     if (ts.isBinaryExpression(node) && isAssignmentOperator(node.operatorToken.kind)) {
       this.assign(node.left, node.operatorToken.kind !== ts.SyntaxKind.EqualsToken, scope, ctx);
+      if (!ts.isIdentifier(node.left)) this.store(node.left, [node.right], scope, ctx);
       return this.visit(node.right, scope, ctx);
     }
     if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && isIncrement(node.operator)) {
@@ -216,6 +220,8 @@ class ScopeWalker {
       if (target) this.mutate(target, scope, ctx);
       this.noteElementCallback(node, scope, ctx);
       this.callSite(node, scope, ctx);
+      const callee = node.expression;
+      if (ts.isPropertyAccessExpression(callee) && STORING_METHODS.has(callee.name.text)) this.store(callee.expression, node.arguments, scope, ctx);
     }
     if (ts.isVariableDeclaration(node) && node.initializer) this.alias(node, scope, ctx);
     this.visitChildren(node, scope, ctx);
@@ -360,8 +366,9 @@ class ScopeWalker {
   }
 
   /**
-   * The values from outside that an expression is (part of): no call on the way, since a call
-   * may return a copy. At top level a received value; in a definition a parameter or a module name.
+   * The values from outside that an expression is (part of), through member access and calls
+   * that share elements (see rootIdentifier). At top level a received value; in a definition a
+   * parameter or a module name.
    */
   private origins(expr: ts.Expression, scope: Scope | undefined, ctx: Context): Origin[] {
     const root = rootIdentifier(expr);
@@ -394,6 +401,27 @@ class ScopeWalker {
       if (owner) (owner.aliases ??= new Map()).set(id.text, origins);
       else this.moduleAliases.set(id.text, origins);
     }
+  }
+
+  /**
+   * `groups[key].push(row)`, `index[id] = row`: a container of the cell's own now holds values
+   * from outside, so changing what it holds changes them (`groups.a.forEach((r) => r.x = 1)`).
+   */
+  private store(container: ts.Expression, values: readonly ts.Expression[], scope: Scope | undefined, ctx: Context): void {
+    const root = rootIdentifier(container);
+    // A named property (`rows.length`, `u.id`) is most often a plain value, not an element.
+    const stored = values
+      .map((v) => (ts.isSpreadElement(v) ? v.expression : v))
+      .filter((v) => !ts.isPropertyAccessExpression(v))
+      .flatMap((v) => this.origins(v, scope, ctx));
+    if (!root || !stored.length) return;
+    const owner = bindingScope(root.text, scope);
+    const aliases = owner ? (owner.aliases ??= new Map<string, Origin[]>()) : this.moduleAliases;
+    const known = aliases.get(root.text) ?? [];
+    // A value from outside that holds more values is changed, not a new alias.
+    if (!known.length && (this.origins(root, scope, ctx).length || (!owner && !this.module.has(root.text)))) return;
+    const added = stored.filter((o) => !known.some((k) => k.name === o.name && k.parameter === o.parameter));
+    aliases.set(root.text, [...known, ...added]);
   }
 
   /** `rows.forEach((row) => ...)`: the callback's parameter is an element of rows. */
@@ -474,8 +502,7 @@ function effectsOf(definition: Definition): DefinitionEffects {
 }
 
 function resolve(name: string, scope: Scope | undefined, module: Map<string, ModuleBinding>): 'local' | ModuleBinding | undefined {
-  for (let s = scope; s; s = s.parent) if (s.names.has(name)) return 'local';
-  return module.get(name);
+  return bindingScope(name, scope) ? 'local' : module.get(name);
 }
 
 function addRef(map: Map<string, NameRef>, ref: NameRef): void {

@@ -142,8 +142,9 @@ const ELEMENT_SHARING_STATICS = new Set(['values', 'entries']);
 
 /**
  * `a.b[0].c` -> `a`, also through calls that share a's elements (`a.get(k).c`,
- * `Object.values(a)`, `[...a]`); undefined when the chain does not start at a variable
- * (`this.x`, `f().x`) or passes a call that may return new values.
+ * `Object.values(a)`, `[...a]`) and through an assignment to a member (`(a[k] ??= []).push(x)`);
+ * undefined when the chain does not start at a variable (`this.x`, `f().x`) or passes a call
+ * that may return new values.
  */
 export function rootIdentifier(expr: ts.Expression): ts.Identifier | undefined {
   let e: ts.Expression = expr;
@@ -152,6 +153,8 @@ export function rootIdentifier(expr: ts.Expression): ts.Identifier | undefined {
     const shared = elementSource(e);
     if (shared) {
       e = shared;
+    } else if (ts.isBinaryExpression(e) && isAssignmentOperator(e.operatorToken.kind) && !ts.isIdentifier(e.left)) {
+      e = e.left;
     } else if (
       ts.isPropertyAccessExpression(e) ||
       ts.isElementAccessExpression(e) ||
