@@ -264,6 +264,17 @@ describe('generated package', () => {
     assert.equal(alone, '2\n8\n');
   });
 
+  it('a class or function defined inside a step prints its name as the notebook did, not run.<locals>', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'local.ipynb', [
+      { source: 'from dataclasses import dataclass\nLIMIT = 0.5\n@dataclass\nclass Result:\n    score: float\n    def passed(self):\n        return self.score > LIMIT\ndef check(x):\n    return x > LIMIT', tags: ['step:a'] },
+      { source: 'print(Result(0.7), Result(0.7).passed())\ntry:\n    check()\nexcept TypeError as e:\n    print(e)', tags: ['step:b'] },
+    ]);
+    const result = await productionize('local.ipynb', { cwd: dir });
+    const run = spawnSync(PYTHON, ['-m', 'local'], { cwd: result.outDir, encoding: 'utf8' });
+    assert.equal(run.stdout, "Result(score=0.7) True\ncheck() missing 1 required positional argument: 'x'\n", run.stderr);
+  });
+
   it('code under `if __name__ == "__main__":` runs, and `__file__` is the notebook at the pipeline root', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'script.ipynb', [

@@ -39,7 +39,7 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   // The notebook's globals are run()'s locals here: `"%(n)s" % globals()` must find them.
   if (step.readsNamespace) body.push('    globals = notebook_globals()  # the notebook namespace: module names and this run\'s values');
   if (step.notebookGlobals?.length || step.readsNamespace) body.push('');
-  const asLocal = (def: DefinitionInfo) => globalsAsNonlocals(def.code.trimEnd(), runLocals);
+  const asLocal = (def: DefinitionInfo) => globalsAsNonlocals(def.code.trimEnd(), runLocals) + topLevelName(def);
   const { inPlace, elsewhere } = byHome(step.localDefinitions, step.cells.map((c) => c.index));
   for (const def of elsewhere) body.push(indentPython(asLocal(def)), '');
   for (const cell of step.cells) {
@@ -71,6 +71,17 @@ function byHome(definitions: DefinitionInfo[], cells: number[]): { inPlace: Map<
     else inPlace.set(cell, [...(inPlace.get(cell) ?? []), def]);
   }
   return { inPlace, elsewhere };
+}
+
+/**
+ * Defined inside run(), a class or function is `run.<locals>.Name`, which dataclass reprs and
+ * error messages print; the notebook defined it at top level. Only where the name is surely the
+ * class or function itself: not after a decorator that may return something else.
+ */
+function topLevelName(def: DefinitionInfo): string {
+  const decorated = /^@/m.test(def.code.split(/^(?:class|def|async\s+def)\s/m)[0]);
+  const plain = def.kind === 'class' ? !def.decoratorRoots?.length : !decorated;
+  return plain ? `\n${def.name}.__qualname__ = ${pyString(def.name)}  # as at the notebook's top level` : '';
 }
 
 /** The cell's body with its definitions put back on the lines where they were. */
