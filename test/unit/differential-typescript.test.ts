@@ -47,6 +47,9 @@ describe('differential (TypeScript/JavaScript): the generated package prints wha
       const whole = node(['main.mjs', '--run-id', 'differential'], out);
       assert.equal(whole.status, 0, tail(whole.stderr));
       assert.equal(whole.stdout, expected.stdout);
+      // run.json is strict JSON (JSON.parse rejects NaN and Infinity) and records the parameters as they were.
+      const record = JSON.parse(readFileSync(path.join(out, 'artifacts', 'differential', 'run.json'), 'utf8'));
+      assert.deepEqual(record.params, manifest.params);
 
       // A value JSON cannot hold (a closure, a generator) flows in memory only: it cannot cross processes.
       if (whole.stderr.includes('cannot be saved')) return void t.diagnostic('not compared step by step: a value flows in memory only');
