@@ -252,6 +252,15 @@ describe('TypeScript generator: runtime', () => {
     }
   });
 
+  it('run.json records the parameters the run was given, also when a step changes one in place', () => {
+    const p = plan([step('tune', 'opts.depth += 1;\nconsole.log(opts);', { params: ['opts'], outputs: ['opts'] })], { params: { opts: { depth: 2 } } });
+    const dir = writePackage(generateTypeScriptPackage(p, options), 'param-record');
+    const r = node(dir, ['main.mjs', '--run-id', 'r1', '--param', 'opts={"depth":5}']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, '{ depth: 6 }\n');
+    assert.deepEqual(JSON.parse(readFileSync(path.join(dir, 'artifacts/r1/run.json'), 'utf8')).params, { opts: { depth: 5 } });
+  });
+
   it('metrics are strict JSON in run.json: NaN and infinity as "nan"/"inf"/"-inf", a BigInt exact, Maps and Sets as objects and arrays', () => {
     const code = 'const nan = 0 / 0;\nconst inf = 1 / 0;\nconst small = 42n;\nconst big = 2n ** 70n;\nconst scores = new Map([["f1", NaN], ["auc", 0.75]]);\nconst seen = new Set([-Infinity, 1]);';
     const names = ['nan', 'inf', 'small', 'big', 'scores', 'seen'];

@@ -105,7 +105,8 @@ export async function runPipeline(steps, defaults, classes, argv, setSharedParam
   const selected = args.only ? steps.slice(first, first + 1) : steps.slice(first);
   const record = {
     run_id: runId,
-    params: args.params,
+    // A copy taken now: a step may change a parameter object in place, as the notebook's cells did.
+    params: structuredClone(args.params),
     status: 'running',
     started: now(),
     finished: null,
