@@ -109,6 +109,25 @@ describe('generated package', () => {
     assert.equal(alone, whole.stdout);
   });
 
+  it('a cell tagged raises-exception shows its error and the pipeline goes on, as nbclient runs the notebook', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'oops.ipynb', [
+      { source: 'rows = [3, 1, 2]\nprint("loaded", len(rows))', tags: ['step:load'] },
+      { source: 'first = rows[0]\nprint("before", first)\nrows.append(1 / 0)\nprint("never")', tags: ['step:demo', 'raises-exception'] },
+      { source: 'print(undefined_on_purpose)', tags: ['raises-exception'] },
+      { source: 'print("no syntax" ', tags: ['raises-exception'] },
+      { source: 'print("after", first, sorted(rows))', tags: ['step:report'] },
+    ]);
+    const result = await productionize('oops.ipynb', { cwd: dir });
+    assert.ok(result.plan.diagnostics.every((d) => d.severity !== 'error'), JSON.stringify(result.plan.diagnostics));
+    assert.match(result.warnings.join('\n'), /raises-exception: left out/);
+    const { whole, alone } = wholeAndAlone(result.outDir, 'oops', ['load', 'demo', 'report']);
+    assert.equal(whole.status, 0, whole.stderr);
+    assert.equal(whole.stdout, 'loaded 3\nbefore 3\nafter 3 [1, 2, 3]\n');
+    assert.match(whole.stderr, /ZeroDivisionError[\s\S]*NameError: name 'undefined_on_purpose' is not defined/);
+    assert.equal(alone, whole.stdout);
+  });
+
   it('a step that awaits at top level runs on an event loop, whole and alone', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'aw.ipynb', [

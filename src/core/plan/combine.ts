@@ -3,6 +3,7 @@
  * same step after an earlier cell bound it is not a use of the step.
  */
 import type { CallSite, CellAnalysis, DefinitionInfo, ImportInfo, NameRef, ProcessSetting } from '../analysis/types';
+import type { CellBody } from './model';
 
 export interface LocatedName extends NameRef {
   cell: number;
@@ -26,7 +27,7 @@ export interface CombinedCells {
   extraImports: ImportInfo[];
   calls: CallSite[];
   literals: Record<string, unknown>;
-  bodies: { cell: number; cellId: string; body: string }[];
+  bodies: CellBody[];
   /** Some cell calls `globals()`: it may read any name the notebook bound (see CellAnalysis). */
   readsNamespace: boolean;
   /** Cells that await at top level (their code runs on an event loop). */
@@ -34,7 +35,7 @@ export interface CombinedCells {
   settings: ProcessSetting[];
 }
 
-export function combineCells(cells: { index: number; id: string; analysis: CellAnalysis }[]): CombinedCells {
+export function combineCells(cells: { index: number; id: string; analysis: CellAnalysis; raisesException?: boolean }[]): CombinedCells {
   const combined: CombinedCells = {
     uses: [],
     optionalUses: [],
@@ -58,7 +59,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
   const used = new Set<string>();
   const defined = new Set<string>();
   const mutated = new Set<string>();
-  for (const { index, id, analysis } of cells) {
+  for (const { index, id, analysis, raisesException } of cells) {
     for (const ref of analysis.uses) {
       if (bound.has(ref.name) || used.has(ref.name)) continue;
       used.add(ref.name);
@@ -101,7 +102,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     combined.settings.push(...(analysis.settings ?? []));
     if (analysis.awaits) combined.awaitingCells.push({ cell: index, cellId: id });
     if (analysis.readsNamespace) combined.readsNamespace = true;
-    if (analysis.body.trim()) combined.bodies.push({ cell: index, cellId: id, body: analysis.body });
+    if (analysis.body.trim()) combined.bodies.push({ cell: index, cellId: id, body: analysis.body, ...(raisesException ? { raisesException } : {}) });
   }
   return combined;
 }

@@ -50,7 +50,15 @@ export interface Step {
   settings?: string[];
   diagnostics: Diagnostic[];
   /** The code per source cell, in order (the generator marks where each cell starts). */
-  bodies: { cell: number; cellId: string; body: string }[];
+  bodies: CellBody[];
+}
+
+export interface CellBody {
+  cell: number;
+  cellId: string;
+  body: string;
+  /** Tagged raises-exception: the step reports the cell's error and goes on, as the notebook did. */
+  raisesException?: boolean;
 }
 
 export interface Plan {

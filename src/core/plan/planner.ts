@@ -28,7 +28,13 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const assignment = assignCells(notebook.cells);
   diagnostics.push(...assignment.diagnostics);
   const analyses = analyzeCells(assignment, analyzer, diagnostics);
-  const analysisOf = (a: AssignedCell) => ({ index: a.cell.index, id: a.cell.id, analysis: analyses.get(a.cell.index)! });
+  const analysisOf = (a: AssignedCell) => {
+    const analysis = analyses.get(a.cell.index)!;
+    if (!a.tags.raisesException) return { index: a.cell.index, id: a.cell.id, analysis };
+    // Expected to fail: a name it reads that nothing made may be the very error it shows.
+    const expectingFailure = { ...analysis, uses: [], optionalUses: [...(analysis.optionalUses ?? []), ...analysis.uses] };
+    return { index: a.cell.index, id: a.cell.id, analysis: expectingFailure, raisesException: true };
+  };
 
   const prelude = combineCells(assignment.cells.filter((a) => a.role === 'imports' || a.role === 'functions').map(analysisOf));
   const paramCells = combineCells(assignment.cells.filter((a) => a.role === 'parameters').map(analysisOf));
@@ -228,10 +234,16 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
 
 function analyzeCells(assignment: Assignment, analyzer: CellAnalyzer, diagnostics: Diagnostic[]): Map<number, CellAnalysis> {
   const analyses = new Map<number, CellAnalysis>();
-  for (const { cell, role } of assignment.cells) {
+  for (const { cell, role, tags } of assignment.cells) {
     if (role === 'skip') continue;
     const analysis = analyzer.analyzeCell(cell.source, cell.index);
-    for (const d of analysis.diagnostics) diagnostics.push({ ...d, cell: cell.index, cellId: cell.id });
+    // A cell expected to fail that cannot even be compiled (a SyntaxError shown on purpose) has nothing to run.
+    const shownOnPurpose = tags.raisesException && analysis.body.trim() === '';
+    for (const d of analysis.diagnostics) {
+      const severity = shownOnPurpose && d.severity === 'error' ? 'warning' : d.severity;
+      const message = severity === d.severity ? d.message : `${d.message} (the cell is tagged raises-exception: left out)`;
+      diagnostics.push({ ...d, severity, message, cell: cell.index, cellId: cell.id });
+    }
     analyses.set(cell.index, analysis);
   }
   return analyses;

@@ -15,6 +15,8 @@ export interface CellTags {
   after: string[];
   resources: Record<string, string>;
   image?: string;
+  /** `raises-exception` (nbclient's): the notebook expects the cell to fail and runs on after it. */
+  raisesException: boolean;
   /** Tags we do not know; kept for a notice, never an error (notebooks carry many tags). */
   unknown: string[];
 }
@@ -35,7 +37,7 @@ const ROLE_TAGS: Record<string, CellRole> = {
 const ROLE_PRIORITY: CellRole[] = ['skip', 'parameters', 'metrics', 'imports', 'functions'];
 
 export function parseCellTags(tags: readonly string[]): CellTags {
-  const parsed: CellTags = { role: 'step', continues: false, after: [], resources: {}, unknown: [] };
+  const parsed: CellTags = { role: 'step', continues: false, after: [], resources: {}, raisesException: false, unknown: [] };
   const roles = new Set<CellRole>();
   for (const tag of tags) {
     const colon = tag.indexOf(':');
@@ -43,6 +45,10 @@ export function parseCellTags(tags: readonly string[]): CellTags {
     const rest = colon === -1 ? undefined : tag.slice(colon + 1);
     if (rest === undefined && ROLE_TAGS[tag]) {
       roles.add(ROLE_TAGS[tag]);
+      continue;
+    }
+    if (tag === 'raises-exception') {
+      parsed.raisesException = true;
       continue;
     }
     switch (head) {

@@ -22,6 +22,7 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   const needsDisplay = /\bdisplay\s*\(/.test(step.code) && !step.uses.includes('display');
   const ours = [
     ...(sharedNames.length ? [wrapImport('from ..shared import', sharedNames)] : []),
+    ...(step.bodies.some((b) => b.raisesException) ? ['from .._runtime import show_expected_error'] : []),
     ...(needsDisplay ? ['from .._runtime import display'] : []),
     ...(step.readsNamespace ? ['from .._runtime import notebook_globals'] : []),
   ];
@@ -45,7 +46,10 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   for (const cell of step.cells) {
     const part = step.bodies.find((b) => b.cell === cell.index);
     const code = withDefinitionsInPlace(part?.body ?? '', inPlace.get(cell.index) ?? [], asLocal);
-    if (code.trim()) body.push(`    # cell ${cellRef(cell.index, cell.id)}`, indentPython(code.trimEnd()), '');
+    if (!code.trim()) continue;
+    body.push(`    # cell ${cellRef(cell.index, cell.id)}`);
+    if (part?.raisesException) body.push(...expectedToFail(code.trimEnd()), '');
+    else body.push(indentPython(code.trimEnd()), '');
   }
   if (step.outputs.length) body.push(`    return {${step.outputs.map((o) => `${pyString(o)}: ${o}`).join(', ')}}`);
   while (body.length && body[body.length - 1] === '') body.pop();
@@ -56,6 +60,11 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
     lines.push(...step.settings.map((code) => indentPython(code)));
   }
   return lines.join('\n') + '\n';
+}
+
+/** A cell tagged raises-exception: its error is shown and the step goes on, as nbclient runs such a notebook. */
+function expectedToFail(code: string): string[] {
+  return ['    try:', indentPython(code, '        '), '    except Exception:', '        show_expected_error()'];
 }
 
 /**

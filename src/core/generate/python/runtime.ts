@@ -31,6 +31,11 @@ def display(*objects, **_kwargs):
         print(repr(obj))
 
 
+def show_expected_error():
+    """A cell tagged raises-exception failed, as the notebook expected: show the traceback and go on."""
+    traceback.print_exc()
+
+
 def notebook_globals():
     """globals() as the calling step's notebook code meant it: the module's names and the step's values, as they are now."""
     frame = sys._getframe(1)
