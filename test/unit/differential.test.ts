@@ -19,10 +19,11 @@ const NOTEBOOKS = path.join(FIXTURES, 'differential');
  * order in one namespace; `!cmd` output printed in place and `x = !cmd` its lines; `%time stmt`
  * and `x = %time expr` still run; `%env`, `%run` and `%%writefile` (with its "Writing f" line)
  * do what IPython does; a cell with top-level `await` runs on an event loop; `display(x)` prints x's text/plain form (its repr); a `%%capture [var]`
- * cell silent, its output kept in `var`; other magics and help lines (`obj?`) left out.
+ * cell silent, its output kept in `var`; other magics and help lines (`obj?`) left out; a cell tagged
+ * `skip`/`skip-execution` not run, one tagged `raises-exception` shows its traceback on stderr and the next cell runs.
  */
 const RUN_AS_SCRIPT = String.raw`
-import ast, asyncio, contextlib, importlib, inspect, io, json, os, re, runpy, subprocess, sys, types
+import ast, asyncio, contextlib, importlib, inspect, io, json, os, re, runpy, subprocess, sys, traceback, types
 nb = json.load(open(sys.argv[1]))
 
 
@@ -109,7 +110,8 @@ def run_cell(code):
 
 
 for cell in nb["cells"]:
-    if cell["cell_type"] != "code" or "skip" in cell.get("metadata", {}).get("tags", []):
+    tags = cell.get("metadata", {}).get("tags", [])
+    if cell["cell_type"] != "code" or {"skip", "skip-execution"} & set(tags):
         continue
     source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
     writefile = re.match(r"\s*%%writefile\s+(.*)\n", source)
@@ -125,6 +127,12 @@ for cell in nb["cells"]:
         if capture.group(1):
             text = captured.getvalue()
             namespace[capture.group(1)] = types.SimpleNamespace(stdout=text, stderr="", outputs=[], show=lambda text=text: print(text, end=""))
+    elif "raises-exception" in tags:
+        # nbclient shows the expected error and runs the next cell.
+        try:
+            run_cell(code)
+        except Exception:
+            traceback.print_exc()
     else:
         run_cell(code)
 `;
