@@ -127,6 +127,7 @@ const CASES: Array<[string, string, Expected]> = [
   ['attribute augmented assignment mutates', 'stats.count += 1', { uses: ['stats'], mutates: ['stats'] }],
   ['loc assignment mutates', "df.loc[df.a > 0, 'b'] = 1", { mutates: ['df'] }],
   ['random.shuffle mutates its argument', 'random.shuffle(deck)', { mutates: ['deck'] }],
+  ['numpy writes into its out= argument, each of a tuple', 'np.clip(arr, 0, 1, out=arr)\nnp.divmod(a, b, out=(q, r))', { mutates: ['arr', 'q', 'r'] }],
   ['torch in-place methods (trailing underscore) mutate', 'weights.add_(delta)', { mutates: ['weights'] }],
   ['a value the cell created itself is not a mutation of a received value', "df = load()\ndf['a'] = 1\nitems = []\nitems.append(2)", { mutates: [], defines: ['df', 'items'] }],
   ['non-mutating calls are not mutation', 'print(df.head())\ny = model.predict(X)', { mutates: [] }],

@@ -717,6 +717,7 @@ export class CellWalker {
       this.mutation(callee.childForFieldName('object'));
     }
     if ((inPlace || (calleeName && ARGUMENT_MUTATORS.has(calleeName))) && positional[0]) this.mutation(positional[0]);
+    for (const written of outArguments(args)) this.mutation(written);
     if (callee && IDENTIFIERS.has(callee.type) && this.scope.resolve(callee.text) === 'module') this.callSite(callee.text, positional, args);
   }
 
@@ -937,4 +938,13 @@ function onlyImports(block: SyntaxNode | null): boolean {
 /** `async for` / `async with`: the tree copy keeps no keyword tokens, but the statement starts with it. */
 function isAsync(node: SyntaxNode): boolean {
   return /^async\b/.test(node.text);
+}
+
+/** numpy writes its result into the `out=` argument (`np.clip(a, 0, 1, out=a)`); `out=(a, b)` into each. */
+function outArguments(args: SyntaxNode | null): SyntaxNode[] {
+  const out = args?.namedChildren.find((arg) => arg.type === 'keyword_argument' && arg.childForFieldName('name')?.text === 'out');
+  const value = out?.childForFieldName('value');
+  if (!value) return [];
+  const inner = value.type === 'parenthesized_expression' ? value.namedChildren[0] : value;
+  return inner && (inner.type === 'tuple' || inner.type === 'list') ? inner.namedChildren : inner ? [inner] : [];
 }
