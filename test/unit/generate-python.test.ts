@@ -109,6 +109,20 @@ describe('generated package', () => {
     assert.equal(alone, whole.stdout);
   });
 
+  it('a seed set in the imports cell is set before the first step, also when no step uses a shared name', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'seeded.ipynb', [
+      { source: 'import random\nrandom.seed(7)', tags: ['imports'] },
+      { source: 'print(random.random())', tags: ['step:first'] },
+      { source: 'print(random.randint(0, 999))', tags: ['step:second'] },
+    ]);
+    const result = await productionize('seeded.ipynb', { cwd: dir });
+    const expected = spawnSync(PYTHON, ['-c', 'import random\nrandom.seed(7)\nprint(random.random())\nprint(random.randint(0, 999))'], { encoding: 'utf8' }).stdout;
+    const { whole, alone } = wholeAndAlone(result.outDir, 'seeded', ['first', 'second']);
+    assert.equal(whole.stdout, expected, whole.stderr);
+    assert.equal(alone, expected);
+  });
+
   it('a cell tagged raises-exception shows its error and the pipeline goes on, as nbclient runs the notebook', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'oops.ipynb', [

@@ -162,7 +162,7 @@ export function mainModule(plan: Plan, notebookPath: string, packageName: string
     'import sys',
     '',
     'from . import _runtime',
-    ...(plan.sharedSettings?.length ? ['# The setup cells configure the process (logging, display options) for every step.', 'from . import shared  # noqa: F401'] : []),
+    ...(setupRunsFirst(plan) ? ['# The setup cells ran first in the notebook (settings, seeds): they run before any step.', 'from . import shared  # noqa: F401'] : []),
     '',
     params.length ? ['PARAMS = {', ...params, '}'].join('\n') : 'PARAMS = {}',
     ...(params.length && plan.paramSource ? [`PARAMS = _runtime.as_python_reads(PARAMS, ${pyString(plan.paramSource)})`] : []),
@@ -181,6 +181,15 @@ export function mainModule(plan: Plan, notebookPath: string, packageName: string
     '    sys.exit(main())',
     '',
   ].join('\n');
+}
+
+/**
+ * The shared module runs the setup cells' code when it is first imported: by the first step that
+ * uses one of its names, which may come after steps that needed the setup already
+ * (`np.random.seed(0)` in the imports cell, then a step drawing numbers without using any shared name).
+ */
+function setupRunsFirst(plan: Plan): boolean {
+  return !!plan.sharedSettings?.length || plan.sharedCode.length > 0;
 }
 
 function importBlock(imports: ImportInfo[]): string[] {
