@@ -123,6 +123,20 @@ describe('generated package', () => {
     assert.equal(alone, expected);
   });
 
+  it('a counter in the functions cell that a helper rebinds (global) counts on from step to step', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'counts.ipynb', [
+      { source: 'calls = 0\ndef bump():\n    global calls\n    calls += 1\n    return calls\ndef report():\n    return f"calls={calls}"', tags: ['functions'] },
+      { source: 'bump()', tags: ['step:first'] },
+      { source: 'print(bump(), report())', tags: ['step:second'] },
+      { source: 'print(calls, report())', tags: ['step:third'] },
+    ]);
+    const result = await productionize('counts.ipynb', { cwd: dir });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'counts', ['first', 'second', 'third']);
+    assert.equal(whole.stdout, '2 calls=2\n2 calls=2\n', whole.stderr);
+    assert.equal(alone, whole.stdout);
+  });
+
   it('a cell tagged raises-exception shows its error and the pipeline goes on, as nbclient runs the notebook', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'oops.ipynb', [

@@ -63,8 +63,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   const error = (message: string, at: { cell: number; cellId: string; line?: number; column?: number }) =>
     diagnostics.push({ severity: 'error', message, cell: at.cell, cellId: at.cellId, line: at.line, column: at.column });
 
-  const dataNeeds = definitionDataNeeds(definitions, definitionByName, importByName, sharedNames, params);
   const effects = definitionEffects(definitions, definitionByName);
+  const dataNeeds = definitionDataNeeds(definitions, definitionByName, importByName, sharedNamesNoStepRebinds(sharedNames, drafts, effects), params);
   // Redefined functions are local to the steps that use them: the shared module holds one per name.
   // A decorator that registers the function (on a notebook class, in a notebook value) must run
   // where the notebook ran it, once: not when the shared module is imported, nor again in each step.
@@ -382,6 +382,16 @@ function indexImports(sources: CombinedCells[]): Map<string, ImportInfo> {
  * The data names (step values, parameters) each function reads through module globals,
  * following calls to other notebook functions. Computed once per definition.
  */
+/**
+ * Shared names no step rebinds. One a step rebinds (`calls = 0` in the functions cell, a helper
+ * doing `global calls; calls += 1`) is a value like any other: a function reading it must get the
+ * step's current value, not the shared module's first one.
+ */
+function sharedNamesNoStepRebinds(sharedNames: Set<string>, drafts: StepDraft[], effects: Map<string, Effects>): Set<string> {
+  const rebound = new Set([...drafts.flatMap((d) => d.combined.defines), ...[...effects.values()].flatMap((e) => [...e.writesGlobals])]);
+  return new Set([...sharedNames].filter((name) => !rebound.has(name)));
+}
+
 function definitionDataNeeds(
   definitions: DefinitionInfo[],
   byName: Map<string, DefinitionInfo>,
