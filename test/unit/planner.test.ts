@@ -70,6 +70,16 @@ describe('planner: data flow', () => {
     assert.deepEqual(step(p, 'a').outputs, ['x']);
   });
 
+  it("calling a notebook class's method that changes its instance (directly or through another method) changes the value", async () => {
+    const p = await plan([
+      { source: 'class Tracker:\n    def __init__(self):\n        self.events = []\n    def _push(self, e):\n        self.events.append(e)\n    def record(self, e):\n        self._push(e)\n    def summary(self):\n        return len(self.events)', tags: ['functions'] },
+      { source: 'tracker = Tracker()\nshown = Tracker()', tags: ['step:a'] },
+      { source: 'tracker.record("x")\nprint(shown.summary())', tags: ['step:b'] },
+      { source: 'print(tracker.summary(), shown.summary())', tags: ['step:c'] },
+    ]);
+    assert.deepEqual(step(p, 'c').inputs, [{ name: 'tracker', from: 'b' }, { name: 'shown', from: 'a' }]);
+  });
+
   it('outputs only what a later step needs', async () => {
     const p = await plan([{ source: 'a = 1\nunused = 2', tags: ['step:one'] }, { source: 'print(a)', tags: ['step:two'] }]);
     assert.deepEqual(step(p, 'one').outputs, ['a']);

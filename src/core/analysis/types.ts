@@ -53,6 +53,11 @@ export interface DefinitionInfo {
    * runs (register the function somewhere), so it must run once, where the notebook ran it. Optional.
    */
   decoratorRoots?: string[];
+  /**
+   * A class's methods that change the instance (`self.items.append(x)`, `self.n = 0`, or a call of
+   * such a method on `self`): `tracker.record(1)` changes `tracker`. Optional.
+   */
+  mutatingMethods?: string[];
   /** How many lines of the cell's `body` came before the definition: where it ran. Optional. */
   bodyLine?: number;
 }
@@ -72,6 +77,12 @@ export interface CallSite {
   callee: string;
   positional: string[][];
   keywords: Record<string, string[]>;
+}
+
+/** A method call at top level on (part of) received values: `tracker.record(1)`. */
+export interface MethodCall {
+  method: string;
+  receivers: string[];
 }
 
 export interface CellAnalysis {
@@ -104,6 +115,8 @@ export interface CellAnalysis {
   definitions: DefinitionInfo[];
   /** Calls the cell makes as it runs, so the planner can apply the effects of the notebook's own functions. Optional. */
   calls?: CallSite[];
+  /** Method calls on received values the mutating-method list does not know (a notebook class's may change them). Optional. */
+  methodCalls?: MethodCall[];
   /** Names bound by module-level `global` statements inside functions (a function that writes a global). */
   globalWrites: string[];
   /** Requirement specifiers from `%pip install` / `!pip install` lines (`pandas==2.1`, `scikit-learn`). */

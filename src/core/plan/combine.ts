@@ -2,7 +2,7 @@
  * Folds per-cell analyses into one step-level view: a name read in a later cell of the
  * same step after an earlier cell bound it is not a use of the step.
  */
-import type { CallSite, CellAnalysis, DefinitionInfo, ImportInfo, NameRef, ProcessSetting } from '../analysis/types';
+import type { CallSite, CellAnalysis, DefinitionInfo, ImportInfo, MethodCall, NameRef, ProcessSetting } from '../analysis/types';
 import type { CellBody } from './model';
 
 export interface LocatedName extends NameRef {
@@ -26,6 +26,8 @@ export interface CombinedCells {
   requirements: string[];
   extraImports: ImportInfo[];
   calls: CallSite[];
+  /** Method calls on values the step received (see CellAnalysis). */
+  methodCalls: MethodCall[];
   literals: Record<string, unknown>;
   bodies: CellBody[];
   /** Some cell calls `globals()`: it may read any name the notebook bound (see CellAnalysis). */
@@ -49,6 +51,7 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
     requirements: [],
     extraImports: [],
     calls: [],
+    methodCalls: [],
     literals: {},
     bodies: [],
     awaitingCells: [],
@@ -76,6 +79,10 @@ export function combineCells(cells: { index: number; id: string; analysis: CellA
         mutated.add(name);
         combined.mutates.push(name);
       }
+    }
+    for (const call of analysis.methodCalls ?? []) {
+      const receivers = call.receivers.filter((name) => !bound.has(name));
+      if (receivers.length) combined.methodCalls.push({ method: call.method, receivers });
     }
     for (const imp of analysis.imports) {
       combined.imports.push({ ...imp, cell: index });

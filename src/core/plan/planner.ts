@@ -64,6 +64,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     diagnostics.push({ severity: 'error', message, cell: at.cell, cellId: at.cellId, line: at.line, column: at.column });
 
   const effects = definitionEffects(definitions, definitionByName);
+  const mutatingMethods = new Set(definitions.flatMap((d) => d.mutatingMethods ?? []));
   const dataNeeds = definitionDataNeeds(definitions, definitionByName, importByName, sharedNamesNoStepRebinds(sharedNames, drafts, effects), params);
   // Redefined functions are local to the steps that use them: the shared module holds one per name.
   // A decorator that registers the function (on a notebook class, in a notebook value) must run
@@ -172,7 +173,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     step.defines = combined.defines;
     step.assigned = combined.assigned;
     // Changing a module's attributes (`matplotlib.rcParams[...] = ...`) does not make the module a value.
-    const mutated = [...combined.mutates, ...called.mutates].filter((n) => lastProducer.has(n) || !importByName.has(n));
+    const mutated = [...combined.mutates, ...called.mutates, ...receiversChanged(combined, mutatingMethods)].filter((n) => lastProducer.has(n) || !importByName.has(n));
     for (const name of [...combined.defines, ...called.writes, ...mutated]) lastProducer.set(name, step.name);
     for (const name of combined.deletes) if (lastProducer.get(name) === step.name && !combined.defines.includes(name)) lastProducer.delete(name);
     for (const def of combined.definitions) definedBy.set(def, { step: step.name, producers: (def.definitionReads ?? []).map((n) => lastProducer.get(n)) });
@@ -382,6 +383,11 @@ function indexImports(sources: CombinedCells[]): Map<string, ImportInfo> {
  * The data names (step values, parameters) each function reads through module globals,
  * following calls to other notebook functions. Computed once per definition.
  */
+/** Received values the step changes by calling a notebook class's method that changes its instance. */
+function receiversChanged(combined: CombinedCells, mutatingMethods: Set<string>): string[] {
+  return combined.methodCalls.filter((call) => mutatingMethods.has(call.method)).flatMap((call) => call.receivers);
+}
+
 /**
  * Shared names no step rebinds. One a step rebinds (`calls = 0` in the functions cell, a helper
  * doing `global calls; calls += 1`) is a value like any other: a function reading it must get the

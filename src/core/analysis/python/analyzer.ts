@@ -57,6 +57,7 @@ export class PythonCellAnalyzer implements CellAnalyzer {
       imports: facts.imports,
       definitions: facts.definitions.map((definition, i) => ({ ...definition, bodyLine: body.lineOf.get(facts.definitionNodes[i]) })),
       calls: facts.calls,
+      ...(facts.methodCalls.length ? { methodCalls: facts.methodCalls } : {}),
       globalWrites: facts.globalWrites,
       requirements: pre.requirements,
       extraImports: [...pre.helperModules].filter((module) => !importedHere.has(module)).map(helperImport),

@@ -11,6 +11,11 @@ export const MUTATING_METHODS: ReadonlySet<string> = new Set([
   'symmetric_difference_update', 'appendleft', 'extendleft', 'popleft', 'rotate', 'subtract',
   // numpy arrays
   'fill', 'resize', 'put', 'itemset', 'partition', 'setflags', 'byteswap',
+  // a random generator's draws advance its state (numpy Generator/RandomState, random.Random)
+  'random', 'integers', 'normal', 'uniform', 'choice', 'permutation', 'permuted', 'shuffle',
+  'standard_normal', 'binomial', 'poisson', 'exponential', 'randint', 'rand', 'randn',
+  'random_sample', 'beta', 'gamma', 'lognormal', 'multivariate_normal', 'multinomial', 'gauss',
+  'randrange', 'sample', 'getrandbits', 'triangular', 'bytes',
   // scikit-learn and friends: estimators learn in place
   'fit', 'partial_fit', 'fit_transform', 'fit_predict', 'fit_resample', 'set_params',
   'set_output',

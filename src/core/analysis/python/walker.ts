@@ -4,7 +4,7 @@
  * with the module names their bodies read.
  */
 import type { Diagnostic } from '../../errors';
-import type { CallSite, DefinitionInfo, ImportInfo, NameRef, ProcessSetting } from '../types';
+import type { CallSite, DefinitionInfo, ImportInfo, MethodCall, NameRef, ProcessSetting } from '../types';
 import { PYTHON_BUILTINS } from './builtins';
 import { IMPORT_STATEMENTS, importedNames } from './imports';
 import { literalValue } from './literals';
@@ -29,6 +29,7 @@ export interface CellFacts {
   imports: ImportInfo[];
   definitions: DefinitionInfo[];
   calls: CallSite[];
+  methodCalls: MethodCall[];
   literals: Record<string, unknown>;
   awaits: boolean;
   /** Calls `globals()` (see CellAnalysis.readsNamespace). */
@@ -62,6 +63,9 @@ class Definition {
   readonly writesGlobals = new Set<string>();
   readonly mutatesGlobals = new Set<string>();
   readonly calls: CallSite[] = [];
+  /** A class's methods that change `self` themselves, and the calls each makes on `self`. */
+  readonly selfMutating = new Set<string>();
+  readonly selfCalls: [caller: string, callee: string][] = [];
 
   constructor(
     readonly name: string,
@@ -84,6 +88,18 @@ class Definition {
     this.seen.add(ref.name);
     this.globals.push(ref);
   }
+
+  /** Methods that change `self`, directly or by calling one that does. */
+  mutatingMethods(): string[] {
+    const mutating = new Set(this.selfMutating);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const [caller, callee] of this.selfCalls) {
+        if (mutating.has(callee) && !mutating.has(caller)) grew = !!mutating.add(caller);
+      }
+    }
+    return [...mutating];
+  }
 }
 
 /** What the statements of an import block bind and import. */
@@ -104,6 +120,8 @@ interface Context {
   deferred: boolean;
   /** In the body of a `try` whose handler catches NameError: a name there may well be undefined. */
   mayBeUndefined?: boolean;
+  /** Inside a method of a top-level class: its name, its instance parameter and its scope. */
+  method?: { name: string; self: string; scope: Scope };
 }
 
 export class CellWalker {
@@ -120,6 +138,7 @@ export class CellWalker {
   private readonly defines = new Set<string>();
   private readonly deletes = new Set<string>();
   private readonly mutates = new Set<string>();
+  private readonly methodCalls: MethodCall[] = [];
   private readonly globalWrites = new Set<string>();
   private readonly imports: ImportInfo[] = [];
   private readonly definitions: Definition[] = [];
@@ -202,6 +221,7 @@ export class CellWalker {
         // A builtin is a global only if this cell rebinds it.
         globals: definition.globals.filter((ref) => !PYTHON_BUILTINS.has(ref.name) || this.module.locals.has(ref.name)),
         ...(definition.decoratorRoots.length ? { decoratorRoots: definition.decoratorRoots } : {}),
+        ...(definition.kind === 'class' && definition.selfMutating.size ? { mutatingMethods: definition.mutatingMethods() } : {}),
         definitionReads: [...definition.definitionReads].filter((name) => !PYTHON_BUILTINS.has(name) || this.module.locals.has(name)),
         effects: {
           parameters: definition.parameters,
@@ -212,6 +232,7 @@ export class CellWalker {
         },
       })),
       calls: this.calls,
+      methodCalls: this.methodCalls,
       literals: this.literals,
       awaits: this.awaits,
       readsNamespace: this.readsNamespace,
@@ -306,11 +327,18 @@ export class CellWalker {
   private definitionMutation(owner: Definition, target: SyntaxNode | null): void {
     const name = rootName(target)?.text;
     if (!name) return;
+    if (this.isSelf(name)) owner.selfMutating.add(this.ctx.method!.name);
     if (this.scope.resolve(name) === 'module') {
       if (!PYTHON_BUILTINS.has(name)) owner.mutatesGlobals.add(name);
     } else if (owner.parameters.includes(name) && this.bindingScope(name) === owner.scope) {
       owner.mutatesParameters.add(name);
     }
+  }
+
+  /** The instance parameter of the method being walked (a nested function's closure sees it too). */
+  private isSelf(name: string): boolean {
+    const { method } = this.ctx;
+    return !!method && name === method.self && this.bindingScope(name) === method.scope;
   }
 
   /** The function or comprehension scope a local name belongs to (class bodies do not enclose). */
@@ -544,8 +572,10 @@ export class CellWalker {
     const parameters = this.parameters(node.childForFieldName('parameters'));
     if (topLevel) topLevel.parameters = parameters;
     this.annotation(node.childForFieldName('return_type'));
-    this.bind(node.childForFieldName('name')!.text, this.scope, topLevel ? 'definition' : 'value');
-    this.functionScope(parameters, node.childForFieldName('body'), topLevel, (body) => this.block(body));
+    const name = node.childForFieldName('name')!.text;
+    this.bind(name, this.scope, topLevel ? 'definition' : 'value');
+    const isMethod = this.scope.kind === 'class' && this.ctx.owner?.kind === 'class' && parameters.length > 0;
+    this.functionScope(parameters, node.childForFieldName('body'), topLevel, (body) => this.block(body), isMethod ? name : undefined);
   }
 
   private lambda(node: SyntaxNode): void {
@@ -554,13 +584,14 @@ export class CellWalker {
   }
 
   /** Two passes over a function body: bindings (which make names local) first, then reads. */
-  private functionScope(parameters: string[], body: SyntaxNode | null, topLevel: Definition | undefined, walk: (body: SyntaxNode | null) => void): void {
+  private functionScope(parameters: string[], body: SyntaxNode | null, topLevel: Definition | undefined, walk: (body: SyntaxNode | null) => void, method?: string): void {
     if (this.ctx.collecting) return;
     const scope = new Scope('function', this.scope);
     for (const parameter of parameters) scope.locals.add(parameter);
     if (topLevel) topLevel.scope = scope;
     const owner = topLevel ?? this.ctx.owner;
     const context: Partial<Context> = { scope, owner, definitionTime: undefined, deferred: owner === undefined };
+    if (method) context.method = { name: method, self: parameters[0], scope };
     this.within({ ...context, collecting: true }, () => walk(body));
     this.within({ ...context, collecting: false }, () => walk(body));
   }
@@ -715,10 +746,27 @@ export class CellWalker {
     const calleeName = method ?? (callee && IDENTIFIERS.has(callee.type) ? callee.text : undefined);
     if (callee?.type === 'attribute' && (inPlace || (method && isInPlaceMethodName(method)))) {
       this.mutation(callee.childForFieldName('object'));
+    } else if (callee?.type === 'attribute' && method) {
+      this.methodCall(callee.childForFieldName('object'), method);
     }
     if ((inPlace || (calleeName && ARGUMENT_MUTATORS.has(calleeName))) && positional[0]) this.mutation(positional[0]);
     for (const written of outArguments(args)) this.mutation(written);
     if (callee && IDENTIFIERS.has(callee.type) && this.scope.resolve(callee.text) === 'module') this.callSite(callee.text, positional, args);
+  }
+
+  /**
+   * A method the mutating-method list does not know may be a notebook class's that changes its
+   * instance: recorded on `self` inside a method, on received values at top level; the planner decides.
+   */
+  private methodCall(receiver: SyntaxNode | null, method: string): void {
+    const { owner } = this.ctx;
+    if (owner && receiver && IDENTIFIERS.has(receiver.type) && this.isSelf(receiver.text)) {
+      owner.selfCalls.push([this.ctx.method!.name, method]);
+      return;
+    }
+    if (owner || this.ctx.deferred || !this.scope.runsAtModuleLevel) return;
+    const receivers = this.receivedRoots(receiver);
+    if (receivers.length) this.methodCalls.push({ method, receivers });
   }
 
   /**
