@@ -160,7 +160,9 @@ export async function productionize(notebookPath: string, opts: ProductionizeOpt
   const outDir = pipelineOutDir(opts.cwd, absNotebook, opts.out);
   const notebookDir = path.dirname(absNotebook);
   const warnings: string[] = plan.diagnostics.filter((d) => d.severity === 'warning').map((d) => formatLocated(d.message, { file: shownPath, cell: d.cell, line: d.line }));
-  const code = [...plan.steps.map((s) => s.code), ...plan.sharedCode.map((c) => c.body), ...plan.definitions.map((d) => d.code)].join('\n');
+  // Module specifiers name files too (`import { sum } from './lib/util.mjs'`); Python's local modules are found by name below.
+  const importCode = plan.language === 'python' ? [] : [...plan.steps.flatMap((s) => s.imports), ...plan.sharedImports].map((i) => i.code);
+  const code = [...plan.steps.map((s) => s.code), ...plan.sharedCode.map((c) => c.body), ...plan.definitions.map((d) => d.code), ...importCode].join('\n');
   const paramStrings = Object.values(plan.params).filter((v): v is string => typeof v === 'string');
   const found = await findDataFiles(notebookDir, [...stringLiterals(code), ...paramStrings]);
   const dataFiles = found.filter((f) => f.bytes <= MAX_COPIED_DATA_BYTES && !isInside(outDir, f.absPath) && !looksLikeSecret(f.relPath));

@@ -314,6 +314,23 @@ describe('TypeScript generator: helper functions bound to a const', () => {
   });
 });
 
+describe('TypeScript notebooks: local modules', () => {
+  it('a module the notebook imports from its folder is copied into the package', async () => {
+    const project = path.join(scratch, 'local-module');
+    mkdirSync(path.join(project, 'lib'), { recursive: true });
+    writeFileSync(path.join(project, 'lib/util.mjs'), 'export const sum = (xs) => xs.reduce((a, b) => a + b, 0);\n');
+    writeNotebook(project, 'uses-lib.ipynb', [
+      { source: "import { sum } from './lib/util.mjs';\nconst xs = [1, 2, 3];", tags: ['step:load'] },
+      { source: 'console.log(sum(xs));', tags: ['step:report'] },
+    ], TSLAB);
+    const out = path.join(project, 'out');
+    await productionize('uses-lib.ipynb', { cwd: project, out, force: true, env: {} });
+    const r = node(out, ['main.mjs', '--artifacts', 'artifacts']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split('\n').filter((l) => !l.startsWith('[pipeline]')).join('\n'), '6\n');
+  });
+});
+
 describe('TypeScript notebooks: base image', () => {
   it('a Node base when nobody chose one, recorded as such in pipeline.json; a chosen one is kept', async () => {
     const notebook = path.join(fixtures, 'notebooks/ts_pipeline.ipynb');
