@@ -80,6 +80,17 @@ describe('planner: data flow', () => {
     assert.deepEqual(step(p, 'c').inputs, [{ name: 'tracker', from: 'b' }, { name: 'shown', from: 'a' }]);
   });
 
+  it('a method that calls an inherited one changing the instance changes it too', async () => {
+    const p = await plan([
+      { source: 'class Base:\n    def add(self, x):\n        self.items.append(x)', tags: ['functions'] },
+      { source: 'class Bag(Base):\n    def __init__(self):\n        self.items = []\n    def add_twice(self, x):\n        self.add(x)\n        self.add(x)', tags: ['functions'] },
+      { source: 'bag = Bag()', tags: ['step:a'] },
+      { source: 'bag.add_twice(1)', tags: ['step:b'] },
+      { source: 'print(bag.items)', tags: ['step:c'] },
+    ]);
+    assert.deepEqual(step(p, 'c').inputs, [{ name: 'bag', from: 'b' }]);
+  });
+
   it('outputs only what a later step needs', async () => {
     const p = await plan([{ source: 'a = 1\nunused = 2', tags: ['step:one'] }, { source: 'print(a)', tags: ['step:two'] }]);
     assert.deepEqual(step(p, 'one').outputs, ['a']);

@@ -58,6 +58,8 @@ export interface DefinitionInfo {
    * such a method on `self`): `tracker.record(1)` changes `tracker`. Optional.
    */
   mutatingMethods?: string[];
+  /** The calls its methods make on `self` ([caller, callee]): an inherited method may be one that changes it. Optional. */
+  selfCalls?: [caller: string, callee: string][];
   /** How many lines of the cell's `body` came before the definition: where it ran. Optional. */
   bodyLine?: number;
 }

@@ -64,7 +64,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     diagnostics.push({ severity: 'error', message, cell: at.cell, cellId: at.cellId, line: at.line, column: at.column });
 
   const effects = definitionEffects(definitions, definitionByName);
-  const mutatingMethods = new Set(definitions.flatMap((d) => d.mutatingMethods ?? []));
+  const mutatingMethods = methodsChangingInstance(definitions);
   const dataNeeds = definitionDataNeeds(definitions, definitionByName, importByName, sharedNamesNoStepRebinds(sharedNames, drafts, effects), params);
   // Redefined functions are local to the steps that use them: the shared module holds one per name.
   // A decorator that registers the function (on a notebook class, in a notebook value) must run
@@ -383,6 +383,22 @@ function indexImports(sources: CombinedCells[]): Map<string, ImportInfo> {
  * The data names (step values, parameters) each function reads through module globals,
  * following calls to other notebook functions. Computed once per definition.
  */
+/**
+ * Names of the notebook classes' methods that change their instance, directly or by calling one
+ * on `self` that does, across classes: the one called may be inherited from another.
+ */
+function methodsChangingInstance(definitions: DefinitionInfo[]): Set<string> {
+  const mutating = new Set(definitions.flatMap((d) => d.mutatingMethods ?? []));
+  const selfCalls = definitions.flatMap((d) => d.selfCalls ?? []);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [caller, callee] of selfCalls) {
+      if (mutating.has(callee) && !mutating.has(caller)) grew = !!mutating.add(caller);
+    }
+  }
+  return mutating;
+}
+
 /** Received values the step changes by calling a notebook class's method that changes its instance. */
 function receiversChanged(combined: CombinedCells, mutatingMethods: Set<string>): string[] {
   return combined.methodCalls.filter((call) => mutatingMethods.has(call.method)).flatMap((call) => call.receivers);

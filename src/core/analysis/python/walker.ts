@@ -89,17 +89,6 @@ class Definition {
     this.globals.push(ref);
   }
 
-  /** Methods that change `self`, directly or by calling one that does. */
-  mutatingMethods(): string[] {
-    const mutating = new Set(this.selfMutating);
-    for (let grew = true; grew; ) {
-      grew = false;
-      for (const [caller, callee] of this.selfCalls) {
-        if (mutating.has(callee) && !mutating.has(caller)) grew = !!mutating.add(caller);
-      }
-    }
-    return [...mutating];
-  }
 }
 
 /** What the statements of an import block bind and import. */
@@ -221,7 +210,8 @@ export class CellWalker {
         // A builtin is a global only if this cell rebinds it.
         globals: definition.globals.filter((ref) => !PYTHON_BUILTINS.has(ref.name) || this.module.locals.has(ref.name)),
         ...(definition.decoratorRoots.length ? { decoratorRoots: definition.decoratorRoots } : {}),
-        ...(definition.kind === 'class' && definition.selfMutating.size ? { mutatingMethods: definition.mutatingMethods() } : {}),
+        ...(definition.kind === 'class' && definition.selfMutating.size ? { mutatingMethods: [...definition.selfMutating] } : {}),
+        ...(definition.kind === 'class' && definition.selfCalls.length ? { selfCalls: definition.selfCalls } : {}),
         definitionReads: [...definition.definitionReads].filter((name) => !PYTHON_BUILTINS.has(name) || this.module.locals.has(name)),
         effects: {
           parameters: definition.parameters,
