@@ -137,6 +137,20 @@ describe('generated package', () => {
     assert.equal(alone, whole.stdout);
   });
 
+  it('a step that calls helpers reading a parameter, then rebinds the parameter, runs them on its value', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'rebind.ipynb', [
+      { source: 'top_n = 2', tags: ['parameters'] },
+      { source: 'def topk(items):\n    return items[:top_n]', tags: ['functions'] },
+      { source: 'items = list(range(5))\nprint(topk(items), topk(items[::-1]))\ntop_n = 4', tags: ['step:a'] },
+      { source: 'print(topk(items), topk(items[::-1]))', tags: ['step:b'] },
+    ]);
+    const result = await productionize('rebind.ipynb', { cwd: dir });
+    const { whole, alone } = wholeAndAlone(result.outDir, 'rebind', ['a', 'b']);
+    assert.equal(whole.stdout, '[0, 1] [4, 3]\n[0, 1, 2, 3] [4, 3, 2, 1]\n', whole.stderr);
+    assert.equal(alone, whole.stdout);
+  });
+
   it('a cell tagged raises-exception shows its error and the pipeline goes on, as nbclient runs the notebook', async () => {
     const dir = tempDir();
     writeNotebook(dir, 'oops.ipynb', [

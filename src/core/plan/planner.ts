@@ -100,9 +100,10 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
       if (producer === step.name) return;
       // Rebound by a function the step calls (`global`): the step's own value, as if assigned here.
       if (called.writes.includes(name)) return;
+      // A parameter read by a function the step calls before rebinding it: run() receives it all the same.
+      if (name in params) return void addUnique(step.params, name);
       // A function body reads globals when called, so a value the step binds anywhere serves it.
       if (via && combined.defines.includes(name)) return;
-      if (name in params) return void addUnique(step.params, name);
       if (definitionOf.has(name)) return void useDefinition(name);
       if (importByName.has(name)) return void addUnique(step.imports, importByName.get(name)!);
       if (sharedNames.has(name)) return void addUnique(step.sharedUses, name);
