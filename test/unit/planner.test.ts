@@ -193,6 +193,17 @@ describe('planner: parameters, metrics, functions, edges', () => {
     assert.deepEqual(step(p, 'evaluate').outputs, ['acc']);
   });
 
+  it('a metrics cell that computes says it only names values, instead of calling a function a missing metric', async () => {
+    const p = await plan([
+      { source: 'from sklearn.metrics import accuracy_score', tags: ['imports'] },
+      { source: 'y, pred = [1, 0], [1, 1]', tags: ['step:evaluate'] },
+      { source: 'accuracy = accuracy_score(y, pred)\naccuracy', tags: ['metrics'] },
+    ]);
+    const messages = errors(p).map((d) => d.message);
+    assert.equal(messages.length, 1, messages.join('\n'));
+    assert.match(messages[0], /metrics cell: 'accuracy_score' is a function or module, not a value/);
+  });
+
   it('pure functions go to the shared module; a function reading step values is defined in the step', async () => {
     const p = await plan([
       { source: 'def double(x):\n    return 2 * x\n', tags: ['functions'] },

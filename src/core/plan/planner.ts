@@ -184,7 +184,15 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
   for (const ref of metricCells.uses) {
     const producer = lastProducer.get(ref.name);
     if (producer === undefined) {
-      if (!(ref.name in params)) error(`metric '${ref.name}' is not produced by any step`, ref);
+      if (ref.name in params) continue;
+      // `accuracy = accuracy_score(y, pred)` in a metrics cell: it reads a function, and nothing there runs.
+      const callable = importByName.has(ref.name) || definitionByName.has(ref.name);
+      error(
+        callable
+          ? `metrics cell: '${ref.name}' is a function or module, not a value; a metrics cell only names values that steps compute (compute the metric in a step and list its name here)`
+          : `metric '${ref.name}' is not produced by any step`,
+        ref,
+      );
       continue;
     }
     addUnique(byName.get(producer)!.metrics, ref.name);
