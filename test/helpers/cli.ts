@@ -1,6 +1,9 @@
 /** Runs the bundled CLI the way users do. */
+import assert from 'assert/strict';
 import { spawnSync, SpawnSyncReturns } from 'child_process';
+import { cpSync, readFileSync } from 'fs';
 import * as path from 'path';
+import type { PipelineManifest } from '../../src/core/generate/manifest';
 import { REPO_ROOT, tempDir } from './notebooks';
 
 export const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -11,6 +14,19 @@ let cacheDir: string | undefined;
 export function nb2prod(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
   cacheDir ??= tempDir('nb2prod-cache-');
   return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NB2PROD_CACHE_DIR: cacheDir, ...env }, timeout: 120_000 });
+}
+
+/**
+ * `nb2prod productionize` of a notebook in `cwd` into a fresh folder, plus an untouched copy of
+ * the package (runs write artifacts into theirs): for differential checks that run it twice.
+ */
+export function productionizeTwice(notebook: string, cwd: string): { out: string; pristine: string; manifest: PipelineManifest } {
+  const out = path.join(tempDir(), 'pipeline');
+  const generated = nb2prod(['productionize', notebook, '--out', out, '--force'], cwd);
+  assert.equal(generated.status, 0, generated.stderr);
+  const pristine = path.join(tempDir(), 'pipeline');
+  cpSync(out, pristine, { recursive: true });
+  return { out, pristine, manifest: JSON.parse(readFileSync(path.join(out, 'pipeline.json'), 'utf8')) as PipelineManifest };
 }
 
 /** The plain Python on PATH, or NB2PROD_PYTHON. */

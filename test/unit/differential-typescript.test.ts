@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { nb2prod } from '../helpers/cli';
+import { nb2prod, productionizeTwice } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/notebooks';
 import { node, runNotebookAsModule } from '../helpers/typescript';
 
@@ -37,12 +37,7 @@ describe('differential (TypeScript/JavaScript): the generated package prints wha
       assert.equal(expected.status, 0, `the notebook itself fails:\n${tail(expected.stderr)}`);
 
       const work = freshCopy();
-      const out = path.join(tempDir(), 'pipeline');
-      const generated = nb2prod(['productionize', name, '--out', out, '--force'], work);
-      assert.equal(generated.status, 0, generated.stderr);
-      const manifest = JSON.parse(readFileSync(path.join(out, 'pipeline.json'), 'utf8'));
-      const pristine = path.join(tempDir(), 'pipeline');
-      cpSync(out, pristine, { recursive: true });
+      const { out, pristine, manifest } = productionizeTwice(name, work);
 
       const whole = node(['main.mjs', '--run-id', 'differential'], out);
       assert.equal(whole.status, 0, tail(whole.stderr));

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { nb2prod } from '../helpers/cli';
+import { nb2prod, productionizeTwice } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/notebooks';
 
 /** Debian's interpreter carries the scientific packages; the one on PATH may not. */
@@ -177,12 +177,7 @@ describe('differential: the generated package prints what the notebook prints', 
 
       const work = tempDir();
       cpSync(NOTEBOOKS, work, { recursive: true });
-      const out = path.join(tempDir(), 'pipeline');
-      const generated = nb2prod(['productionize', name, '--out', out, '--force'], work);
-      assert.equal(generated.status, 0, generated.stderr);
-      const manifest = JSON.parse(readFileSync(path.join(out, 'pipeline.json'), 'utf8'));
-      const pristine = path.join(tempDir(), 'pipeline');
-      cpSync(out, pristine, { recursive: true });
+      const { out, pristine, manifest } = productionizeTwice(name, work);
       const actual = run(['-m', manifest.package, '--run-id', 'differential'], out);
       assert.equal(actual.status, 0, tail(actual.stderr));
       assert.equal(actual.stdout, expected.stdout);
