@@ -32,12 +32,21 @@ export async function hashFile(file: string): Promise<{ sha256: string; bytes: n
   });
 }
 
-/** Hash files and name them relative to the workspace (forward slashes, as records store them). */
-export async function hashFiles(workspaceDir: string, files: string[]): Promise<FileHash[]> {
-  return mapLimited(files, FILES_AT_ONCE, async (file) => {
+/**
+ * Hash files and name them relative to the workspace (forward slashes, as records store them).
+ * With `skipMissing`, a file that is not there is left out instead of failing the whole call.
+ */
+export async function hashFiles(workspaceDir: string, files: string[], opts: { skipMissing?: boolean } = {}): Promise<FileHash[]> {
+  const hashed = await mapLimited(files, FILES_AT_ONCE, async (file) => {
     const abs = path.resolve(workspaceDir, file);
-    return { path: workspaceRelative(workspaceDir, abs), ...(await hashFile(abs)) };
+    try {
+      return { path: workspaceRelative(workspaceDir, abs), ...(await hashFile(abs)) };
+    } catch (e) {
+      if (opts.skipMissing && ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '')) return undefined;
+      throw e;
+    }
   });
+  return hashed.filter((f): f is FileHash => f !== undefined);
 }
 
 export function workspaceRelative(workspaceDir: string, file: string): string {

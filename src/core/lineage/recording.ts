@@ -6,8 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { createHash } from 'crypto';
 import { openStore, LineageStore } from './store';
-import { mapLimited } from '../mapLimited';
-import { collectDataFiles, extractStringLiterals, FILES_AT_ONCE, hashFile, workspaceRelative } from './hashing';
+import { collectDataFiles, extractStringLiterals, hashFiles, workspaceRelative } from './hashing';
 import { gitInfo } from './git';
 import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
@@ -53,7 +52,8 @@ export async function recordVersion(facts: VersionFacts, options: RecordOptions 
   const literals = [...(facts.stringLiterals ?? []), ...(facts.code ?? []).flatMap(extractStringLiterals)];
   // Independent reads and a git process: waiting for each in turn made recording most of a small productionize.
   const [files, data, git] = await Promise.all([
-    hashGeneratedFiles(ws, outDirAbs, facts.generatedFiles),
+    // A generated file may be gone (the writer kept a user-edited file that was then removed): nothing to hash.
+    hashFiles(ws, [...facts.generatedFiles].sort().map((rel) => path.resolve(outDirAbs, rel)), { skipMissing: true }),
     collectDataFiles(ws, path.dirname(notebookAbs), literals),
     gitInfo(path.dirname(notebookAbs)),
   ]);
@@ -83,18 +83,6 @@ export async function recordVersion(facts: VersionFacts, options: RecordOptions 
     data,
   })) as VersionRecord;
   return { record, created: true };
-}
-
-async function hashGeneratedFiles(ws: string, outDirAbs: string, generated: string[]): Promise<FileHash[]> {
-  const hashed = await mapLimited([...generated].sort(), FILES_AT_ONCE, async (rel) => {
-    const abs = path.resolve(outDirAbs, rel);
-    try {
-      return { path: workspaceRelative(ws, abs), ...(await hashFile(abs)) };
-    } catch {
-      return undefined; // not on disk (the writer skipped a user-edited file that was then removed): nothing to hash
-    }
-  });
-  return hashed.filter((f): f is FileHash => f !== undefined);
 }
 
 export interface BuildFacts extends Omit<BuildRecordInput, 'type' | 'notebook' | 'versionId' | 'error'> {
