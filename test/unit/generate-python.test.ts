@@ -7,10 +7,10 @@ import { findDataFiles, MAX_GLOB_FILES, stringLiterals } from '../../src/core/ge
 import { indentPython } from '../../src/core/generate/python/indent';
 import { pyLiteral } from '../../src/core/generate/python/literal';
 import { renderRequirements } from '../../src/core/generate/requirements';
-import { productionize } from '../../src/core/pipeline';
+import { productionize, type ProductionizeResult } from '../../src/core/pipeline';
 import { writeTree } from '../../src/core/write/writer';
 import { PYTHON } from '../helpers/cli';
-import { tempDir, writeNotebook } from '../helpers/notebooks';
+import { type CellSpec, tempDir, writeNotebook } from '../helpers/notebooks';
 
 /** The package run whole, and each of `steps` run alone (`--only`, one process each) sharing one artifacts folder. */
 function wholeAndAlone(outDir: string, pkg: string, steps: string[]): { whole: SpawnSyncReturns<string>; alone: string; artifacts: string } {
@@ -22,6 +22,13 @@ function wholeAndAlone(outDir: string, pkg: string, steps: string[]): { whole: S
     return run.stdout;
   });
   return { whole, alone: alone.join(''), artifacts };
+}
+
+/** A notebook of these cells, productionized in a fresh folder. */
+async function productionizeCells(name: string, cells: CellSpec[]): Promise<ProductionizeResult> {
+  const dir = tempDir();
+  writeNotebook(dir, `${name}.ipynb`, cells);
+  return productionize(`${name}.ipynb`, { cwd: dir });
 }
 
 describe('requirements', () => {
@@ -82,13 +89,11 @@ describe('generated package', () => {
   });
 
   it('rewrites IPython syntax so the package runs without IPython', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'magic.ipynb', [
+    const result = await productionizeCells('magic', [
       { source: '%matplotlib inline\n%load_ext autoreload\nvalue = 41', tags: ['step:one'] },
       { source: '%%time\nvalue += 1\nprint("before")\n!echo shell-ok\nprint(value)', tags: ['step:two'] },
       { source: '%%writefile out.txt\nhello', tags: ['step:three'] },
     ]);
-    const result = await productionize('magic.ipynb', { cwd: dir });
     const run = spawnSync(PYTHON, ['-m', 'magic'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(run.status, 0, run.stderr);
     // Into a pipe Python's prints are buffered: the shell's output must not overtake them.
@@ -97,26 +102,22 @@ describe('generated package', () => {
   });
 
   it("a step run on its own resumes random's global generator where the step before left it", async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'draws.ipynb', [
+    const result = await productionizeCells('draws', [
       { source: 'import random\nrandom.seed(7)\nprint(random.random())', tags: ['step:seed'] },
       { source: 'print("no draws here")', tags: ['step:quiet'] },
       { source: 'print(random.random(), random.randint(0, 99))', tags: ['step:draw'] },
     ]);
-    const result = await productionize('draws.ipynb', { cwd: dir });
     const { whole, alone } = wholeAndAlone(result.outDir, 'draws', ['seed', 'quiet', 'draw']);
     assert.equal(whole.status, 0, whole.stderr);
     assert.equal(alone, whole.stdout);
   });
 
   it('a seed set in the imports cell is set before the first step, also when no step uses a shared name', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'seeded.ipynb', [
+    const result = await productionizeCells('seeded', [
       { source: 'import random\nrandom.seed(7)', tags: ['imports'] },
       { source: 'print(random.random())', tags: ['step:first'] },
       { source: 'print(random.randint(0, 999))', tags: ['step:second'] },
     ]);
-    const result = await productionize('seeded.ipynb', { cwd: dir });
     const expected = spawnSync(PYTHON, ['-c', 'import random\nrandom.seed(7)\nprint(random.random())\nprint(random.randint(0, 999))'], { encoding: 'utf8' }).stdout;
     const { whole, alone } = wholeAndAlone(result.outDir, 'seeded', ['first', 'second']);
     assert.equal(whole.stdout, expected, whole.stderr);
@@ -124,43 +125,37 @@ describe('generated package', () => {
   });
 
   it('a counter in the functions cell that a helper rebinds (global) counts on from step to step', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'counts.ipynb', [
+    const result = await productionizeCells('counts', [
       { source: 'calls = 0\ndef bump():\n    global calls\n    calls += 1\n    return calls\ndef report():\n    return f"calls={calls}"', tags: ['functions'] },
       { source: 'bump()', tags: ['step:first'] },
       { source: 'print(bump(), report())', tags: ['step:second'] },
       { source: 'print(calls, report())', tags: ['step:third'] },
     ]);
-    const result = await productionize('counts.ipynb', { cwd: dir });
     const { whole, alone } = wholeAndAlone(result.outDir, 'counts', ['first', 'second', 'third']);
     assert.equal(whole.stdout, '2 calls=2\n2 calls=2\n', whole.stderr);
     assert.equal(alone, whole.stdout);
   });
 
   it('a step that calls helpers reading a parameter, then rebinds the parameter, runs them on its value', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'rebind.ipynb', [
+    const result = await productionizeCells('rebind', [
       { source: 'top_n = 2', tags: ['parameters'] },
       { source: 'def topk(items):\n    return items[:top_n]', tags: ['functions'] },
       { source: 'items = list(range(5))\nprint(topk(items), topk(items[::-1]))\ntop_n = 4', tags: ['step:a'] },
       { source: 'print(topk(items), topk(items[::-1]))', tags: ['step:b'] },
     ]);
-    const result = await productionize('rebind.ipynb', { cwd: dir });
     const { whole, alone } = wholeAndAlone(result.outDir, 'rebind', ['a', 'b']);
     assert.equal(whole.stdout, '[0, 1] [4, 3]\n[0, 1, 2, 3] [4, 3, 2, 1]\n', whole.stderr);
     assert.equal(alone, whole.stdout);
   });
 
   it('a cell tagged raises-exception shows its error and the pipeline goes on, as nbclient runs the notebook', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'oops.ipynb', [
+    const result = await productionizeCells('oops', [
       { source: 'rows = [3, 1, 2]\nprint("loaded", len(rows))', tags: ['step:load'] },
       { source: 'first = rows[0]\nprint("before", first)\nrows.append(1 / 0)\nprint("never")', tags: ['step:demo', 'raises-exception'] },
       { source: 'print(undefined_on_purpose)', tags: ['raises-exception'] },
       { source: 'print("no syntax" ', tags: ['raises-exception'] },
       { source: 'print("after", first, sorted(rows))', tags: ['step:report'] },
     ]);
-    const result = await productionize('oops.ipynb', { cwd: dir });
     assert.ok(result.plan.diagnostics.every((d) => d.severity !== 'error'), JSON.stringify(result.plan.diagnostics));
     assert.match(result.warnings.join('\n'), /raises-exception: left out/);
     const { whole, alone } = wholeAndAlone(result.outDir, 'oops', ['load', 'demo', 'report']);
@@ -171,13 +166,11 @@ describe('generated package', () => {
   });
 
   it('a step that awaits at top level runs on an event loop, whole and alone', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'aw.ipynb', [
+    const result = await productionizeCells('aw', [
       { source: 'import asyncio\nasync def double(x):\n    await asyncio.sleep(0)\n    return 2 * x\nprint("defined")', tags: ['step:define'] },
       { source: 'values = await asyncio.gather(*(double(i) for i in range(3)))\nprint(values)', tags: ['step:gather'] },
       { source: 'async def count(n):\n    for i in range(n):\n        yield i\ntotal = 0\nasync for i in count(3):\n    total += i\nprint(sum(values), total)', tags: ['step:sum'] },
     ]);
-    const result = await productionize('aw.ipynb', { cwd: dir });
     assert.match(readFileSync(path.join(result.outDir, 'aw', 'steps', 'gather.py'), 'utf8'), /^async def run\(\):$/m);
     assert.match(readFileSync(path.join(result.outDir, 'aw', 'steps', 'define.py'), 'utf8'), /^def run\(\):$/m);
     const { whole, alone } = wholeAndAlone(result.outDir, 'aw', ['define', 'gather', 'sum']);
@@ -186,13 +179,11 @@ describe('generated package', () => {
   });
 
   it('a step run on its own gets the logging and display settings earlier steps made', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'cfg.ipynb', [
+    const result = await productionizeCells('cfg', [
       { source: 'import logging\nimport sys\nlogging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(message)s", force=True)\nfactor = 2', tags: ['step:setup'] },
       { source: 'print("quiet")', tags: ['step:middle'] },
       { source: 'logging.getLogger("x").info("factor %d", factor)', tags: ['step:log'] },
     ]);
-    const result = await productionize('cfg.ipynb', { cwd: dir });
     const { whole, alone, artifacts } = wholeAndAlone(result.outDir, 'cfg', ['setup', 'middle', 'log']);
     assert.equal(whole.stdout, 'quiet\nfactor 2\n', whole.stderr);
     assert.equal(alone, whole.stdout);
@@ -213,13 +204,11 @@ describe('generated package', () => {
   });
 
   it('a function defined in a step that rebinds a global rebinds the step\'s value (nonlocal), one run() does not bind stays global', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'counts.ipynb', [
+    const result = await productionizeCells('counts', [
       { source: 'count = 0\ndef bump():\n    global count, last\n    count += 1\n    last = count', tags: ['step:setup'] },
       { source: 'bump()\nbump()\nprint(count, last)', tags: ['step:work'] },
       { source: 'print(count, last)', tags: ['step:show'] },
     ]);
-    const result = await productionize('counts.ipynb', { cwd: dir });
     assert.match(readFileSync(path.join(result.outDir, 'counts', 'steps', 'work.py'), 'utf8'), /^ {8}nonlocal count\n {8}global last$/m);
     for (const args of [[], ['--only', 'show']]) {
       const run = spawnSync(PYTHON, ['-m', 'counts', ...args], { cwd: result.outDir, encoding: 'utf8' });
@@ -228,71 +217,59 @@ describe('generated package', () => {
   });
 
   it('a definition runs where it stood: a default or class body reads the value the code above it bound', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'inplace.ipynb', [
+    const result = await productionizeCells('inplace', [
       { source: 'SCALE = 2\ndef scaled(x, factor=SCALE):\n    return x * factor\nclass Config:\n    limit = SCALE + 1\nprint(scaled(3), Config.limit)', tags: ['step:setup'] },
       { source: 'print(scaled(4), Config.limit)', tags: ['step:use'] },
     ]);
-    const result = await productionize('inplace.ipynb', { cwd: dir });
     const { whole, alone } = wholeAndAlone(result.outDir, 'inplace', ['setup', 'use']);
     assert.equal(whole.stdout, '6 3\n8 3\n', whole.stderr);
     assert.equal(alone, '6 3\n8 3\n');
   });
 
   it('a function whose default read a value a later step rebinds keeps the old default', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'stale.ipynb', [
+    const result = await productionizeCells('stale', [
       { source: 'SCALE = 2\ndef scaled(x, factor=SCALE):\n    return x * factor', tags: ['step:setup'] },
       { source: 'SCALE = 10\nprint(scaled(3), SCALE)', tags: ['step:change'] },
     ]);
-    const result = await productionize('stale.ipynb', { cwd: dir });
     const run = spawnSync(PYTHON, ['-m', 'stale'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(run.stdout, '6 10\n', run.stderr);
   });
 
   it('code in a functions cell that calls a function defined above it runs after that definition', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'bins.ipynb', [
+    const result = await productionizeCells('bins', [
       { source: 'def make_bins(n):\n    return list(range(n))\n\nBINS = make_bins(3)\n\ndef first():\n    return BINS[0]', tags: ['functions'] },
       { source: 'print(BINS, first())', tags: ['step:show'] },
     ]);
-    const result = await productionize('bins.ipynb', { cwd: dir });
     const run = spawnSync(PYTHON, ['-m', 'bins'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(run.stdout, '[0, 1, 2] 0\n', run.stderr);
   });
 
   it('a function redefined in a later step is the old one in the steps before', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'redefine.ipynb', [
+    const result = await productionizeCells('redefine', [
       { source: 'def clean(s):\n    return s.strip()\nprint(clean(" a "))', tags: ['step:a'] },
       { source: 'K = 2\ndef f(x):\n    return x * K\nprint(f(1))', tags: ['step:b'] },
       { source: 'def clean(s):\n    return s.strip().upper()\ndef f(x):\n    return x + K\nprint(clean(" b "), f(1))', tags: ['step:c'] },
     ]);
-    const result = await productionize('redefine.ipynb', { cwd: dir });
     const { whole, alone } = wholeAndAlone(result.outDir, 'redefine', ['a', 'b', 'c']);
     assert.equal(whole.stdout, 'a\n2\nB 3\n', whole.stderr);
     assert.equal(alone, 'a\n2\nB 3\n');
   });
 
   it('a decorator that registers the function runs when its step does, once', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'registry.ipynb', [
+    const result = await productionizeCells('registry', [
       { source: 'class Features:\n    order = []\n    @classmethod\n    def add(cls, fn):\n        cls.order.append(fn.__name__)\n        return fn\n\n@Features.add\ndef length(w):\n    return len(w)\nprint(Features.order)', tags: ['step:a'] },
       { source: '@Features.add\ndef caps(w):\n    return w.upper()\nprint(Features.order)', tags: ['step:b'] },
       { source: 'print(Features.order, caps("x"), length("ab"))', tags: ['step:c'] },
     ]);
-    const result = await productionize('registry.ipynb', { cwd: dir });
     const run = spawnSync(PYTHON, ['-m', 'registry'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(run.stdout, "['length']\n['length', 'caps']\n['length', 'caps'] X 2\n", run.stderr);
   });
 
   it('instances of a namedtuple or Enum made in a step are saved for a step run on its own', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'tuples.ipynb', [
+    const result = await productionizeCells('tuples', [
       { source: 'import collections, enum\nRow = collections.namedtuple("Row", "name score")\nLevel = enum.Enum("Level", "LOW HIGH")\nbest = Row("b", 3)\nlevel = Level.HIGH', tags: ['step:a'] },
       { source: 'print(best, best._asdict(), level)', tags: ['step:b'] },
     ]);
-    const result = await productionize('tuples.ipynb', { cwd: dir });
     const { whole, alone } = wholeAndAlone(result.outDir, 'tuples', ['a', 'b']);
     const expected = "Row(name='b', score=3) {'name': 'b', 'score': 3} Level.HIGH\n";
     assert.equal(whole.stdout, expected, whole.stderr);
@@ -300,49 +277,41 @@ describe('generated package', () => {
   });
 
   it('globals() in a step is the notebook namespace: values of earlier steps and of the step itself', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'names.ipynb', [
+    const result = await productionizeCells('names', [
       { source: 'name = "alpha"\nn = 3', tags: ['step:a'] },
       { source: 'print("%(name)s/%(n)d" % globals())\nif "model" not in globals():\n    model = "fresh"\nprint(model, "model" in globals())', tags: ['step:b'] },
       { source: 'if "model" not in globals():\n    model = "again"\nprint(model)', tags: ['step:c'] },
     ]);
-    const result = await productionize('names.ipynb', { cwd: dir });
     const { whole, alone } = wholeAndAlone(result.outDir, 'names', ['a', 'b', 'c']);
     assert.equal(whole.stdout, 'alpha/3\nfresh True\nfresh\n', whole.stderr);
     assert.equal(alone, 'alpha/3\nfresh True\nfresh\n');
   });
 
   it('a step that rebinds a function\'s name to its result (score = score(4)) calls the function first', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'rebind.ipynb', [
+    const result = await productionizeCells('rebind', [
       { source: 'def score(x):\n    return x * 2\nprint(score(1))', tags: ['step:a'] },
       { source: 'score = score(4)', tags: ['step:b'] },
       { source: 'print(score)', tags: ['step:c'] },
     ]);
-    const result = await productionize('rebind.ipynb', { cwd: dir });
     const { whole, alone } = wholeAndAlone(result.outDir, 'rebind', ['a', 'b', 'c']);
     assert.equal(whole.stdout, '2\n8\n', whole.stderr);
     assert.equal(alone, '2\n8\n');
   });
 
   it('a class or function defined inside a step prints its name as the notebook did, not run.<locals>', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'local.ipynb', [
+    const result = await productionizeCells('local', [
       { source: 'from dataclasses import dataclass\nLIMIT = 0.5\n@dataclass\nclass Result:\n    score: float\n    def passed(self):\n        return self.score > LIMIT\ndef check(x):\n    return x > LIMIT', tags: ['step:a'] },
       { source: 'print(Result(0.7), Result(0.7).passed())\ntry:\n    check()\nexcept TypeError as e:\n    print(e)', tags: ['step:b'] },
     ]);
-    const result = await productionize('local.ipynb', { cwd: dir });
     const run = spawnSync(PYTHON, ['-m', 'local'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(run.stdout, "Result(score=0.7) True\ncheck() missing 1 required positional argument: 'x'\n", run.stderr);
   });
 
   it('code under `if __name__ == "__main__":` runs, and `__file__` is the notebook at the pipeline root', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'script.ipynb', [
+    const result = await productionizeCells('script', [
       { source: 'import os\nif __name__ == "__main__":\n    print("main", os.path.basename(__file__))', tags: ['step:a'] },
       { source: 'def f():\n    pass\nprint(f.__name__)', tags: ['step:b'] },
     ]);
-    const result = await productionize('script.ipynb', { cwd: dir });
     assert.doesNotMatch(readFileSync(path.join(result.outDir, 'script', 'steps', 'b.py'), 'utf8'), /__name__ = /);
     const run = spawnSync(PYTHON, ['-m', 'script'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(run.stdout, 'main script.ipynb\nf\n', run.stderr);
@@ -462,12 +431,10 @@ describe('data files next to the notebook', () => {
 
 describe('a step whose package is missing', () => {
   it('fails as that step, recorded in run.json, and does not stop --only of the others', async () => {
-    const dir = tempDir();
-    writeNotebook(dir, 'm.ipynb', [
+    const result = await productionizeCells('m', [
       { source: 'x = 2\nprint("first", x)', tags: ['step:first'] },
       { source: 'import surely_not_installed_pkg\nprint(surely_not_installed_pkg, x)', tags: ['step:second'] },
     ]);
-    const result = await productionize('m.ipynb', { cwd: dir });
     const all = spawnSync(PYTHON, ['-m', 'm', '--run-id', 'all'], { cwd: result.outDir, encoding: 'utf8' });
     assert.equal(all.status, 1);
     assert.equal(all.stdout, 'first 2\n');
