@@ -29,7 +29,8 @@ export interface RunArtifact {
 export interface RunRecord {
   run_id: string;
   params: Record<string, unknown>;
-  status: 'succeeded' | 'failed';
+  /** `partial` when a runner ran some steps alone (`--only`); `cancelled` written by `run --jobs`. */
+  status: 'succeeded' | 'failed' | 'partial' | 'cancelled';
   started: string;
   finished: string;
   steps: RunStepRecord[];

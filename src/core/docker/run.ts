@@ -9,10 +9,13 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { CancelledError, Nb2prodError } from '../errors';
 import { CONTAINER_ARTIFACTS, PIPELINE_UID } from '../generate/dockerfile';
+import { hasIndependentSteps, StepGraph, stepGraph } from '../run/graph';
 import { ContainerEngine, OutputStream } from './engine';
+import { runParallel } from './parallel';
 import { newRunId, PipelineManifest, readManifest, readRunRecord, RunRecord, runnerArgs } from './pipeline-dir';
 
 export interface RunOptions {
@@ -23,6 +26,12 @@ export interface RunOptions {
   /** Host artifacts directory; default `<dir>/artifacts`. */
   artifactsDir?: string;
   runId?: string;
+  /**
+   * Steps at a time, each its own process or container (`--only STEP`). 1 (the default): the
+   * whole pipeline in one process, values passed in memory. 'auto': as many as there are CPUs
+   * when some steps are independent of each other, else 1. Ignored with `only`.
+   */
+  jobs?: number | 'auto';
   onOutput?: (text: string, stream: OutputStream) => void;
   signal?: AbortSignal;
 }
@@ -45,65 +54,109 @@ export interface RunOutcome {
 }
 
 export async function runInContainer(opts: RunOptions & { engine: ContainerEngine; image: string }): Promise<RunOutcome> {
-  return execute(opts, opts.image, async (args, artifactsDir, runDir) => {
-    const uid = process.getuid?.() ?? PIPELINE_UID;
-    const gid = process.getgid?.() ?? PIPELINE_UID;
-    const asRoot = uid === 0;
-    if (asRoot) await fs.promises.chown(runDir, PIPELINE_UID, PIPELINE_UID);
-    try {
-      const { exitCode } = await opts.engine.run(
+  return execute(opts, containerLauncher(opts.engine, opts.image));
+}
+
+export async function runLocal(opts: RunOptions & { python: string; env?: NodeJS.ProcessEnv }): Promise<RunOutcome> {
+  return execute(opts, localLauncher(opts.dir, opts.python, opts.env ?? process.env));
+}
+
+/** How one runner invocation (the whole pipeline, or one step) starts: a local process or a container. */
+export interface Launcher {
+  /** What the run records as its image: the image ref, or `local:<python>`. */
+  image: string;
+  /** Where the runner sees the host artifacts directory. */
+  artifactsPath(hostArtifacts: string): string;
+  /** Once before the first launch of a run, and once after the last. */
+  prepare(runDir: string): Promise<void>;
+  finish(runDir: string): Promise<void>;
+  /** Resolves with the exit code; rejects with CancelledError on abort, or when it cannot start. */
+  launch(args: string[], context: LaunchContext): Promise<number | null>;
+}
+
+export interface LaunchContext {
+  manifest: PipelineManifest;
+  /** The host artifacts directory. */
+  artifactsDir: string;
+  runId: string;
+  onOutput: (text: string, stream: OutputStream) => void;
+  signal?: AbortSignal;
+  /** Extra container labels (the step), beside the run id. */
+  labels?: Record<string, string>;
+}
+
+/** A container label: the containers of a run can be found (and removed) by its id. */
+export const RUN_ID_LABEL = 'nb2prod.run.id';
+
+export function containerLauncher(engine: ContainerEngine, image: string): Launcher {
+  const uid = process.getuid?.() ?? PIPELINE_UID;
+  const gid = process.getgid?.() ?? PIPELINE_UID;
+  const asRoot = uid === 0;
+  return {
+    image,
+    artifactsPath: () => CONTAINER_ARTIFACTS,
+    prepare: async (runDir) => {
+      if (asRoot) await fs.promises.chown(runDir, PIPELINE_UID, PIPELINE_UID);
+    },
+    finish: async (runDir) => {
+      if (asRoot) await chownTree(runDir, 0, 0);
+    },
+    launch: async (args, { artifactsDir, runId, onOutput, signal, labels }) => {
+      const { exitCode } = await engine.run(
         {
-          image: opts.image,
+          image,
           args,
           user: asRoot ? undefined : `${uid}:${gid}`,
           env: { HOME: '/tmp' },
           mounts: [{ source: artifactsDir, target: CONTAINER_ARTIFACTS }],
-          labels: { 'nb2prod.run.id': path.basename(runDir) },
+          labels: { [RUN_ID_LABEL]: runId, ...labels },
         },
-        (text, stream) => opts.onOutput?.(text, stream),
-        opts.signal,
+        onOutput,
+        signal,
       );
       return exitCode;
-    } finally {
-      if (asRoot) await chownTree(runDir, 0, 0);
-    }
-  }, CONTAINER_ARTIFACTS);
+    },
+  };
 }
 
-export async function runLocal(opts: RunOptions & { python: string; env?: NodeJS.ProcessEnv }): Promise<RunOutcome> {
-  return execute(opts, `local:${opts.python}`, async (args, _artifactsDir, _runDir, manifest) => {
-    const [command, ...entry] = localCommand(manifest, opts.python, opts.env ?? process.env);
-    const child = spawn(command, [...entry, ...args], {
-      cwd: path.resolve(opts.dir),
-      env: { ...(opts.env ?? process.env), PYTHONUNBUFFERED: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (b: Buffer) => opts.onOutput?.(b.toString('utf8'), 'stdout'));
-    child.stderr.on('data', (b: Buffer) => opts.onOutput?.(b.toString('utf8'), 'stderr'));
-    const onAbort = () => {
-      child.kill('SIGTERM');
-      // A step that ignores SIGTERM must not keep Ctrl-C waiting forever.
-      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-    };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const code = await new Promise<number | null>((resolve, reject) => {
-        child.on('error', (err) =>
-          reject(new Nb2prodError(`cannot start ${command}: ${err.message} (set --python or NB2PROD_PYTHON; NB2PROD_NODE for node)`)),
-        );
-        child.on('close', (code) => resolve(code));
+export function localLauncher(dir: string, python: string, env: NodeJS.ProcessEnv): Launcher {
+  return {
+    image: `local:${python}`,
+    artifactsPath: (hostArtifacts) => hostArtifacts,
+    prepare: async () => undefined,
+    finish: async () => undefined,
+    launch: async (args, { manifest, onOutput, signal }) => {
+      const [command, ...entry] = localCommand(manifest, python, env);
+      const child = spawn(command, [...entry, ...args], {
+        cwd: path.resolve(dir),
+        env: { ...env, PYTHONUNBUFFERED: '1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
       });
-      if (opts.signal?.aborted) throw new CancelledError('Run');
-      return code;
-    } finally {
-      opts.signal?.removeEventListener('abort', onAbort);
-    }
-  });
+      child.stdout.on('data', (b: Buffer) => onOutput(b.toString('utf8'), 'stdout'));
+      child.stderr.on('data', (b: Buffer) => onOutput(b.toString('utf8'), 'stderr'));
+      const onAbort = () => {
+        child.kill('SIGTERM');
+        // A step that ignores SIGTERM must not keep Ctrl-C waiting forever.
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        const code = await new Promise<number | null>((resolve, reject) => {
+          child.on('error', (err) =>
+            reject(new Nb2prodError(`cannot start ${command}: ${err.message} (set --python or NB2PROD_PYTHON; NB2PROD_NODE for node)`)),
+          );
+          child.on('close', (code) => resolve(code));
+        });
+        if (signal?.aborted) throw new CancelledError('Run');
+        return code;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    },
+  };
 }
 
-type Launch = (args: string[], artifactsDir: string, runDir: string, manifest: PipelineManifest) => Promise<number | null>;
-
-async function execute(opts: RunOptions, image: string, launch: Launch, runnerArtifactsDir?: string): Promise<RunOutcome> {
+async function execute(opts: RunOptions, launcher: Launcher): Promise<RunOutcome> {
   const started = Date.now();
   const dir = path.resolve(opts.dir);
   const manifest = await readManifest(dir);
@@ -117,18 +170,27 @@ async function execute(opts: RunOptions, image: string, launch: Launch, runnerAr
     only: opts.only,
     from: opts.from,
     runId,
-    artifactsDir: runnerArtifactsDir ?? artifactsDir,
+    artifactsDir: launcher.artifactsPath(artifactsDir),
   });
   const runJson = path.join(runDir, 'run.json');
-  const base = { runId, manifest, image, runDir, runJson };
+  const base = { runId, manifest, image: launcher.image, runDir, runJson };
+  const onOutput = (text: string, stream: OutputStream) => opts.onOutput?.(text, stream);
+  const graph = opts.only || (opts.jobs ?? 1) === 1 ? undefined : stepGraph(manifest, opts.from);
+  const jobs = graph ? parallelism(opts.jobs ?? 1, graph) : 1;
   let exitCode: number | null;
+  await launcher.prepare(runDir);
   try {
-    exitCode = await launch(args, artifactsDir, runDir, manifest);
+    exitCode =
+      graph && jobs > 1
+        ? await runParallel({ manifest, graph, jobs, launcher, artifactsDir, runId, params: opts.params ?? [], onOutput, signal: opts.signal })
+        : await launcher.launch(args, { manifest, artifactsDir, runId, onOutput, signal: opts.signal });
   } catch (err) {
     if (err instanceof CancelledError) {
       return { ...base, status: 'cancelled', exitCode: null, seconds: seconds(started), error: err };
     }
     throw err;
+  } finally {
+    await launcher.finish(runDir);
   }
   let record: RunRecord | undefined;
   try {
@@ -151,6 +213,15 @@ async function execute(opts: RunOptions, image: string, launch: Launch, runnerAr
     );
   }
   return { ...base, status, exitCode, record, seconds: seconds(started), error };
+}
+
+/** Steps at a time: 'auto' gains nothing on a chain of steps, which one process runs fastest. */
+function parallelism(jobs: number | 'auto', graph: StepGraph): number {
+  if (jobs !== 'auto') {
+    if (!Number.isInteger(jobs) || jobs < 1) throw new Nb2prodError(`jobs must be a whole number of at least 1, not ${jobs}`);
+    return jobs;
+  }
+  return hasIndependentSteps(graph) ? os.availableParallelism() : 1;
 }
 
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
