@@ -1,11 +1,13 @@
 /**
  * `nb2prod run NB|PIPELINE_DIR [--param k=v]... [--only STEP] [--from STEP] [--artifacts DIR]
- *  [--run-id ID] [--local [--python PY]] [--base-image REF] [--json]`
+ *  [--run-id ID] [--jobs N] [--local [--python PY]] [--base-image REF] [--json]`
  * In a container by default (built first when its context changed), or with a local
- * interpreter (--python, NB2PROD_PYTHON, else python3). Prints the run id and where run.json is.
+ * interpreter (--python, NB2PROD_PYTHON, else python3). Steps that do not depend on each other
+ * run at the same time, each in its own container or process (--jobs). Prints the run id and
+ * where run.json is.
  */
 import { createDockerEngine } from '../core/docker/dockerode-engine';
-import type { OutputStream } from '../core/docker/engine';
+import { lineSplitter } from '../core/docker/lines';
 import { RunOptions, RunOutcome, runInContainer, runLocal } from '../core/docker/run';
 import { CommandSpec, OPTIONS, ParsedArgs, PRODUCTIONIZE_OPTIONS, stringFlag } from './args';
 import { buildExitCode, buildForCli, PIPELINE_ARGUMENT, pipelineDir } from './build';
@@ -22,6 +24,7 @@ export const runSpec: CommandSpec = {
     { flags: '--from <step>', help: 'run from this step on' },
     { flags: '--artifacts <dir>', help: 'artifacts directory (default: <pipeline>/artifacts)' },
     { flags: '--run-id <id>', help: 'run id (default: generated)' },
+    { flags: '--jobs <n>', help: 'steps at a time, each in its own container or process (default: CPUs; 1: all in one process)' },
     { flags: '--local', help: 'run with a local interpreter instead of the image' },
     { flags: '--python <path>', help: 'interpreter for --local (default: NB2PROD_PYTHON, else python3)' },
     ...PRODUCTIONIZE_OPTIONS,
@@ -42,6 +45,7 @@ async function runCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
     from: stringFlag(args, 'from'),
     artifactsDir: stringFlag(args, 'artifacts'),
     runId: stringFlag(args, 'run-id'),
+    jobs: jobsOption(stringFlag(args, 'jobs')),
     onOutput: output.write,
     signal: ctx.signal,
   };
@@ -76,23 +80,15 @@ async function runCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
   return outcome.exitCode === EXIT.usage && !outcome.record ? EXIT.usage : EXIT.failed;
 }
 
-/** The pipeline's output arrives in chunks; print it line by line on the matching stream. */
+/** The pipeline's output, line by line on the matching stream. */
 function lineWriter(ctx: CliContext) {
-  const pending: Record<OutputStream, string> = { stdout: '', stderr: '' };
-  const emit = (stream: OutputStream, line: string) => (stream === 'stdout' ? ctx.out(line) : ctx.err(line));
-  return {
-    write: (text: string, stream: OutputStream) => {
-      const lines = (pending[stream] + text).split(/\r?\n/);
-      pending[stream] = lines.pop() ?? '';
-      for (const line of lines) emit(stream, line);
-    },
-    flush: () => {
-      for (const stream of ['stdout', 'stderr'] as const) {
-        if (pending[stream]) emit(stream, pending[stream]);
-        pending[stream] = '';
-      }
-    },
-  };
+  return lineSplitter((line, stream) => (stream === 'stdout' ? ctx.out(line) : ctx.err(line)));
+}
+
+function jobsOption(value: string | undefined): number | 'auto' {
+  if (value === undefined) return 'auto';
+  if (!/^[1-9][0-9]*$/.test(value)) throw new UsageError(`--jobs expects a whole number of at least 1, got '${value}'`);
+  return Number(value);
 }
 
 function runJson(o: RunOutcome) {

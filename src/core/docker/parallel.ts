@@ -17,6 +17,7 @@ import { CancelledError } from '../errors';
 import type { StepGraph, StepNode } from '../run/graph';
 import { schedule, ScheduledStep } from '../run/scheduler';
 import type { OutputStream } from './engine';
+import { lineSplitter } from './lines';
 import type { PipelineManifest, RunArtifact, RunRecord, RunStepRecord } from './pipeline-dir';
 import { runnerArgs } from './pipeline-dir';
 import type { Launcher } from './run';
@@ -50,7 +51,8 @@ export async function runParallel(run: ParallelRun): Promise<number | null> {
   await fs.promises.mkdir(path.join(runDir, INITIAL_STATE), { recursive: true });
   const exitCodes = new Map<string, number | null>();
   const runStep = async (step: StepNode, signal: AbortSignal): Promise<boolean> => {
-    const output = prefixedLines(`[${step.name}] `, (text, stream) => run.onOutput?.(text, stream));
+    // Whole lines with the step's name: steps running together interleave lines, never parts of lines.
+    const output = lineSplitter((line, stream) => run.onOutput?.(`[${step.name}] ${line}\n`, stream));
     try {
       const code = await run.launcher.launch(stepArgs(run, step), {
         manifest: run.manifest,
@@ -165,25 +167,4 @@ async function writeJson(file: string, data: unknown): Promise<void> {
   const temporary = `${file}.tmp`;
   await fs.promises.writeFile(temporary, JSON.stringify(data, null, 2) + '\n');
   await fs.promises.rename(temporary, file);
-}
-
-/**
- * Whole lines, each with the step's prefix, per stream: steps running together interleave
- * their lines, never parts of lines.
- */
-export function prefixedLines(prefix: string, emit: (text: string, stream: OutputStream) => void) {
-  const pending: Record<OutputStream, string> = { stdout: '', stderr: '' };
-  return {
-    write: (text: string, stream: OutputStream) => {
-      const lines = (pending[stream] + text).split(/\r?\n/);
-      pending[stream] = lines.pop() ?? '';
-      if (lines.length) emit(lines.map((l) => `${prefix}${l}\n`).join(''), stream);
-    },
-    flush: () => {
-      for (const stream of ['stdout', 'stderr'] as const) {
-        if (pending[stream]) emit(`${prefix}${pending[stream]}\n`, stream);
-        pending[stream] = '';
-      }
-    },
-  };
 }
