@@ -1,0 +1,163 @@
+/**
+ * `nb2prod run --local --jobs N` with real interpreters: each step its own process. The diamond's
+ * artifacts and printed lines equal the one-process run's (Python and TypeScript), a seeded
+ * notebook draws the notebook's numbers, a failed branch skips the join, and a cancelled run
+ * leaves no process behind.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { main } from '../../src/cli';
+import type { CliContext } from '../../src/cli/context';
+import type { RunRecord } from '../../src/core/docker/pipeline-dir';
+import { RUN_NOTEBOOK_AS_SCRIPT } from '../helpers/cli';
+import { DIAMOND_STEPS, linesByStep, printed, PYTHON_DIAMOND, SEEDED_DIAMOND, TYPESCRIPT_DIAMOND, TYPESCRIPT_METADATA } from '../helpers/diamond';
+import { CellSpec, tempDir, writeNotebook } from '../helpers/notebooks';
+
+/** numpy is needed: Debian's interpreter has it. */
+const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
+
+interface CliResult {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+async function cli(args: string[], cwd: string, signal = new AbortController().signal, onLine?: (line: string) => void): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = {
+    cwd,
+    env: { ...process.env, NB2PROD_PYTHON: SCIENTIFIC_PYTHON },
+    out: (l) => (out.push(l), onLine?.(l)),
+    err: (l) => (err.push(l), onLine?.(l)),
+    signal,
+  };
+  return { code: await main(args, ctx), out, err };
+}
+
+/** A pipeline directory made from these cells, in a fresh workspace. */
+async function pipeline(cells: CellSpec[], metadata?: Record<string, unknown>): Promise<{ work: string; dir: string }> {
+  const work = tempDir();
+  writeNotebook(work, 'diamond.ipynb', cells, metadata);
+  const dir = path.join(work, 'pipeline');
+  const made = await cli(['productionize', 'diamond.ipynb', '--out', dir, '--no-cache'], work);
+  assert.equal(made.code, 0, made.err.join('\n'));
+  return { work, dir };
+}
+
+function run(p: { work: string; dir: string }, runId: string, extra: string[], signal?: AbortSignal, onLine?: (line: string) => void) {
+  return cli(['run', p.dir, '--local', '--run-id', runId, '--workspace', p.work, ...extra], p.work, signal, onLine);
+}
+
+function runRecord(dir: string, runId: string): RunRecord {
+  return JSON.parse(readFileSync(path.join(dir, 'artifacts', runId, 'run.json'), 'utf8'));
+}
+
+/** step/name -> sha256 of every artifact the run recorded. */
+function hashes(record: RunRecord): Record<string, string> {
+  return Object.fromEntries(record.artifacts.map((a) => [`${a.step}/${a.name}`, a.sha256]));
+}
+
+/** The one-process run's lines, minus the CLI's closing `run ... succeeded` line. */
+function sequentialLines(r: CliResult): { out: string[]; err: string[] } {
+  return { out: printed(r.out.slice(0, -1)), err: printed(r.err) };
+}
+
+/** A `--jobs` run's lines per step, put in notebook order: what one process prints, step after step. */
+function parallelLines(r: CliResult, steps: string[]): { out: string[]; err: string[] } {
+  const order = (lines: string[]) => {
+    const byStep = linesByStep(lines);
+    return steps.flatMap((s) => printed(byStep.get(s) ?? []));
+  };
+  return { out: order(r.out), err: order(r.err) };
+}
+
+for (const [language, cells, metadata] of [
+  ['Python', PYTHON_DIAMOND, undefined],
+  ['TypeScript', TYPESCRIPT_DIAMOND, TYPESCRIPT_METADATA],
+] as const) {
+  describe(`run --local --jobs 2 on a ${language} diamond`, () => {
+    it('writes the same artifacts and prints the same lines, step by step, as one process', async () => {
+      const p = await pipeline([...cells], metadata);
+      const one = await run(p, 'one', ['--jobs', '1']);
+      assert.equal(one.code, 0, one.err.join('\n'));
+      const two = await run(p, 'two', ['--jobs', '2']);
+      assert.equal(two.code, 0, two.err.join('\n'));
+      assert.match(two.out[two.out.length - 1], /^run two succeeded; run\.json: /);
+
+      // Every line of the parallel run belongs to a step, stdout and stderr kept apart.
+      assert.deepEqual(two.out.slice(0, -1).filter((l) => !/^\[(load|left|right|join)\] /.test(l)), []);
+      assert.deepEqual(parallelLines(two, DIAMOND_STEPS), sequentialLines(one));
+      assert.ok(linesByStep(two.err).get('left')?.includes('left note'));
+
+      const [sequential, parallel] = [runRecord(p.dir, 'one'), runRecord(p.dir, 'two')];
+      assert.equal(Object.keys(hashes(sequential)).length, 4);
+      assert.deepEqual(hashes(parallel), hashes(sequential));
+      assert.deepEqual(parallel.metrics, sequential.metrics);
+      assert.deepEqual(parallel.params, sequential.params);
+      assert.deepEqual(
+        parallel.steps.map((s) => `${s.name}:${s.status}`),
+        DIAMOND_STEPS.map((s) => `${s}:succeeded`),
+      );
+    });
+
+    it('fails fast: a failing branch skips the join, the other branch finishes, exit 1', async () => {
+      const p = await pipeline([...cells], metadata);
+      const r = await run(p, 'failing', ['--jobs', '2', '--param', 'fail_left=true', '--param', 'pause=0.5']);
+      assert.equal(r.code, 1);
+      assert.match(r.err.join('\n'), /step left failed: .*fails on purpose/);
+      assert.ok(linesByStep(r.out).get('right')?.some((l) => l.startsWith('right ')), 'the right branch finished');
+      const record = runRecord(p.dir, 'failing');
+      assert.equal(record.status, 'failed');
+      assert.deepEqual(
+        record.steps.map((s) => `${s.name}:${s.status}`),
+        ['load:succeeded', 'left:failed', 'right:succeeded', 'join:skipped'],
+      );
+
+      const lineage = JSON.parse((await cli(['lineage', '--json'], p.work)).out.join('\n'));
+      const runs = lineage.notebooks[0].versions[0].runs;
+      assert.deepEqual(runs.map((x: { status: string }) => x.status), ['failed']);
+      assert.deepEqual(runs[0].steps.map((s: { status: string }) => s.status), ['succeeded', 'failed', 'succeeded', 'skipped']);
+    });
+
+    it('cancelled mid-run: exit 130 and no step process left', async () => {
+      const p = await pipeline([...cells], metadata);
+      const controller = new AbortController();
+      const started = new Set<string>();
+      const r = await run(p, 'cancelled', ['--jobs', '2', '--param', 'pause=60'], controller.signal, (line) => {
+        // Each runner logs its step when it starts it; abort once both branches sleep.
+        const m = /^\[(left|right)\] \[pipeline\] /.exec(line);
+        if (m) started.add(m[1]);
+        if (started.size === 2) setTimeout(() => controller.abort(), 300);
+      });
+      assert.equal(started.size, 2, 'both branches started');
+      assert.equal(r.code, 130, r.err.join('\n'));
+      assert.deepEqual(stepProcesses(p.dir), []);
+    });
+  });
+}
+
+/** Processes still running a step of this pipeline (their command line names its artifacts directory). */
+function stepProcesses(dir: string): string[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps.split('\n').filter((l) => l.includes(path.join(dir, 'artifacts')) && l.includes('--only'));
+}
+
+describe('run --local --jobs 2 on a seeded notebook', () => {
+  it('draws the numbers the notebook draws: state steps run in notebook order, each resuming the one before', async () => {
+    const p = await pipeline(SEEDED_DIAMOND);
+    const manifest = JSON.parse(readFileSync(path.join(p.dir, 'pipeline.json'), 'utf8'));
+    assert.deepEqual(
+      manifest.steps.filter((s: { state?: boolean }) => s.state).map((s: { name: string }) => s.name),
+      ['left', 'right', 'again'],
+    );
+    const notebook = spawnSync(SCIENTIFIC_PYTHON, [...RUN_NOTEBOOK_AS_SCRIPT, path.join(p.work, 'diamond.ipynb')], { encoding: 'utf8' });
+    assert.equal(notebook.status, 0, notebook.stderr);
+    const r = await run(p, 'seeded', ['--jobs', '2']);
+    assert.equal(r.code, 0, r.err.join('\n'));
+    assert.deepEqual(parallelLines(r, ['load', 'left', 'right', 'again']).out, notebook.stdout.trimEnd().split('\n'));
+  });
+});
