@@ -1,0 +1,117 @@
+/**
+ * `nb2prod run --jobs 2` in containers, one per step, on the real engine: the diamond gives the
+ * artifacts and lines of a local one-process run, and neither a failed nor a cancelled run
+ * leaves a container behind (found by the run id label).
+ */
+import assert from 'node:assert/strict';
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import { after, describe, it } from 'node:test';
+import { main } from '../../src/cli';
+import type { CliContext } from '../../src/cli/context';
+import type { ContainerEngine } from '../../src/core/docker/engine';
+import { imageRepository, RunRecord } from '../../src/core/docker/pipeline-dir';
+import { RUN_ID_LABEL } from '../../src/core/docker/run';
+import { DIAMOND_STEPS, linesByStep, printed, PYTHON_DIAMOND } from '../helpers/diamond';
+import { notebookJson } from '../helpers/notebooks';
+import { removeRepository, removeTempDirs, requireEngine, tempDir } from './helpers';
+
+/** numpy in the image and on the host: the local base image with Debian's scientific packages, Debian's python3. */
+const ML_BASE_IMAGE = 'nb2prod-base/python-ml:bookworm';
+const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
+
+let engine: ContainerEngine | undefined;
+const repositories: string[] = [];
+
+after(async () => {
+  if (engine) for (const r of repositories) await removeRepository(engine, r);
+  await removeTempDirs();
+});
+
+async function cli(args: string[], cwd: string, signal = new AbortController().signal, onLine?: (line: string) => void) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = { cwd, env: process.env, out: (l) => (out.push(l), onLine?.(l)), err: (l) => (err.push(l), onLine?.(l)), signal };
+  return { code: await main(args, ctx), out, err };
+}
+
+/** The diamond notebook in a fresh workspace, under a name no other test uses (its image repository is ours to remove). */
+async function diamond(): Promise<{ work: string; out: string; runIn: (runId: string, extra: string[], signal?: AbortSignal, onLine?: (l: string) => void) => ReturnType<typeof cli> }> {
+  const work = await tempDir();
+  const name = `jobs_${crypto.randomBytes(4).toString('hex')}`;
+  await fs.promises.writeFile(path.join(work, `${name}.ipynb`), notebookJson(PYTHON_DIAMOND));
+  const out = path.join(work, 'pipeline');
+  repositories.push(imageRepository(name));
+  const runIn = (runId: string, extra: string[], signal?: AbortSignal, onLine?: (l: string) => void) =>
+    cli(['run', `${name}.ipynb`, '--out', out, '--base-image', ML_BASE_IMAGE, '--workspace', work, '--run-id', runId, ...extra], work, signal, onLine);
+  return { work, out, runIn };
+}
+
+const record = (out: string, runId: string): RunRecord => JSON.parse(fs.readFileSync(path.join(out, 'artifacts', runId, 'run.json'), 'utf8'));
+const hashes = (r: RunRecord) => Object.fromEntries(r.artifacts.map((a) => [`${a.step}/${a.name}`, a.sha256]));
+const leftContainers = (runId: string) => engine!.listContainers(`${RUN_ID_LABEL}=${runId}`);
+
+describe('run --jobs 2 in containers', () => {
+  it('runs the diamond one container per step, equal to the local one-process run, and removes the containers', async (t) => {
+    engine = await requireEngine(t);
+    if (!engine) return;
+    const d = await diamond();
+    const containers = await d.runIn('containers', ['--jobs', '2']);
+    assert.equal(containers.code, 0, containers.err.join('\n'));
+    const local = await cli(['run', d.out, '--local', '--python', SCIENTIFIC_PYTHON, '--jobs', '1', '--run-id', 'local', '--workspace', d.work], d.work);
+    assert.equal(local.code, 0, local.err.join('\n'));
+
+    assert.deepEqual(hashes(record(d.out, 'containers')), hashes(record(d.out, 'local')));
+    assert.equal(Object.keys(hashes(record(d.out, 'local'))).length, 4);
+    assert.deepEqual(record(d.out, 'containers').metrics, record(d.out, 'local').metrics);
+    // Lines per step, in notebook order, equal what the single process printed.
+    for (const stream of ['out', 'err'] as const) {
+      const byStep = linesByStep(containers[stream]);
+      const parallel = DIAMOND_STEPS.flatMap((s) => printed(byStep.get(s) ?? []));
+      const sequential = printed(stream === 'out' ? local.out.slice(0, -1) : local.err);
+      assert.deepEqual(parallel, sequential, stream);
+    }
+    assert.deepEqual(await leftContainers('containers'), []);
+    // The host user owns every file of the run again (containers write as the image's user when we are root).
+    const owner = process.getuid?.();
+    if (owner !== undefined) {
+      for (const f of fs.readdirSync(path.join(d.out, 'artifacts', 'containers'), { recursive: true }) as string[]) {
+        assert.equal(fs.statSync(path.join(d.out, 'artifacts', 'containers', f)).uid, owner, f);
+      }
+    }
+  });
+
+  it('fails fast (the join is skipped, the other branch finishes) and leaves no container', async (t) => {
+    engine = await requireEngine(t);
+    if (!engine) return;
+    const d = await diamond();
+    const r = await d.runIn('failing', ['--jobs', '2', '--param', 'fail_left=true', '--param', 'pause=1']);
+    assert.equal(r.code, 1, r.err.join('\n'));
+    assert.deepEqual(
+      record(d.out, 'failing').steps.map((s) => `${s.name}:${s.status}`),
+      ['load:succeeded', 'left:failed', 'right:succeeded', 'join:skipped'],
+    );
+    assert.deepEqual(await leftContainers('failing'), []);
+  });
+
+  it('cancelled while both branches run: exit 130, no container left', async (t) => {
+    engine = await requireEngine(t);
+    if (!engine) return;
+    const d = await diamond();
+    const controller = new AbortController();
+    const started = new Set<string>();
+    let runningBeforeCancel: Promise<string[]> | undefined;
+    const r = await d.runIn('cancelled', ['--jobs', '2', '--param', 'pause=120'], controller.signal, (line) => {
+      const m = /^\[(left|right)\] \[pipeline\] /.exec(line);
+      if (m) started.add(m[1]);
+      if (started.size === 2 && !runningBeforeCancel) {
+        runningBeforeCancel = leftContainers('cancelled');
+        void runningBeforeCancel.then(() => controller.abort());
+      }
+    });
+    assert.equal(r.code, 130, r.err.join('\n'));
+    assert.equal((await runningBeforeCancel)?.length, 2, 'two step containers ran before the cancel');
+    assert.deepEqual(await leftContainers('cancelled'), []);
+  });
+});
