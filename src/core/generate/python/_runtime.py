@@ -1,10 +1,4 @@
-/**
- * `_runtime.py`, copied verbatim into every generated package. Standard library only: the
- * package must depend on nothing of ours. It runs steps in order, passes values in memory,
- * writes each output as an artifact (numpy/pandas in their own formats when present, pickle
- * otherwise) with sha256 and size, and writes run.json also when a step fails.
- */
-export const RUNTIME_PY = String.raw`"""Runtime support for the generated pipeline (standard library only)."""
+"""Runtime support for the generated pipeline (standard library only)."""
 import argparse
 import ast
 import asyncio
@@ -352,4 +346,3 @@ def _now():
 
 def _log(message):
     print("[pipeline] " + message, file=sys.stderr, flush=True)
-`;
