@@ -29,7 +29,10 @@ export interface RunArtifact {
 export interface RunRecord {
   run_id: string;
   params: Record<string, unknown>;
-  /** `partial` when a runner ran some steps alone (`--only`); `cancelled` written by `run --jobs`. */
+  /**
+   * 'partial': merged from the step records of a run whose steps ran one by one (`--only`), not
+   * all yet. 'cancelled': written by `run --jobs` when the run was stopped.
+   */
   status: 'succeeded' | 'failed' | 'partial' | 'cancelled';
   started: string;
   finished: string;
