@@ -9,6 +9,7 @@ const SECTIONS: Section[] = [
   { title: 'Python parser choice', module: './parser', fn: 'benchParser' },
   { title: 'Lineage store', module: './lineage', fn: 'benchLineage' },
   { title: 'Containers', module: './docker', fn: 'benchDocker' },
+  { title: 'Parallel steps (run --jobs)', module: './jobs', fn: 'benchJobs' },
 ];
 
 async function main(): Promise<void> {

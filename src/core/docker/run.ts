@@ -96,7 +96,8 @@ export function containerLauncher(engine: ContainerEngine, image: string): Launc
     image,
     artifactsPath: () => CONTAINER_ARTIFACTS,
     prepare: async (runDir) => {
-      if (asRoot) await fs.promises.chown(runDir, PIPELINE_UID, PIPELINE_UID);
+      // The whole tree: a step run alone (`--only`) writes into a run directory an earlier run made.
+      if (asRoot) await chownTree(runDir, PIPELINE_UID, PIPELINE_UID);
     },
     finish: async (runDir) => {
       if (asRoot) await chownTree(runDir, 0, 0);
