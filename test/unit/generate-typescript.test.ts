@@ -126,6 +126,13 @@ describe('TypeScript generator: package files', () => {
     assert.throws(() => generateTypeScriptPackage(p, { ...options, baseImage: 'node' }), /not pinned/);
   });
 
+  it('the runtime is the source file _runtime.mjs, verbatim, and valid JavaScript', () => {
+    const source = path.resolve(__dirname, '../../../src/core/generate/typescript/_runtime.mjs');
+    assert.equal(fileOf(files, '_runtime.mjs'), readFileSync(source, 'utf8'));
+    const check = spawnSync(process.execPath, ['--check', source], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
+  });
+
   it('Deno runtime keeps npm: specifiers and runs with deno', () => {
     const deno = generateTypeScriptPackage(p, { ...options, runtime: 'deno', baseImage: 'denoland/deno:debian-2.1.4' });
     assert.match(fileOf(deno, 'steps/load.mjs'), /await import\('npm:zod@3'\)/);

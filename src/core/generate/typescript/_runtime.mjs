@@ -1,12 +1,7 @@
-/**
- * `_runtime.mjs`, copied verbatim into every generated Node/Deno package. It depends on
- * nothing but `node:` builtins (Deno provides them too). Like the Python runtime it runs the
- * steps in order, passes values in memory, saves every output as an artifact with sha256 and
- * size (JSON here, with tagged forms for what JSON lacks; a value JSON cannot hold, such as a
- * closure, is passed in memory only, as in the Python runtime), and writes run.json in the same
- * shape, also when a step fails.
- */
-export const RUNTIME_MJS = String.raw`// Runtime support for the generated pipeline (node: builtins only).
+// Runtime support for the generated pipeline. It depends on nothing but node: builtins (Deno
+// provides them too). Like the Python runtime it runs the steps in order, passes values in
+// memory, saves every output as an artifact with sha256 and size (JSON here, with tagged forms
+// for what JSON lacks), and writes run.json in the same shape, also when a step fails.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -350,4 +345,3 @@ function now() {
 function log(message) {
   process.stderr.write('[pipeline] ' + message + '\n');
 }
-`;
