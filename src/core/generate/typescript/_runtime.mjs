@@ -2,9 +2,15 @@
 // provides them too). Like the Python runtime it runs the steps in order, passes values in
 // memory, saves every output as an artifact with sha256 and size (JSON here, with tagged forms
 // for what JSON lacks), and writes run.json in the same shape, also when a step fails.
+//
+// A launcher (an orchestrator, a workflow engine) can run each step in its own process:
+//   node main.mjs --only STEP --run-id ID [--input NAME=PATH]... [--output NAME=PATH]...
+//                 [--state-in DIR] [--state-out DIR] [--metrics-out FILE]
+// Every step writes <artifacts>/<run>/<step>/.step.json; a step run alone then merges those
+// records into <artifacts>/<run>/run.json.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
 
@@ -14,7 +20,15 @@ const TYPED_ARRAYS = [
   Float32Array, Float64Array, BigInt64Array, BigUint64Array,
 ];
 
-export function parseCommandLine(argv, stepNames, defaults) {
+/** Ids launchers make (UUIDs, Argo and Airflow names) fit; anything that could leave the artifacts directory does not. */
+const RUN_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** Options that describe where one step's files go: only a step run alone has them. */
+const STEP_OPTIONS = ['input', 'output', 'state-in', 'state-out', 'metrics-out'];
+
+const STEP_RECORD = '.step.json';
+
+export function parseCommandLine(argv, steps, defaults) {
   let parsed;
   try {
     parsed = parseArgs({
@@ -25,6 +39,11 @@ export function parseCommandLine(argv, stepNames, defaults) {
         param: { type: 'string', multiple: true, default: [] },
         artifacts: { type: 'string', default: 'artifacts' },
         'run-id': { type: 'string' },
+        input: { type: 'string', multiple: true, default: [] },
+        output: { type: 'string', multiple: true, default: [] },
+        'state-in': { type: 'string' },
+        'state-out': { type: 'string' },
+        'metrics-out': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -36,10 +55,17 @@ export function parseCommandLine(argv, stepNames, defaults) {
     console.log(USAGE);
     process.exit(0);
   }
+  const stepNames = steps.map((s) => s.name);
   for (const option of ['only', 'from']) {
     if (args[option] !== undefined && !stepNames.includes(args[option])) {
       usage('--' + option + ': unknown step ' + JSON.stringify(args[option]) + '; steps: ' + stepNames.join(', '));
     }
+  }
+  const step = steps.find((s) => s.name === args.only);
+  for (const option of STEP_OPTIONS) {
+    const given = args[option];
+    if (!step && given !== undefined && given.length !== 0) usage('--' + option + ' needs --only STEP: it names files of one step');
+    if (typeof given === 'string' && given === '') usage('--' + option + ': empty path');
   }
   const params = { ...defaults };
   for (const item of args.param) {
@@ -50,10 +76,45 @@ export function parseCommandLine(argv, stepNames, defaults) {
     }
     params[name] = coerce(name, item.slice(at + 1), defaults[name]);
   }
-  return { only: args.only, from: args.from, params, artifacts: args.artifacts, runId: args['run-id'] ?? process.env.NB2PROD_RUN_ID };
+  // An empty NB2PROD_RUN_ID means none; an empty --run-id is a mistake.
+  const runId = args['run-id'] ?? (process.env.NB2PROD_RUN_ID || undefined);
+  if (runId !== undefined && !RUN_ID.test(runId)) {
+    usage('run id ' + JSON.stringify(runId) + ' is not allowed: letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128');
+  }
+  return {
+    only: args.only,
+    from: args.from,
+    params,
+    artifacts: args.artifacts,
+    runId,
+    inputs: namedPaths('input', args.input, step ? Object.keys(step.inputs) : []),
+    outputs: namedPaths('output', args.output, step?.outputs ?? []),
+    stateIn: args['state-in'],
+    stateOut: args['state-out'],
+    metricsOut: args['metrics-out'],
+  };
 }
 
-const USAGE = 'usage: node main.mjs [--only STEP] [--from STEP] [--param NAME=VALUE]... [--artifacts DIR] [--run-id ID]';
+/** `--input NAME=PATH`s as a Map; NAME must be one the step has, once. */
+function namedPaths(option, items, known) {
+  const paths = new Map();
+  for (const item of items) {
+    const at = item.indexOf('=');
+    const name = item.slice(0, at);
+    if (at < 1 || at === item.length - 1) usage('--' + option + ' ' + JSON.stringify(item) + ': expected NAME=PATH');
+    if (!known.includes(name)) {
+      usage('--' + option + ' ' + JSON.stringify(name) + ': the step has no such ' + option + '; its ' + option + 's: ' + (known.join(', ') || 'none'));
+    }
+    if (paths.has(name)) usage('--' + option + ' ' + JSON.stringify(name) + ' given twice');
+    paths.set(name, item.slice(at + 1));
+  }
+  return paths;
+}
+
+const USAGE = [
+  'usage: node main.mjs [--only STEP] [--from STEP] [--param NAME=VALUE]... [--artifacts DIR] [--run-id ID]',
+  '       node main.mjs --only STEP [--input NAME=PATH]... [--output NAME=PATH]... [--state-in DIR] [--state-out DIR] [--metrics-out FILE] ...',
+].join('\n');
 
 function usage(message) {
   console.error(USAGE + '\nerror: ' + message);
@@ -90,7 +151,7 @@ function jsonKind(value) {
 }
 
 export async function runPipeline(steps, defaults, classes, argv, setSharedParameters = () => {}) {
-  const args = parseCommandLine(argv, steps.map((s) => s.name), defaults);
+  const args = parseCommandLine(argv, steps, defaults);
   setSharedParameters(args.params);
   const runId = args.runId || new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') + '-' + randomBytes(3).toString('hex');
   const runDir = join(args.artifacts, runId);
@@ -98,100 +159,224 @@ export async function runPipeline(steps, defaults, classes, argv, setSharedParam
   const start = args.only ?? args.from;
   const first = start ? steps.findIndex((s) => s.name === start) : 0;
   const selected = args.only ? steps.slice(first, first + 1) : steps.slice(first);
-  const record = {
-    run_id: runId,
-    // A copy taken now: a step may change a parameter object in place, as the notebook's cells did.
-    params: structuredClone(args.params),
-    status: 'running',
-    started: now(),
-    finished: null,
-    steps: [],
-    artifacts: [],
-    metrics: {},
-  };
-  const values = new Map();
-  let failed = false;
+  // A copy taken now: a step may change a parameter object in place, as the notebook's cells did.
+  const params = structuredClone(args.params);
+  const run = { args, runDir, steps, classes, values: new Map(), alone: Boolean(args.only) };
+  const records = [];
   for (const [number, step] of selected.entries()) {
     log('step ' + (number + 1) + '/' + selected.length + ' ' + step.name);
-    const started = performance.now();
-    const entry = { name: step.name, status: 'running', seconds: 0 };
-    record.steps.push(entry);
-    try {
-      const inputs = {};
-      for (const [name, producer] of Object.entries(step.inputs)) inputs[name] = input(values, name, producer, args.artifacts, runDir, classes);
-      const params = Object.fromEntries(step.params.map((name) => [name, args.params[name]]));
-      const outputs = (await step.run(inputs, params)) ?? {};
-      for (const name of step.outputs) {
-        values.set(step.name + '/' + name, outputs[name]);
-        const artifact = save(outputs[name], runDir, step.name, name, classes);
-        if (artifact) record.artifacts.push(artifact);
-      }
-      for (const name of step.metrics) record.metrics[name] = metric(outputs[name]);
-      entry.status = 'succeeded';
-    } catch (error) {
-      entry.status = 'failed';
-      entry.error = (error?.name ?? 'Error') + ': ' + (error?.message ?? String(error));
-      console.error(error);
-      failed = true;
-    }
-    entry.seconds = Math.round(performance.now() - started) / 1000;
-    if (failed) break;
+    const record = await runStep(step, run);
+    records.push(record);
+    if (record.status === 'failed') break;
   }
-  record.status = failed ? 'failed' : 'succeeded';
-  record.finished = now();
-  writeJson(join(runDir, 'run.json'), record);
-  log('run ' + runId + ' ' + record.status + '; record: ' + join(runDir, 'run.json'));
+  const failed = records.some((r) => r.status === 'failed');
+  const path = join(runDir, 'run.json');
+  if (run.alone) {
+    writeMergedRunRecord(path, runId, params, steps);
+  } else {
+    writeJson(path, {
+      run_id: runId,
+      params,
+      status: failed ? 'failed' : 'succeeded',
+      started: records[0]?.started ?? now(),
+      finished: now(),
+      steps: records.map(stepSummary),
+      artifacts: records.flatMap((r) => r.artifacts),
+      metrics: Object.assign({}, ...records.map((r) => r.metrics)),
+    });
+  }
+  log('run ' + runId + ' ' + (failed ? 'failed' : 'succeeded') + '; record: ' + path);
   return failed ? 1 : 0;
 }
 
-function input(values, name, producer, artifacts, runDir, classes) {
-  const key = producer + '/' + name;
-  if (values.has(key)) return values.get(key);
-  const path = findArtifact(artifacts, runDir, producer, name);
-  if (!path) {
-    throw new Error('input ' + JSON.stringify(name) + ' from step ' + JSON.stringify(producer) + ' is not in memory and no earlier run has it; run step ' + JSON.stringify(producer) + ' first');
+/** Runs one step and writes its record (.step.json), which is also returned. */
+async function runStep(step, run) {
+  const { args } = run;
+  const started = now();
+  const clock = performance.now();
+  const params = Object.fromEntries(step.params.map((name) => [name, args.params[name]]));
+  const used = structuredClone(params);
+  const artifacts = [];
+  const metrics = {};
+  let failure;
+  try {
+    if (args.stateIn !== undefined) checkStateIn(args.stateIn);
+    const inputs = {};
+    for (const [name, producer] of Object.entries(step.inputs)) inputs[name] = input(run, name, producer);
+    // Imported when it runs: a package only one step needs cannot stop the others, nor slow them.
+    const { run: code } = await step.load();
+    const outputs = (await code(inputs, params)) ?? {};
+    for (const name of step.outputs) {
+      run.values.set(step.name + '/' + name, outputs[name]);
+      const artifact = save(run, step, name, outputs[name]);
+      if (artifact) artifacts.push(artifact);
+    }
+    for (const name of step.metrics) metrics[name] = metric(outputs[name]);
+    // Node has no seedable generator or settings to hand on: the state is an empty directory,
+    // there so that a launcher can pass it to the next step's --state-in.
+    if (args.stateOut !== undefined) mkdirSync(args.stateOut, { recursive: true });
+    if (args.metricsOut !== undefined) writeJson(args.metricsOut, metrics);
+  } catch (error) {
+    failure = (error?.name ?? 'Error') + ': ' + (error?.message ?? String(error));
+    // The runtime's own errors say all there is to say; a step's error needs its stack.
+    console.error(error instanceof PipelineError ? 'error: ' + error.message : error);
   }
-  log('loading ' + name + ' from ' + path);
-  return decode(JSON.parse(readFileSync(path, 'utf8')), classes);
+  const record = {
+    name: step.name,
+    status: failure === undefined ? 'succeeded' : 'failed',
+    started,
+    finished: now(),
+    seconds: Math.round(performance.now() - clock) / 1000,
+    ...(failure === undefined ? {} : { error: failure }),
+    params: used,
+    artifacts,
+    metrics: failure === undefined ? metrics : {},
+  };
+  writeJson(join(run.runDir, step.name, STEP_RECORD), record);
+  return record;
 }
 
-/** The newest earlier run that saved this output. */
-function findArtifact(artifacts, runDir, producer, name) {
+/** A step's line in run.json. */
+function stepSummary(record) {
+  const { name, status, seconds, error } = record;
+  return error === undefined ? { name, status, seconds } : { name, status, seconds, error };
+}
+
+/**
+ * run.json of a run whose steps run as separate processes, perhaps at the same time: the merge
+ * of every step record in the run directory. Each process writes its own record first, then
+ * merges until a read after its last write finds nothing new: whoever adds a record later also
+ * merges later, so the last run.json written has every record.
+ */
+function writeMergedRunRecord(path, runId, params, steps) {
+  for (let written; ; ) {
+    const records = steps.map((s) => readStepRecord(join(dirname(path), s.name, STEP_RECORD))).filter(Boolean);
+    const key = JSON.stringify(records.map((r) => [r.name, r.finished]));
+    if (key === written) return;
+    const status = records.some((r) => r.status === 'failed') ? 'failed' : records.length === steps.length ? 'succeeded' : 'partial';
+    writeJson(path, {
+      run_id: runId,
+      // This process's parameters, and for each step the ones it ran with.
+      params: Object.assign({}, params, ...records.map((r) => r.params)),
+      status,
+      started: records.map((r) => r.started).sort()[0] ?? now(),
+      finished: records.map((r) => r.finished).sort().at(-1) ?? now(),
+      steps: records.map(stepSummary),
+      artifacts: records.flatMap((r) => r.artifacts),
+      metrics: Object.assign({}, ...records.map((r) => r.metrics)),
+    });
+    written = key;
+  }
+}
+
+function readStepRecord(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    if (error.code !== 'ENOENT') log('warning: ' + path + ' is not a step record (' + error.message + '); left out of run.json');
+    return undefined;
+  }
+}
+
+/** Errors the runtime finds itself: a missing input, a value it cannot save. */
+class PipelineError extends Error {}
+
+function checkStateIn(path) {
+  if (!isDirectory(path)) throw new PipelineError('--state-in ' + path + ': not a directory (one a --state-out wrote)');
+}
+
+function input(run, name, producer) {
+  const key = producer + '/' + name;
+  if (run.values.has(key)) return run.values.get(key);
+  const given = run.args.inputs.get(name);
+  const path = given === undefined ? findArtifact(run, producer, name) : valueFile(given, name);
+  if (!path) {
+    throw new PipelineError(
+      'input ' + JSON.stringify(name) + ' from step ' + JSON.stringify(producer) + ' is not in memory and no earlier run has it; run step ' +
+        JSON.stringify(producer) + ' first, or pass --input ' + name + '=PATH',
+    );
+  }
+  if (!path.endsWith('.json')) throw new PipelineError('--input ' + name + ': ' + path + ' is not a value this runtime saves (a .json file)');
+  log('loading ' + name + ' from ' + path);
+  return decode(JSON.parse(readFileSync(path, 'utf8')), run.classes);
+}
+
+/** The value file of --input NAME=PATH: PATH itself, or the one file a --output directory holds. */
+function valueFile(path, name) {
+  if (!existsSync(path)) throw new PipelineError('--input ' + name + '=' + path + ': no such file or directory');
+  if (!isDirectory(path)) return path;
+  const files = readdirSync(path).filter((f) => !f.startsWith('.'));
+  if (files.length !== 1) {
+    throw new PipelineError('--input ' + name + '=' + path + ': expected the one value file a --output directory holds, found ' + (files.join(', ') || 'none'));
+  }
+  return join(path, files[0]);
+}
+
+/** This run's copy of an output, else the newest earlier run's. */
+function findArtifact(run, producer, name) {
+  const file = join(producer, name + '.json');
+  const current = join(run.runDir, file);
+  if (existsSync(current)) return current;
   let best;
-  for (const run of readdirSync(artifacts)) {
-    const path = join(artifacts, run, producer, name + '.json');
-    if (join(artifacts, run) === runDir || !existsSync(path)) continue;
+  for (const other of readdirSync(run.args.artifacts)) {
+    const path = join(run.args.artifacts, other, file);
+    if (!existsSync(path)) continue;
     const mtime = statSync(path).mtimeMs;
     if (!best || mtime > best.mtime) best = { mtime, path };
   }
   return best?.path;
 }
 
-function save(value, runDir, step, name, classes) {
-  let json;
+function save(run, step, name, value) {
+  let text;
   try {
-    json = JSON.stringify(encode(value, name, classes, new Set()));
+    text = JSON.stringify(encode(value, name, run.classes, new Set())) + '\n';
   } catch (error) {
     if (!(error instanceof NotSerializable)) throw error;
+    if (run.alone) throw new PipelineError(cannotSave(run.steps, step, name, error));
     // The notebook handed it on in memory, and so does this run; only a later --only run lacks it.
-    log('warning: output ' + JSON.stringify(name) + ' of step ' + JSON.stringify(step) + ' cannot be saved as JSON (' + error.message + '); it is passed in memory only');
+    log('warning: output ' + JSON.stringify(name) + ' of step ' + JSON.stringify(step.name) + ' cannot be saved as JSON (' + error.message + '); it is passed in memory only');
     return undefined;
   }
-  const folder = join(runDir, step);
-  mkdirSync(folder, { recursive: true });
-  const path = join(folder, name + '.json');
-  writeFileSync(path, json + '\n');
-  const bytes = readFileSync(path);
+  const path = join(run.args.outputs.get(name) ?? join(run.runDir, step.name), name + '.json');
+  writeAtomically(path, text);
+  const where = relative(run.runDir, path);
+  const outside = isAbsolute(where) || where === '..' || where.startsWith('..' + sep);
   return {
-    path: relative(runDir, path).split(sep).join('/'),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-    bytes: bytes.length,
-    step,
+    path: outside ? resolve(path) : where.split(sep).join('/'),
+    sha256: createHash('sha256').update(text).digest('hex'),
+    bytes: Buffer.byteLength(text),
+    step: step.name,
     name,
   };
 }
 
-class NotSerializable extends Error {}
+/** Why a step run on its own fails on a value it cannot save, and the two ways out. */
+function cannotSave(steps, step, name, why) {
+  const consumers = steps.filter((s) => s.inputs[name] === step.name).map((s) => s.name);
+  const quoted = consumers.map((c) => JSON.stringify(c));
+  const merge =
+    consumers.length === 1
+      ? ', or merge step ' + JSON.stringify(step.name) + ' into step ' + quoted[0] + ' (tag their cells with the same step:NAME)'
+      : consumers.length > 1
+        ? ', or merge step ' + JSON.stringify(step.name) + ' and the steps that read it into one step (the same step:NAME tag)'
+        : '';
+  return (
+    'output ' + JSON.stringify(name) + ' of step ' + JSON.stringify(step.name) + ' cannot be saved as JSON: ' + why.message + '. ' +
+    (consumers.length ? 'Step' + (consumers.length > 1 ? 's ' : ' ') + quoted.join(', ') + ' read' + (consumers.length > 1 ? '' : 's') + ' it' : 'It is a declared output') +
+    ', and a step run on its own hands its outputs on only as files.\n' +
+    'Fix: make it data JSON can hold (plain objects, arrays, numbers, strings, Map, Set, Date, typed arrays, instances of the notebook\'s classes), ' +
+    'e.g. ' + why.hint + merge + '.'
+  );
+}
+
+/** Why a value cannot be saved, and (hint) what would let it be. */
+class NotSerializable extends Error {
+  constructor(message, hint) {
+    super(message);
+    this.hint = hint;
+  }
+}
 
 /**
  * A value -> JSON. Plain data stays plain JSON; what JSON cannot hold (undefined, NaN, -0,
@@ -211,12 +396,12 @@ function encode(value, path, classes, seen) {
     case 'bigint':
       return { [TAG]: 'bigint', value: value.toString() };
     case 'function':
-      throw new NotSerializable(path + ' is a function');
+      throw new NotSerializable(path + ' is a function', 'define the function in a functions cell, which every step imports, and hand on the data it works on');
     case 'symbol':
-      throw new NotSerializable(path + ' is a symbol');
+      throw new NotSerializable(path + ' is a symbol', 'use a string in its place');
   }
   if (value === null) return null;
-  if (seen.has(value)) throw new NotSerializable(path + ' refers back to itself (a circular structure)');
+  if (seen.has(value)) throw new NotSerializable(path + ' refers back to itself (a circular structure)', 'keep ids or keys in place of the references back');
   seen.add(value);
   try {
     return encodeObject(value, path, classes, seen);
@@ -242,8 +427,12 @@ function encodeObject(value, path, classes, seen) {
   }
   const className = Object.keys(classes).find((name) => classes[name].prototype === proto);
   if (className) return { [TAG]: 'class', class: className, value: encodeFields(value, path, classes, seen) };
-  const kind = value.constructor?.name || 'an object with a custom prototype';
-  throw new NotSerializable(path + ' is a ' + kind + ' (only plain data, Map, Set, Date, RegExp, typed arrays and the notebook\'s own classes without #private fields can be saved)');
+  if (value instanceof Promise) throw new NotSerializable(path + ' is a Promise', 'await it in the step and hand on the result');
+  const kind = value.constructor?.name ? 'a ' + value.constructor.name : 'an object with a custom prototype';
+  throw new NotSerializable(
+    path + ' is ' + kind + ' (only plain data, Map, Set, Date, RegExp, typed arrays and the notebook\'s own classes without #private fields can be saved)',
+    'copy what the next steps need into plain data, or define the class in a functions cell',
+  );
 }
 
 function encodeFields(value, path, classes, seen) {
@@ -332,9 +521,27 @@ function metric(value, seen = new Set()) {
 }
 
 function writeJson(path, data) {
-  const temporary = path + '.tmp';
-  writeFileSync(temporary, JSON.stringify(data, null, 2) + '\n');
+  writeAtomically(path, JSON.stringify(data, null, 2) + '\n');
+}
+
+/**
+ * Readers (a later step, a launcher merging records) never see half a file. The temporary name
+ * is hidden, so an --output directory still holds one visible file, and per process, so two
+ * steps merging run.json at once do not write into each other's.
+ */
+function writeAtomically(path, text) {
+  mkdirSync(dirname(path), { recursive: true });
+  const temporary = join(dirname(path), '.' + basename(path) + '.' + process.pid + '.tmp');
+  writeFileSync(temporary, text);
   renameSync(temporary, path);
+}
+
+function isDirectory(path) {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /** ISO 8601 with milliseconds and +00:00, as the Python runtime writes it. */
