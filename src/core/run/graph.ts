@@ -32,11 +32,9 @@ export interface StepGraph {
   steps: StepNode[];
 }
 
-type ManifestStep = PipelineManifest['steps'][number] & { state?: boolean };
-
 /** The graph of every step, or of `from` and the steps after it in notebook order (what `--from` runs). */
 export function stepGraph(manifest: PipelineManifest, from?: string): StepGraph {
-  const all = manifest.steps as ManifestStep[];
+  const all = manifest.steps;
   const first = from === undefined ? 0 : all.findIndex((s) => s.name === from);
   if (first < 0) throw new Nb2prodError(`--from ${from}: no such step (steps: ${all.map((s) => s.name).join(', ')})`);
   const selected = new Set(all.slice(first).map((s) => s.name));
