@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { main } from '../../src/cli';
@@ -159,5 +160,53 @@ describe('run --local --jobs 2 on a seeded notebook', () => {
     const r = await run(p, 'seeded', ['--jobs', '2']);
     assert.equal(r.code, 0, r.err.join('\n'));
     assert.deepEqual(parallelLines(r, ['load', 'left', 'right', 'again']).out, notebook.stdout.trimEnd().split('\n'));
+  });
+});
+
+describe('run --local: how many at a time, and which steps', () => {
+  const CHAIN: CellSpec[] = [
+    { source: "numbers = [3, 1, 2]\nprint('numbers', numbers)", tags: ['step:load'] },
+    { source: "ordered = sorted(numbers)\nprint('ordered', ordered)", tags: ['step:sort'] },
+  ];
+  const prefixed = (r: CliResult) => r.out.some((l) => /^\[\w+\] /.test(l));
+
+  it('without --jobs: one process for a chain of steps; for a diamond one per step when there are several CPUs', async () => {
+    const chain = await pipeline(CHAIN);
+    const c = await run(chain, 'auto', []);
+    assert.equal(c.code, 0, c.err.join('\n'));
+    assert.equal(prefixed(c), false);
+    const diamond = await pipeline([...PYTHON_DIAMOND]);
+    const d = await run(diamond, 'auto', []);
+    assert.equal(d.code, 0, d.err.join('\n'));
+    assert.equal(prefixed(d), availableParallelism() > 1);
+  });
+
+  it('--from runs that step and the ones after it, each alone, taking earlier outputs from the last run', async () => {
+    const p = await pipeline([...PYTHON_DIAMOND]);
+    assert.equal((await run(p, 'whole', ['--jobs', '1'])).code, 0);
+    const r = await run(p, 'resumed', ['--jobs', '2', '--from', 'left']);
+    assert.equal(r.code, 0, r.err.join('\n'));
+    const resumed = runRecord(p.dir, 'resumed');
+    assert.deepEqual(resumed.steps.map((s) => `${s.name}:${s.status}`), ['left:succeeded', 'right:succeeded', 'join:succeeded']);
+    const whole = hashes(runRecord(p.dir, 'whole'));
+    delete whole['load/data'];
+    assert.deepEqual(hashes(resumed), whole);
+  });
+
+  it('--only runs one step in one process whatever --jobs says', async () => {
+    const p = await pipeline([...PYTHON_DIAMOND]);
+    assert.equal((await run(p, 'whole', ['--jobs', '1'])).code, 0);
+    const r = await run(p, 'whole', ['--jobs', '2', '--only', 'join']);
+    assert.equal(r.code, 0, r.err.join('\n'));
+    assert.equal(prefixed(r), false);
+    assert.ok(r.out.includes('total 198'));
+  });
+
+  it('a parameter the package rejects is a usage error (exit 2), as without --jobs; so is --jobs 0', async () => {
+    const p = await pipeline([...PYTHON_DIAMOND]);
+    const r = await run(p, 'bad-param', ['--jobs', '2', '--param', 'pause=soon']);
+    assert.equal(r.code, 2, r.err.join('\n'));
+    assert.match(r.err.join('\n'), /pause/);
+    assert.equal((await run(p, 'bad-jobs', ['--jobs', '0'])).code, 2);
   });
 });
