@@ -13,7 +13,7 @@ import type { CliContext } from '../../src/cli/context';
 import type { ContainerEngine } from '../../src/core/docker/engine';
 import { imageRepository, RunRecord } from '../../src/core/docker/pipeline-dir';
 import { RUN_ID_LABEL } from '../../src/core/docker/run';
-import { DIAMOND_STEPS, linesByStep, printed, PYTHON_DIAMOND } from '../helpers/diamond';
+import { DIAMOND_STEPS, linesByStep, printed, PYTHON_DIAMOND, TYPESCRIPT_DIAMOND, TYPESCRIPT_METADATA } from '../helpers/diamond';
 import { notebookJson } from '../helpers/notebooks';
 import { removeRepository, removeTempDirs, requireEngine, tempDir } from './helpers';
 
@@ -36,15 +36,19 @@ async function cli(args: string[], cwd: string, signal = new AbortController().s
   return { code: await main(args, ctx), out, err };
 }
 
-/** The diamond notebook in a fresh workspace, under a name no other test uses (its image repository is ours to remove). */
-async function diamond(): Promise<{ work: string; out: string; runIn: (runId: string, extra: string[], signal?: AbortSignal, onLine?: (l: string) => void) => ReturnType<typeof cli> }> {
+const PYTHON = { cells: PYTHON_DIAMOND, metadata: undefined, baseImage: ['--base-image', ML_BASE_IMAGE] };
+/** The TypeScript package's own base image (Node) is local already. */
+const TYPESCRIPT = { cells: TYPESCRIPT_DIAMOND, metadata: TYPESCRIPT_METADATA, baseImage: [] };
+
+/** A diamond notebook in a fresh workspace, under a name no other test uses (its image repository is ours to remove). */
+async function diamond(notebook: typeof PYTHON | typeof TYPESCRIPT = PYTHON) {
   const work = await tempDir();
   const name = `jobs_${crypto.randomBytes(4).toString('hex')}`;
-  await fs.promises.writeFile(path.join(work, `${name}.ipynb`), notebookJson(PYTHON_DIAMOND));
+  await fs.promises.writeFile(path.join(work, `${name}.ipynb`), notebookJson([...notebook.cells], notebook.metadata));
   const out = path.join(work, 'pipeline');
   repositories.push(imageRepository(name));
   const runIn = (runId: string, extra: string[], signal?: AbortSignal, onLine?: (l: string) => void) =>
-    cli(['run', `${name}.ipynb`, '--out', out, '--base-image', ML_BASE_IMAGE, '--workspace', work, '--run-id', runId, ...extra], work, signal, onLine);
+    cli(['run', `${name}.ipynb`, '--out', out, ...notebook.baseImage, '--workspace', work, '--run-id', runId, ...extra], work, signal, onLine);
   return { work, out, runIn };
 }
 
@@ -53,34 +57,36 @@ const hashes = (r: RunRecord) => Object.fromEntries(r.artifacts.map((a) => [`${a
 const leftContainers = (runId: string) => engine!.listContainers(`${RUN_ID_LABEL}=${runId}`);
 
 describe('run --jobs 2 in containers', () => {
-  it('runs the diamond one container per step, equal to the local one-process run, and removes the containers', async (t) => {
-    engine = await requireEngine(t);
-    if (!engine) return;
-    const d = await diamond();
-    const containers = await d.runIn('containers', ['--jobs', '2']);
-    assert.equal(containers.code, 0, containers.err.join('\n'));
-    const local = await cli(['run', d.out, '--local', '--python', SCIENTIFIC_PYTHON, '--jobs', '1', '--run-id', 'local', '--workspace', d.work], d.work);
-    assert.equal(local.code, 0, local.err.join('\n'));
+  for (const [language, notebook] of [['Python', PYTHON], ['TypeScript', TYPESCRIPT]] as const) {
+    it(`runs the ${language} diamond one container per step, equal to the local one-process run, and removes the containers`, async (t) => {
+      engine = await requireEngine(t);
+      if (!engine) return;
+      const d = await diamond(notebook);
+      const containers = await d.runIn('containers', ['--jobs', '2']);
+      assert.equal(containers.code, 0, containers.err.join('\n'));
+      const local = await cli(['run', d.out, '--local', '--python', SCIENTIFIC_PYTHON, '--jobs', '1', '--run-id', 'local', '--workspace', d.work], d.work);
+      assert.equal(local.code, 0, local.err.join('\n'));
 
-    assert.deepEqual(hashes(record(d.out, 'containers')), hashes(record(d.out, 'local')));
-    assert.equal(Object.keys(hashes(record(d.out, 'local'))).length, 4);
-    assert.deepEqual(record(d.out, 'containers').metrics, record(d.out, 'local').metrics);
-    // Lines per step, in notebook order, equal what the single process printed.
-    for (const stream of ['out', 'err'] as const) {
-      const byStep = linesByStep(containers[stream]);
-      const parallel = DIAMOND_STEPS.flatMap((s) => printed(byStep.get(s) ?? []));
-      const sequential = printed(stream === 'out' ? local.out.slice(0, -1) : local.err);
-      assert.deepEqual(parallel, sequential, stream);
-    }
-    assert.deepEqual(await leftContainers('containers'), []);
-    // The host user owns every file of the run again (containers write as the image's user when we are root).
-    const owner = process.getuid?.();
-    if (owner !== undefined) {
-      for (const f of fs.readdirSync(path.join(d.out, 'artifacts', 'containers'), { recursive: true }) as string[]) {
-        assert.equal(fs.statSync(path.join(d.out, 'artifacts', 'containers', f)).uid, owner, f);
+      assert.deepEqual(hashes(record(d.out, 'containers')), hashes(record(d.out, 'local')));
+      assert.equal(Object.keys(hashes(record(d.out, 'local'))).length, 4);
+      assert.deepEqual(record(d.out, 'containers').metrics, record(d.out, 'local').metrics);
+      // Lines per step, in notebook order, equal what the single process printed.
+      for (const stream of ['out', 'err'] as const) {
+        const byStep = linesByStep(containers[stream]);
+        const parallel = DIAMOND_STEPS.flatMap((s) => printed(byStep.get(s) ?? []));
+        const sequential = printed(stream === 'out' ? local.out.slice(0, -1) : local.err);
+        assert.deepEqual(parallel, sequential, stream);
       }
-    }
-  });
+      assert.deepEqual(await leftContainers('containers'), []);
+      // The host user owns every file of the run again (containers write as the image's user when we are root).
+      const owner = process.getuid?.();
+      if (owner !== undefined) {
+        for (const f of fs.readdirSync(path.join(d.out, 'artifacts', 'containers'), { recursive: true }) as string[]) {
+          assert.equal(fs.statSync(path.join(d.out, 'artifacts', 'containers', f)).uid, owner, f);
+        }
+      }
+    });
+  }
 
   it('fails fast (the join is skipped, the other branch finishes) and leaves no container', async (t) => {
     engine = await requireEngine(t);
