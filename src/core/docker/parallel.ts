@@ -125,11 +125,15 @@ async function readStepRecords(runDir: string, steps: ScheduledStep[]): Promise<
   const records = new Map<string, StepRecord>();
   for (const step of steps) {
     if (step.outcome === 'skipped') continue;
+    let record: StepRecord;
     try {
-      records.set(step.name, JSON.parse(await fs.promises.readFile(path.join(runDir, step.name, '.step.json'), 'utf8')));
+      record = JSON.parse(await fs.promises.readFile(path.join(runDir, step.name, '.step.json'), 'utf8'));
     } catch {
       // Killed, or crashed before writing it: the scheduler's outcome stands in for it.
+      continue;
     }
+    // A record that disagrees with the exit code was left by an earlier run under the same id.
+    if ((record.status === 'succeeded') === (step.outcome === 'succeeded')) records.set(step.name, record);
   }
   return records;
 }
@@ -148,7 +152,6 @@ function mergeRecords(run: ParallelRun, steps: ScheduledStep[], records: Map<str
   };
   for (const step of steps) {
     const record = records.get(step.name);
-    // A record from a step that was then killed still says "succeeded" only if it got that far.
     const status = record?.status ?? step.outcome;
     const error = record?.error ?? (step.outcome === 'failed' ? 'exited without a step record' : undefined);
     merged.steps.push({ name: step.name, status, seconds: record?.seconds ?? round(step.seconds), ...(error ? { error } : {}) });
