@@ -38,8 +38,9 @@ export async function benchJobs(print: (row: string) => void): Promise<void> {
   print(`  interpreter: ${PYTHON} (Python ${version}); ${os.availableParallelism()} CPUs`);
 
   let n = 0;
+  // Five of each, the median: other work on the machine slows the process starts --jobs 2 has more of.
   const run = (jobs: number) =>
-    repeat(3, () => {
+    repeat(5, () => {
       const m = measure(process.execPath, [CLI, 'run', dir, '--local', '--python', PYTHON, '--jobs', String(jobs), '--run-id', `j${jobs}-${n++}`, '--param', `pause=${BRANCH_SECONDS}`], work);
       if (m.status !== 0) throw new Error(`run --jobs ${jobs} failed: ${m.stderr}`);
       return m;
