@@ -13,14 +13,14 @@ import { createDockerEngine } from '../../src/core/docker/dockerode-engine';
 import type { RunRecord } from '../../src/core/docker/pipeline-dir';
 import { runInContainer, runLocal } from '../../src/core/docker/run';
 import { removeRepository, testRepository } from '../docker/helpers';
-import { PYTHON_DIAMOND } from '../helpers/diamond';
+import { PYTHON_DIAMOND, SCIENTIFIC_PYTHON } from '../helpers/diamond';
 import { notebookJson } from '../helpers/notebooks';
 import { measure, median, repeat } from './measure';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
 /** Debian's interpreter: numpy is installed, and it starts in about 0.05 s (the pyenv shim takes 0.5 s). */
-const PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
+const PYTHON = SCIENTIFIC_PYTHON;
 const ML_BASE_IMAGE = 'nb2prod-base/python-ml:bookworm';
 const BRANCH_SECONDS = 2;
 

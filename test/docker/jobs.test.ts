@@ -8,18 +8,26 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { after, describe, it } from 'node:test';
-import { main } from '../../src/cli';
-import type { CliContext } from '../../src/cli/context';
 import type { ContainerEngine } from '../../src/core/docker/engine';
-import { imageRepository, RunRecord } from '../../src/core/docker/pipeline-dir';
+import { imageRepository } from '../../src/core/docker/pipeline-dir';
 import { RUN_ID_LABEL } from '../../src/core/docker/run';
-import { DIAMOND_STEPS, linesByStep, printed, PYTHON_DIAMOND, TYPESCRIPT_DIAMOND, TYPESCRIPT_METADATA } from '../helpers/diamond';
+import {
+  artifactHashes,
+  cli,
+  DIAMOND_STEPS,
+  parallelLines,
+  PYTHON_DIAMOND,
+  runRecord,
+  SCIENTIFIC_PYTHON,
+  sequentialLines,
+  TYPESCRIPT_DIAMOND,
+  TYPESCRIPT_METADATA,
+} from '../helpers/diamond';
 import { notebookJson } from '../helpers/notebooks';
 import { removeRepository, removeTempDirs, requireEngine, tempDir } from './helpers';
 
 /** numpy in the image and on the host: the local base image with Debian's scientific packages, Debian's python3. */
 const ML_BASE_IMAGE = 'nb2prod-base/python-ml:bookworm';
-const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
 
 let engine: ContainerEngine | undefined;
 const repositories: string[] = [];
@@ -28,13 +36,6 @@ after(async () => {
   if (engine) for (const r of repositories) await removeRepository(engine, r);
   await removeTempDirs();
 });
-
-async function cli(args: string[], cwd: string, signal = new AbortController().signal, onLine?: (line: string) => void) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = { cwd, env: process.env, out: (l) => (out.push(l), onLine?.(l)), err: (l) => (err.push(l), onLine?.(l)), signal };
-  return { code: await main(args, ctx), out, err };
-}
 
 const PYTHON = { cells: PYTHON_DIAMOND, metadata: undefined, baseImage: ['--base-image', ML_BASE_IMAGE] };
 /** The TypeScript package's own base image (Node) is local already. */
@@ -52,8 +53,6 @@ async function diamond(notebook: typeof PYTHON | typeof TYPESCRIPT = PYTHON) {
   return { work, out, runIn };
 }
 
-const record = (out: string, runId: string): RunRecord => JSON.parse(fs.readFileSync(path.join(out, 'artifacts', runId, 'run.json'), 'utf8'));
-const hashes = (r: RunRecord) => Object.fromEntries(r.artifacts.map((a) => [`${a.step}/${a.name}`, a.sha256]));
 const leftContainers = (runId: string) => engine!.listContainers(`${RUN_ID_LABEL}=${runId}`);
 
 describe('run --jobs 2 in containers', () => {
@@ -67,16 +66,11 @@ describe('run --jobs 2 in containers', () => {
       const local = await cli(['run', d.out, '--local', '--python', SCIENTIFIC_PYTHON, '--jobs', '1', '--run-id', 'local', '--workspace', d.work], d.work);
       assert.equal(local.code, 0, local.err.join('\n'));
 
-      assert.deepEqual(hashes(record(d.out, 'containers')), hashes(record(d.out, 'local')));
-      assert.equal(Object.keys(hashes(record(d.out, 'local'))).length, 4);
-      assert.deepEqual(record(d.out, 'containers').metrics, record(d.out, 'local').metrics);
+      assert.deepEqual(artifactHashes(runRecord(d.out, 'containers')), artifactHashes(runRecord(d.out, 'local')));
+      assert.equal(Object.keys(artifactHashes(runRecord(d.out, 'local'))).length, 4);
+      assert.deepEqual(runRecord(d.out, 'containers').metrics, runRecord(d.out, 'local').metrics);
       // Lines per step, in notebook order, equal what the single process printed.
-      for (const stream of ['out', 'err'] as const) {
-        const byStep = linesByStep(containers[stream]);
-        const parallel = DIAMOND_STEPS.flatMap((s) => printed(byStep.get(s) ?? []));
-        const sequential = printed(stream === 'out' ? local.out.slice(0, -1) : local.err);
-        assert.deepEqual(parallel, sequential, stream);
-      }
+      assert.deepEqual(parallelLines(containers, DIAMOND_STEPS), sequentialLines(local));
       assert.deepEqual(await leftContainers('containers'), []);
       // The host user owns every file of the run again (containers write as the image's user when we are root).
       const owner = process.getuid?.();
@@ -95,7 +89,7 @@ describe('run --jobs 2 in containers', () => {
     const r = await d.runIn('failing', ['--jobs', '2', '--param', 'fail_left=true', '--param', 'pause=1']);
     assert.equal(r.code, 1, r.err.join('\n'));
     assert.deepEqual(
-      record(d.out, 'failing').steps.map((s) => `${s.name}:${s.status}`),
+      runRecord(d.out, 'failing').steps.map((s) => `${s.name}:${s.status}`),
       ['load:succeeded', 'left:failed', 'right:succeeded', 'join:skipped'],
     );
     assert.deepEqual(await leftContainers('failing'), []);

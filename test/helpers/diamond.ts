@@ -1,10 +1,18 @@
 /**
  * Notebooks shaped like a diamond (load -> left, right -> join) for `run --jobs`: the two
  * branches need only `load`, so they can run at the same time. Parameters: `pause` (seconds
- * each branch sleeps) and `fail_left` (the left branch raises). Plus the helpers to compare a
- * run's printed lines step by step.
+ * each branch sleeps) and `fail_left` (the left branch raises). Plus the helpers to run the CLI
+ * in-process and compare runs: artifacts by hash, printed lines step by step.
  */
+import { readFileSync } from 'fs';
+import * as path from 'path';
+import { main } from '../../src/cli';
+import type { CliContext } from '../../src/cli/context';
+import type { RunRecord } from '../../src/core/docker/pipeline-dir';
 import type { CellSpec } from './notebooks';
+
+/** numpy is needed: Debian's interpreter has it. */
+export const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
 
 export const DIAMOND_STEPS = ['load', 'left', 'right', 'join'];
 
@@ -66,6 +74,35 @@ export const SEEDED_DIAMOND: CellSpec[] = [
   { source: "c = round(random.random() + len(a) + len(b), 6)\nprint('again', c)", tags: ['step:again'] },
 ];
 
+export interface CliResult {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+/** `nb2prod ARGS` in this process (local runs use Debian's python3); `onLine` sees every line as it comes. */
+export async function cli(args: string[], cwd: string, signal = new AbortController().signal, onLine?: (line: string) => void): Promise<CliResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = {
+    cwd,
+    env: { ...process.env, NB2PROD_PYTHON: SCIENTIFIC_PYTHON },
+    out: (l) => (out.push(l), onLine?.(l)),
+    err: (l) => (err.push(l), onLine?.(l)),
+    signal,
+  };
+  return { code: await main(args, ctx), out, err };
+}
+
+export function runRecord(pipelineDir: string, runId: string): RunRecord {
+  return JSON.parse(readFileSync(path.join(pipelineDir, 'artifacts', runId, 'run.json'), 'utf8'));
+}
+
+/** step/name -> sha256 of every artifact the run recorded. */
+export function artifactHashes(record: RunRecord): Record<string, string> {
+  return Object.fromEntries(record.artifacts.map((a) => [`${a.step}/${a.name}`, a.sha256]));
+}
+
 /** `[step] text` lines of a `--jobs` run, by step, in the order each step printed them. */
 export function linesByStep(lines: string[]): Map<string, string[]> {
   const byStep = new Map<string, string[]>();
@@ -80,4 +117,18 @@ export function linesByStep(lines: string[]): Map<string, string[]> {
 /** What the notebook's code printed, without the runner's own `[pipeline] ...` log lines. */
 export function printed(lines: string[]): string[] {
   return lines.filter((l) => !l.startsWith('[pipeline] '));
+}
+
+/** A one-process run's printed lines, minus the CLI's closing `run ... succeeded` line. */
+export function sequentialLines(r: CliResult): { out: string[]; err: string[] } {
+  return { out: printed(r.out.slice(0, -1)), err: printed(r.err) };
+}
+
+/** A `--jobs` run's printed lines per step, put in notebook order: what one process prints, step after step. */
+export function parallelLines(r: CliResult, steps: string[]): { out: string[]; err: string[] } {
+  const order = (lines: string[]) => {
+    const byStep = linesByStep(lines);
+    return steps.flatMap((s) => printed(byStep.get(s) ?? []));
+  };
+  return { out: order(r.out), err: order(r.err) };
 }

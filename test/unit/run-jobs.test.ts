@@ -10,34 +10,23 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { main } from '../../src/cli';
-import type { CliContext } from '../../src/cli/context';
-import type { RunRecord } from '../../src/core/docker/pipeline-dir';
 import { RUN_NOTEBOOK_AS_SCRIPT } from '../helpers/cli';
-import { DIAMOND_STEPS, linesByStep, printed, PYTHON_DIAMOND, SEEDED_DIAMOND, TYPESCRIPT_DIAMOND, TYPESCRIPT_METADATA } from '../helpers/diamond';
+import {
+  artifactHashes,
+  cli,
+  CliResult,
+  DIAMOND_STEPS,
+  linesByStep,
+  parallelLines,
+  PYTHON_DIAMOND,
+  runRecord,
+  SCIENTIFIC_PYTHON,
+  SEEDED_DIAMOND,
+  sequentialLines,
+  TYPESCRIPT_DIAMOND,
+  TYPESCRIPT_METADATA,
+} from '../helpers/diamond';
 import { CellSpec, tempDir, writeNotebook } from '../helpers/notebooks';
-
-/** numpy is needed: Debian's interpreter has it. */
-const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
-
-interface CliResult {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-async function cli(args: string[], cwd: string, signal = new AbortController().signal, onLine?: (line: string) => void): Promise<CliResult> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = {
-    cwd,
-    env: { ...process.env, NB2PROD_PYTHON: SCIENTIFIC_PYTHON },
-    out: (l) => (out.push(l), onLine?.(l)),
-    err: (l) => (err.push(l), onLine?.(l)),
-    signal,
-  };
-  return { code: await main(args, ctx), out, err };
-}
 
 /** A pipeline directory made from these cells, in a fresh workspace. */
 async function pipeline(cells: CellSpec[], metadata?: Record<string, unknown>): Promise<{ work: string; dir: string }> {
@@ -51,29 +40,6 @@ async function pipeline(cells: CellSpec[], metadata?: Record<string, unknown>): 
 
 function run(p: { work: string; dir: string }, runId: string, extra: string[], signal?: AbortSignal, onLine?: (line: string) => void) {
   return cli(['run', p.dir, '--local', '--run-id', runId, '--workspace', p.work, ...extra], p.work, signal, onLine);
-}
-
-function runRecord(dir: string, runId: string): RunRecord {
-  return JSON.parse(readFileSync(path.join(dir, 'artifacts', runId, 'run.json'), 'utf8'));
-}
-
-/** step/name -> sha256 of every artifact the run recorded. */
-function hashes(record: RunRecord): Record<string, string> {
-  return Object.fromEntries(record.artifacts.map((a) => [`${a.step}/${a.name}`, a.sha256]));
-}
-
-/** The one-process run's lines, minus the CLI's closing `run ... succeeded` line. */
-function sequentialLines(r: CliResult): { out: string[]; err: string[] } {
-  return { out: printed(r.out.slice(0, -1)), err: printed(r.err) };
-}
-
-/** A `--jobs` run's lines per step, put in notebook order: what one process prints, step after step. */
-function parallelLines(r: CliResult, steps: string[]): { out: string[]; err: string[] } {
-  const order = (lines: string[]) => {
-    const byStep = linesByStep(lines);
-    return steps.flatMap((s) => printed(byStep.get(s) ?? []));
-  };
-  return { out: order(r.out), err: order(r.err) };
 }
 
 for (const [language, cells, metadata] of [
@@ -95,8 +61,8 @@ for (const [language, cells, metadata] of [
       assert.ok(linesByStep(two.err).get('left')?.includes('left note'));
 
       const [sequential, parallel] = [runRecord(p.dir, 'one'), runRecord(p.dir, 'two')];
-      assert.equal(Object.keys(hashes(sequential)).length, 4);
-      assert.deepEqual(hashes(parallel), hashes(sequential));
+      assert.equal(Object.keys(artifactHashes(sequential)).length, 4);
+      assert.deepEqual(artifactHashes(parallel), artifactHashes(sequential));
       assert.deepEqual(parallel.metrics, sequential.metrics);
       assert.deepEqual(parallel.params, sequential.params);
       assert.deepEqual(
@@ -188,9 +154,9 @@ describe('run --local: how many at a time, and which steps', () => {
     assert.equal(r.code, 0, r.err.join('\n'));
     const resumed = runRecord(p.dir, 'resumed');
     assert.deepEqual(resumed.steps.map((s) => `${s.name}:${s.status}`), ['left:succeeded', 'right:succeeded', 'join:succeeded']);
-    const whole = hashes(runRecord(p.dir, 'whole'));
+    const whole = artifactHashes(runRecord(p.dir, 'whole'));
     delete whole['load/data'];
-    assert.deepEqual(hashes(resumed), whole);
+    assert.deepEqual(artifactHashes(resumed), whole);
   });
 
   it('--only runs one step in one process whatever --jobs says', async () => {
