@@ -1,6 +1,8 @@
 /**
  * Running a pipeline, in its image or with a local interpreter. Both pass the same runner
  * arguments, read the same run.json back, and return everything a lineage `run` record needs.
+ * One process or container runs the whole pipeline; with `jobs`, one runs each step
+ * (parallel.ts), through the same Launcher.
  *
  * Artifacts: the host directory is bind-mounted at the image's artifacts directory. The
  * container runs as the host user's uid:gid, so files land owned by whoever ran nb2prod and
