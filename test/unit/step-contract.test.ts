@@ -4,7 +4,7 @@
  * prints and saves what the whole run does, and the run's record is merged from every step's.
  */
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -173,6 +173,25 @@ describe('steps of one run in separate processes (--only, one --run-id)', () => 
       assert.equal(own.status, 'succeeded');
       assert.deepEqual(own.artifacts, merged.artifacts.filter((x) => x.step === name));
     }
+  });
+
+  it('two branches run at the same time both end up in run.json', async () => {
+    const { out, pkg } = await packageOf('branches', [
+      cells[0],
+      cells[1],
+      { source: 'left = first[0]', tags: ['step:left'] },
+      { source: 'right = first[1]', tags: ['step:right'] },
+    ]);
+    assert.equal(run(PYTHON, ['-m', pkg, '--only', 'a', '--run-id', 'r'], out).status, 0);
+    const both = ['left', 'right'].map(
+      (step) =>
+        new Promise<number | null>((resolve) =>
+          spawn(PYTHON, ['-m', pkg, '--only', step, '--run-id', 'r'], { cwd: out, stdio: 'ignore' }).on('close', resolve),
+        ),
+    );
+    assert.deepEqual(await Promise.all(both), [0, 0]);
+    const merged = readJson<RunJson>(path.join(out, 'artifacts', 'r', 'run.json'));
+    assert.deepEqual([merged.status, merged.steps.map((s) => s.name)], ['succeeded', ['a', 'left', 'right']]);
   });
 
   it('a step that fails makes the merged run failed; the steps before keep their records', async () => {

@@ -334,7 +334,7 @@ def _picklable_hint(value):
 def _merged_record(steps, args, run_dir):
     """run.json from every step record in the run directory, replaced atomically."""
     path = os.path.join(run_dir, "run.json")
-    with _Lock(path + ".lock"):
+    with _Lock(os.path.join(run_dir, ".run.json.lock")):
         entries = []
         for step in steps:
             try:
