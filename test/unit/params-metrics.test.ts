@@ -7,11 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { nb2prod } from '../helpers/cli';
+import { nb2prod, SCIENTIFIC_PYTHON } from '../helpers/cli';
 import { tempDir, writeNotebook } from '../helpers/notebooks';
-
-/** The interpreter the differential test uses: it has numpy. */
-const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
 
 function python(args: string[], cwd: string) {
   return spawnSync(SCIENTIFIC_PYTHON, args, { cwd, encoding: 'utf8', timeout: 120_000 });
@@ -76,6 +73,14 @@ describe('parameters and metrics in run.json and on the command line', () => {
     const run = runRecord(out, 'over');
     assert.deepEqual(run.params, { lr: 2, epochs: 5, name: 'abc', flag: false, seed: 11, sizes: [1, 2], opts: { z: 0 }, shape: [3, 1] });
     assert.equal(run.metrics.total, 8);
+  });
+
+  it('--param takes JSON as launchers write it; a str parameter keeps the raw text', () => {
+    const overrides = ['flag=true', 'seed=null', 'sizes=[2, true]', 'opts={"a": null, "b": [false, "x"]}', 'shape=[3, 1]', 'name="quoted"', 'epochs=4'];
+    const r = python(['-m', 'nb', '--run-id', 'json', ...overrides.flatMap((o) => ['--param', o])], out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `1.0 4 '"quoted"' True None [2, True] {'a': None, 'b': [False, 'x']} (3, 1)\n`);
+    assert.deepEqual(runRecord(out, 'json').params, { lr: 1, epochs: 4, name: '"quoted"', flag: true, seed: null, sizes: [2, true], opts: { a: null, b: [false, 'x'] }, shape: [3, 1] });
   });
 
   it('a non-finite float override is a float, and run.json stays valid JSON', () => {
