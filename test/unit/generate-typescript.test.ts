@@ -100,8 +100,9 @@ describe('TypeScript generator: package files', () => {
     assert.match(fileOf(files, 'steps/delete.mjs'), /export async function run\(\{ rows \} = \{\}, \{ limit \} = \{\}\)/);
   });
 
-  it('a step named after a reserved word still imports under a safe name', () => {
-    assert.match(fileOf(files, 'main.mjs'), /import \{ run as step_delete \} from '\.\/steps\/delete\.mjs';/);
+  it('main.mjs imports a step when it runs, by file name (a step may be named after a reserved word)', () => {
+    assert.match(fileOf(files, 'main.mjs'), /\{ name: "delete", load: \(\) => import\("\.\/steps\/delete\.mjs"\),/);
+    assert.doesNotMatch(fileOf(files, 'main.mjs'), /^import .*steps\//m);
   });
 
   it('package.json: ES module package, dependencies from imports with pins, jsr through its npm registry', () => {
@@ -124,6 +125,13 @@ describe('TypeScript generator: package files', () => {
     const chosen = fileOf(generateTypeScriptPackage(p, { ...options, baseImage: 'node:22.1-bookworm-slim' }), 'Dockerfile');
     assert.match(chosen, /^FROM node:22\.1-bookworm-slim$/m);
     assert.throws(() => generateTypeScriptPackage(p, { ...options, baseImage: 'node' }), /not pinned/);
+  });
+
+  it('the runtime is the source file _runtime.mjs, verbatim, and valid JavaScript', () => {
+    const source = path.resolve(__dirname, '../../../src/core/generate/typescript/_runtime.mjs');
+    assert.equal(fileOf(files, '_runtime.mjs'), readFileSync(source, 'utf8'));
+    const check = spawnSync(process.execPath, ['--check', source], { encoding: 'utf8' });
+    assert.equal(check.status, 0, check.stderr);
   });
 
   it('Deno runtime keeps npm: specifiers and runs with deno', () => {

@@ -7,7 +7,8 @@ import type { GeneratedFile, GenerateOptions } from '../files';
 import { generateNodeDockerfile } from './dockerfile';
 import { ModuleContext, mainModule, needsSharedModule, sharedModule, stepModule } from './modules';
 import { packageJson } from './packageJson';
-import { RUNTIME_MJS } from './runtime';
+// Copied verbatim into every generated package: it must depend on nothing of ours.
+import RUNTIME_MJS from './_runtime.mjs';
 import type { Runtime } from './specifiers';
 
 export interface TypeScriptPackageOptions extends GenerateOptions {

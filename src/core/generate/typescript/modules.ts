@@ -132,17 +132,18 @@ export function mainModule(ctx: ModuleContext): string {
   const parameterised = parametersReadBy(sharedDefinitions(plan), plan).length > 0;
   const rows = plan.steps.map((s) => {
     const inputs = s.inputs.length ? `{ ${s.inputs.map((i) => `${jsKey(i.name)}: ${js(i.from)}`).join(', ')} }` : '{}';
-    return `  { name: ${js(s.name)}, run: step_${s.name}, inputs: ${inputs}, outputs: ${js(s.outputs)}, params: ${js(s.params)}, metrics: ${js(s.metrics)} },`;
+    const load = `() => import(${js(`./steps/${s.name}.mjs`)})`;
+    return `  { name: ${js(s.name)}, load: ${load}, inputs: ${inputs}, outputs: ${js(s.outputs)}, params: ${js(s.params)}, metrics: ${js(s.metrics)} },`;
   });
   const params = Object.entries(plan.params).map(([k, v]) => `  ${jsKey(k)}: ${JSON.stringify(v)},`);
   return [
     '#!/usr/bin/env node',
     `// Run the pipeline generated from ${commentSafe(ctx.notebookPath)}.`,
     `//   ${ctx.runtime === 'deno' ? 'deno run -A main.mjs' : 'node main.mjs'} [--only STEP] [--from STEP] [--param NAME=VALUE] [--artifacts DIR] [--run-id ID]`,
+    '// A step run alone (--only) also takes --input, --output, --state-in, --state-out, --metrics-out: see --help.',
     "import process from 'node:process';",
     "import { runPipeline } from './_runtime.mjs';",
-    ...(classes.length || parameterised ? [`import { ${[...classes.map((c) => c.name), ...(parameterised ? [SET_PARAMETERS] : [])].join(', ')} } from './shared.mjs';`] : []),
-    ...plan.steps.map((s) => `import { run as step_${s.name} } from './steps/${s.name}.mjs';`),
+    ...sharedImport(classes.map((c) => c.name).concat(parameterised ? [SET_PARAMETERS] : []), needsSharedModule(plan)),
     '',
     params.length ? ['const PARAMS = {', ...params, '};'].join('\n') : 'const PARAMS = {};',
     '',
@@ -156,6 +157,16 @@ export function mainModule(ctx: ModuleContext): string {
     `process.exitCode = await runPipeline(STEPS, PARAMS, CLASSES, process.argv.slice(2)${parameterised ? `, ${SET_PARAMETERS}` : ''});`,
     '',
   ].join('\n');
+}
+
+/**
+ * main.mjs imports the shared module up front, also when it needs nothing from it: its setup
+ * code runs before any step, as the notebook's imports and functions cells did. Steps are
+ * imported when they run.
+ */
+function sharedImport(names: string[], exists: boolean): string[] {
+  if (names.length) return [`import { ${names.join(', ')} } from './shared.mjs';`];
+  return exists ? ["import './shared.mjs';"] : [];
 }
 
 /**
