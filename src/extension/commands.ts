@@ -163,6 +163,7 @@ function lineageNotebook(e: LineageElement): string {
     case 'version':
     case 'build':
     case 'run':
+    case 'push':
       return e.node.record.notebook;
     default:
       return e.run.record.notebook;

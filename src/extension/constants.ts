@@ -45,6 +45,7 @@ export const ItemType = {
   file: 'file',
   build: 'build',
   run: 'run',
+  push: 'push',
   step: 'step',
   artifact: 'artifact',
   metric: 'metric',

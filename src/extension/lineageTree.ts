@@ -1,11 +1,12 @@
 /**
- * The Lineage tree: Notebook > Version > (Files, Build > Run, Run) > Step > Artifact, plus a
- * run's metrics. It only displays the model it is given: `getChildren` walks memory and never
+ * The Lineage tree: Notebook > Version > (Files, Build > (Run, Push), Run) > Step > Artifact, plus
+ * a run's metrics. It only displays the model it is given: `getChildren` walks memory and never
  * reads a file or calls Docker (the LineageView refreshes the model and fires the change).
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { BuildNode, LineageModel, NotebookNode, RunNode, StepNode, VersionNode } from '../core/lineage';
+import type { BuildNode, LineageModel, NotebookNode, PushNode, RunNode, StepNode, VersionNode } from '../core/lineage';
+import { digestReference } from '../core/docker/reference';
 import type { ArtifactHash, FileHash } from '../core/lineage';
 import { Command, ItemFlag, ItemType } from './constants';
 
@@ -23,6 +24,7 @@ export type LineageElement =
   | { type: 'file'; source: LineageSource; file: FileHash; version: VersionNode }
   | { type: 'build'; source: LineageSource; node: BuildNode }
   | { type: 'run'; source: LineageSource; node: RunNode }
+  | { type: 'push'; source: LineageSource; node: PushNode }
   | { type: 'step'; source: LineageSource; run: RunNode; step: StepNode }
   | { type: 'artifact'; source: LineageSource; run: RunNode; artifact: ArtifactHash }
   | { type: 'metric'; source: LineageSource; run: RunNode; name: string; value: unknown };
@@ -54,6 +56,7 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const orphans = [
           ...element.node.unversioned.builds.map((node) => ({ type: 'build' as const, source, node })),
           ...element.node.unversioned.runs.filter((r) => !r.build).map((node) => ({ type: 'run' as const, source, node })),
+          ...element.node.unversioned.pushes.filter((p) => !p.build).map((node) => ({ type: 'push' as const, source, node })),
         ];
         return [...versions.reverse(), ...orphans];
       }
@@ -62,14 +65,18 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const files: LineageElement[] = v.record.files.length ? [{ type: 'files', source, version: v }] : [];
         const builds = v.builds.map((node) => ({ type: 'build' as const, source, node }));
         const runs = v.runs.filter((r) => !r.build).map((node) => ({ type: 'run' as const, source, node }));
+        const pushes = v.pushes.filter((p) => !p.build).map((node) => ({ type: 'push' as const, source, node }));
         // Newest first, like the versions themselves.
-        const byTime = [...builds, ...runs].sort((a, b) => b.node.record.ts.localeCompare(a.node.record.ts));
+        const byTime = [...builds, ...runs, ...pushes].sort((a, b) => b.node.record.ts.localeCompare(a.node.record.ts));
         return [...files, ...byTime];
       }
       case 'files':
         return element.version.record.files.map((file) => ({ type: 'file' as const, source, file, version: element.version }));
-      case 'build':
-        return [...element.node.runs].reverse().map((node) => ({ type: 'run' as const, source, node }));
+      case 'build': {
+        const runs = element.node.runs.map((node) => ({ type: 'run' as const, source, node }));
+        const pushes = element.node.pushes.map((node) => ({ type: 'push' as const, source, node }));
+        return [...runs, ...pushes].sort((a, b) => b.node.record.ts.localeCompare(a.node.record.ts));
+      }
       case 'run': {
         const run = element.node;
         const steps = source.model.steps(run).map((step) => ({ type: 'step' as const, source, run, step }));
@@ -145,7 +152,7 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
       }
       case 'build': {
         const r = e.node.record;
-        const item = new vscode.TreeItem('Image build', e.node.runs.length ? collapsed : none);
+        const item = new vscode.TreeItem('Image build', e.node.runs.length + e.node.pushes.length ? collapsed : none);
         item.description = [r.status, r.imageId ? short(r.imageId) : '', `${r.seconds.toFixed(1)}s`, this.ago(r.ts)].filter(Boolean).join(' · ');
         item.iconPath = statusIcon(r.status);
         item.tooltip = markdown([
@@ -181,6 +188,24 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
           r.error ? '\n```\n' + r.error + '\n```' : '',
         ]);
         item.contextValue = ItemType.run;
+        return item;
+      }
+      case 'push': {
+        const r = e.node.record;
+        const pushed = digestReference(r.reference, r.digest);
+        const item = new vscode.TreeItem(`Pushed to ${r.registry}`, none);
+        item.description = [short(r.digest), this.ago(r.ts)].join(' · ');
+        item.iconPath = new vscode.ThemeIcon('cloud-upload');
+        item.tooltip = markdown([
+          `**Pushed** to \`${r.registry}\``,
+          '',
+          row('Reference', pushed),
+          row('Tag', r.reference),
+          row('Image', r.imageId),
+          row('Pushed', r.ts),
+          row('Record', r.id),
+        ]);
+        item.contextValue = ItemType.push;
         return item;
       }
       case 'step': {
@@ -234,6 +259,7 @@ function elementId(e: LineageElement): string {
     case 'version':
     case 'build':
     case 'run':
+    case 'push':
       return `${base}${e.node.id}`;
     case 'files':
       return `${base}${e.version.id}/files`;

@@ -64,7 +64,28 @@ export interface RunRecordInput {
   notes?: string[];
 }
 
-export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput;
+/** An image pushed to a registry; its parent is the build that made the image. Only pushes that succeeded are recorded. */
+export interface PushRecordInput {
+  type: 'push';
+  versionId?: string;
+  buildId?: string;
+  notebook: string;
+  status: 'succeeded';
+  /** `HOST[:PORT][/NAMESPACE]` as given. */
+  registry: string;
+  /** `HOST/.../slug:tag`, the tag pushed. */
+  reference: string;
+  /** `sha256:...` of the manifest the registry stored. */
+  digest: string;
+  imageId: string;
+  /** The pipeline content the image was built from (the build's context hash). */
+  contextHash: string;
+  seconds: number;
+  /** Set when the line could not be read back in full. */
+  notes?: string[];
+}
+
+export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput;
 
 /** What the store adds to every record. */
 export interface StoredFields {
@@ -82,3 +103,4 @@ export type LineageRecord = RecordInput & StoredFields;
 export type VersionRecord = VersionRecordInput & StoredFields;
 export type BuildRecord = BuildRecordInput & StoredFields;
 export type RunRecord = RunRecordInput & StoredFields;
+export type PushRecord = PushRecordInput & StoredFields;

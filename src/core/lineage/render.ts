@@ -1,5 +1,6 @@
 /** Text and JSON views of the model, diffs, traces and verify results (what the CLI prints). */
-import type { BuildNode, LineageModel, NotebookNode, RunNode, VersionNode } from './model';
+import { digestReference } from '../docker/reference';
+import type { BuildNode, LineageModel, NotebookNode, PushNode, RunNode, VersionNode } from './model';
 import type { FileChanges, TraceHit, VersionDiff } from './queries';
 import type { VerifyResult } from './verify';
 
@@ -53,13 +54,16 @@ export function renderTreeText(model: LineageModel, notebook?: string): string[]
     lines.push(nb.path);
     for (const v of nb.versions) {
       lines.push(`  ${versionLine(v)}`);
-      for (const b of v.builds) lines.push(`    ${buildLine(b)}`);
+      for (const b of v.builds) buildLines(b, '    ', lines);
+      for (const p of v.pushes.filter((p) => !p.build)) lines.push(`    ${pushLine(p)}`);
       for (const r of v.runs) runLines(model, r, '    ', lines);
     }
-    if (nb.unversioned.builds.length + nb.unversioned.runs.length > 0) {
+    const { builds, runs, pushes } = nb.unversioned;
+    if (builds.length + runs.length + pushes.length > 0) {
       lines.push('  (no recorded version)');
-      for (const b of nb.unversioned.builds) lines.push(`    ${buildLine(b)}`);
-      for (const r of nb.unversioned.runs) runLines(model, r, '    ', lines);
+      for (const b of builds) buildLines(b, '    ', lines);
+      for (const p of pushes.filter((p) => !p.build)) lines.push(`    ${pushLine(p)}`);
+      for (const r of runs) runLines(model, r, '    ', lines);
     }
   }
   return lines;
@@ -72,6 +76,17 @@ function versionLine(v: VersionNode): string {
   parts.push(`${r.steps.length} step${r.steps.length === 1 ? '' : 's'}`, `${r.files.length} files`);
   if ((r.data ?? []).length > 0) parts.push(`data ${r.data.map((d) => `${d.path}@${short(d.sha256).slice(0, 8)}`).join(' ')}`);
   return parts.join('  ');
+}
+
+/** A build and, under it, where its image was pushed. */
+function buildLines(b: BuildNode, indent: string, lines: string[]): void {
+  lines.push(indent + buildLine(b));
+  for (const p of b.pushes) lines.push(`${indent}  ${pushLine(p)}`);
+}
+
+function pushLine(p: PushNode): string {
+  const r = p.record;
+  return [`push ${short(p.id)}`, shortTime(r.ts), `${r.seconds.toFixed(1)}s`, digestReference(r.reference, r.digest)].join('  ');
 }
 
 function buildLine(b: BuildNode): string {
@@ -122,8 +137,13 @@ export function treeJson(model: LineageModel, notebook?: string): { notebooks: u
         data: v.record.data ?? [],
         builds: v.builds.map(buildJson),
         runs: v.runs.map((r) => runJson(model, r)),
+        pushes: v.pushes.map(pushJson),
       })),
-      unversioned: { builds: nb.unversioned.builds.map(buildJson), runs: nb.unversioned.runs.map((r) => runJson(model, r)) },
+      unversioned: {
+        builds: nb.unversioned.builds.map(buildJson),
+        runs: nb.unversioned.runs.map((r) => runJson(model, r)),
+        pushes: nb.unversioned.pushes.map(pushJson),
+      },
     })),
   };
 }
@@ -141,6 +161,23 @@ function buildJson(b: BuildNode): Record<string, unknown> {
     contextHash: r.contextHash,
     dockerfileHash: r.dockerfileHash,
     ...(r.error ? { error: r.error } : {}),
+  };
+}
+
+function pushJson(p: PushNode): Record<string, unknown> {
+  const r = p.record;
+  return {
+    id: p.id,
+    status: r.status,
+    created: r.ts,
+    buildId: p.build?.id ?? null,
+    registry: r.registry,
+    reference: r.reference,
+    digest: r.digest,
+    pushed: digestReference(r.reference, r.digest),
+    image: r.imageId,
+    contextHash: r.contextHash,
+    seconds: r.seconds,
   };
 }
 
