@@ -3,6 +3,8 @@ export type {
   ArtifactHash,
   BuildRecord,
   BuildRecordInput,
+  ExportRecord,
+  ExportRecordInput,
   FileHash,
   LineageRecord,
   RecordInput,
@@ -16,7 +18,7 @@ export { openStore, storePath, LineageReader, STORE_DIR, STORE_FILE } from './st
 export type { LineageStore, ReadResult, ReadNewResult, StoreOptions } from './store';
 export type { LineageProblem } from './parse';
 export { LineageModel, foldRecords } from './model';
-export type { NotebookNode, VersionNode, BuildNode, RunNode, StepNode, LineageNode } from './model';
+export type { NotebookNode, VersionNode, BuildNode, RunNode, ExportNode, StepNode, LineageNode } from './model';
 export { LiveLineage, loadModel, SNAPSHOT_EVERY } from './live';
 export type { LiveOptions } from './live';
 export { readSnapshot, snapshotPath, SNAPSHOT_FILE, SNAPSHOT_FORMAT } from './snapshot';
@@ -31,6 +33,6 @@ export { gitInfo } from './git';
 export type { GitInfo } from './git';
 export { artifactsFromRunJson } from './artifacts';
 export type { RunJson, RunArtifacts } from './artifacts';
-export { recordVersion, recordBuild, recordRun, stableHash, tail } from './recording';
-export type { VersionFacts, BuildFacts, RunFacts, RecordOptions } from './recording';
+export { recordVersion, recordBuild, recordRun, recordExport, stableHash, tail } from './recording';
+export type { VersionFacts, BuildFacts, RunFacts, ExportFacts, RecordOptions } from './recording';
 export { buildFactsOf, runFactsOf, versionFactsOf } from './facts';

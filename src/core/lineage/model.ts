@@ -1,18 +1,18 @@
 /**
- * The lineage model: records folded into Notebook → Version → Build / Run → Step → Artifact / Metric.
+ * The lineage model: records folded into Notebook → Version → Build / Run / Export → Step → Artifact / Metric.
  *
  * Folding is incremental (`apply` takes only new records), so a tree can refresh on each appended
  * line. Records arrive in file order, which is time order: a build or run that does not name its
  * version belongs to the latest version of its notebook seen so far.
  */
-import type { ArtifactHash, BuildRecord, LineageRecord, RunRecord, VersionRecord } from './records';
+import type { ArtifactHash, BuildRecord, ExportRecord, LineageRecord, RunRecord, VersionRecord } from './records';
 import { entryOf, RecordEntry } from './scan';
 
 export interface NotebookNode {
   path: string;
   versions: VersionNode[];
   /** Builds and runs whose version is unknown (named but missing, or recorded before any version). */
-  unversioned: { builds: BuildNode[]; runs: RunNode[] };
+  unversioned: { builds: BuildNode[]; runs: RunNode[]; exports: ExportNode[] };
 }
 
 export interface VersionNode {
@@ -24,6 +24,7 @@ export interface VersionNode {
   notebook: NotebookNode;
   builds: BuildNode[];
   runs: RunNode[];
+  exports: ExportNode[];
 }
 
 export interface BuildNode {
@@ -49,6 +50,16 @@ export interface RunNode {
   inferredVersion: boolean;
 }
 
+/** A KFP or Argo file written from a version (`nb2prod export`). */
+export interface ExportNode {
+  kind: 'export';
+  id: string;
+  ts: string;
+  readonly record: ExportRecord;
+  version?: VersionNode;
+  inferredVersion: boolean;
+}
+
 export interface StepNode {
   name: string;
   status?: string;
@@ -59,7 +70,7 @@ export interface StepNode {
   artifacts: ArtifactHash[];
 }
 
-export type LineageNode = VersionNode | BuildNode | RunNode;
+export type LineageNode = VersionNode | BuildNode | RunNode | ExportNode;
 
 export interface ModelIssue {
   id: string;
@@ -99,6 +110,7 @@ export class LineageModel {
       if (e.type === 'version') this.addVersion(e);
       else if (e.type === 'build') this.addBuild(e);
       else if (e.type === 'run') this.addRun(e);
+      else if (e.type === 'export') this.addExport(e);
     }
     return changed;
   }
@@ -106,7 +118,7 @@ export class LineageModel {
   notebook(path: string): NotebookNode {
     let nb = this.notebooks.get(path);
     if (!nb) {
-      nb = { path, versions: [], unversioned: { builds: [], runs: [] } };
+      nb = { path, versions: [], unversioned: { builds: [], runs: [], exports: [] } };
       this.notebooks.set(path, nb);
     }
     return nb;
@@ -170,6 +182,14 @@ export class LineageModel {
     this.byId.set(r.id, node);
   }
 
+  private addExport(r: RecordEntry): void {
+    const nb = this.notebook(r.notebook);
+    const { version, inferred } = this.versionFor(r.id, r.versionId, nb);
+    const node = new Export(r, version, inferred);
+    (version ? version.exports : nb.unversioned.exports).push(node);
+    this.byId.set(r.id, node);
+  }
+
   private addRun(r: RecordEntry): void {
     const nb = this.notebook(r.notebook);
     let build: BuildNode | undefined;
@@ -228,6 +248,7 @@ class Version extends EntryNode<VersionRecord> implements VersionNode {
   readonly kind = 'version';
   readonly builds: BuildNode[] = [];
   readonly runs: RunNode[] = [];
+  readonly exports: ExportNode[] = [];
   constructor(
     entry: RecordEntry,
     readonly notebook: NotebookNode,
@@ -239,6 +260,17 @@ class Version extends EntryNode<VersionRecord> implements VersionNode {
 class Build extends EntryNode<BuildRecord> implements BuildNode {
   readonly kind = 'build';
   readonly runs: RunNode[] = [];
+  constructor(
+    entry: RecordEntry,
+    readonly version: VersionNode | undefined,
+    readonly inferredVersion: boolean,
+  ) {
+    super(entry);
+  }
+}
+
+class Export extends EntryNode<ExportRecord> implements ExportNode {
+  readonly kind = 'export';
   constructor(
     entry: RecordEntry,
     readonly version: VersionNode | undefined,

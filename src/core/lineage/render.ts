@@ -1,5 +1,5 @@
 /** Text and JSON views of the model, diffs, traces and verify results (what the CLI prints). */
-import type { BuildNode, LineageModel, NotebookNode, RunNode, VersionNode } from './model';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, RunNode, VersionNode } from './model';
 import type { FileChanges, TraceHit, VersionDiff } from './queries';
 import type { VerifyResult } from './verify';
 
@@ -55,11 +55,14 @@ export function renderTreeText(model: LineageModel, notebook?: string): string[]
       lines.push(`  ${versionLine(v)}`);
       for (const b of v.builds) lines.push(`    ${buildLine(b)}`);
       for (const r of v.runs) runLines(model, r, '    ', lines);
+      for (const e of v.exports) lines.push(`    ${exportLine(e)}`);
     }
-    if (nb.unversioned.builds.length + nb.unversioned.runs.length > 0) {
+    const loose = nb.unversioned;
+    if (loose.builds.length + loose.runs.length + loose.exports.length > 0) {
       lines.push('  (no recorded version)');
-      for (const b of nb.unversioned.builds) lines.push(`    ${buildLine(b)}`);
-      for (const r of nb.unversioned.runs) runLines(model, r, '    ', lines);
+      for (const b of loose.builds) lines.push(`    ${buildLine(b)}`);
+      for (const r of loose.runs) runLines(model, r, '    ', lines);
+      for (const e of loose.exports) lines.push(`    ${exportLine(e)}`);
     }
   }
   return lines;
@@ -80,6 +83,11 @@ function buildLine(b: BuildNode): string {
   if (r.tags.length > 0) parts.push(r.tags.join(' '));
   if (r.error && r.status !== 'succeeded') parts.push(`error: ${lastLine(r.error)}`);
   return parts.join('  ');
+}
+
+function exportLine(e: ExportNode): string {
+  const r = e.record;
+  return [`export ${short(e.id)}`, r.target, shortTime(r.ts), r.file, `sha ${short(r.sha256)}`, `image ${r.image}${r.imageSource === 'local' ? ' (local tag)' : ''}`].join('  ');
 }
 
 function runLines(model: LineageModel, run: RunNode, indent: string, lines: string[]): void {
@@ -122,8 +130,13 @@ export function treeJson(model: LineageModel, notebook?: string): { notebooks: u
         data: v.record.data ?? [],
         builds: v.builds.map(buildJson),
         runs: v.runs.map((r) => runJson(model, r)),
+        exports: v.exports.map(exportJson),
       })),
-      unversioned: { builds: nb.unversioned.builds.map(buildJson), runs: nb.unversioned.runs.map((r) => runJson(model, r)) },
+      unversioned: {
+        builds: nb.unversioned.builds.map(buildJson),
+        runs: nb.unversioned.runs.map((r) => runJson(model, r)),
+        exports: nb.unversioned.exports.map(exportJson),
+      },
     })),
   };
 }
@@ -142,6 +155,11 @@ function buildJson(b: BuildNode): Record<string, unknown> {
     dockerfileHash: r.dockerfileHash,
     ...(r.error ? { error: r.error } : {}),
   };
+}
+
+function exportJson(e: ExportNode): Record<string, unknown> {
+  const r = e.record;
+  return { id: e.id, target: r.target, created: r.ts, file: r.file, sha256: r.sha256, bytes: r.bytes, image: r.image, imageSource: r.imageSource };
 }
 
 function runJson(model: LineageModel, run: RunNode): Record<string, unknown> {
