@@ -7,6 +7,7 @@ import { productionizeCommand } from './cli/productionize';
 import { buildCommand } from './cli/build';
 import { runCommand } from './cli/run';
 import { lineageCommand } from './cli/lineage';
+import { exportCommand } from './cli/export';
 
 const COMMANDS: Record<string, { handler: CommandHandler; summary: string }> = {
   plan: { handler: planCommand, summary: 'plan NB [--json]                      show the steps, their inputs and outputs' },
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, { handler: CommandHandler; summary: string }> = {
   },
   build: { handler: buildCommand, summary: 'build NB|DIR [--base-image REF]       build the container image' },
   run: { handler: runCommand, summary: 'run NB|DIR [--param k=v] [--local]    run the pipeline' },
+  export: { handler: exportCommand, summary: 'export kfp|argo NB|DIR [--image REF] [--out FILE] [--volume CLAIM] write a KFP or Argo pipeline' },
   lineage: { handler: lineageCommand, summary: 'lineage [NB] [--json] | diff | trace | verify' },
 };
 
