@@ -1,50 +1,49 @@
-/** `nb2prod`: a thin shell over src/core. Each subcommand lives in src/cli/<name>.ts. */
-import { CliContext, CommandHandler, EXIT, UsageError } from './cli/context';
+/** `nb2prod`: a thin shell over src/core. Each command lives in src/cli/<name>.ts; commander parses (src/cli/program.ts). */
+import { CommanderError } from 'commander';
+import type { CommandSpec } from './cli/args';
+import { CliContext, EXIT, UsageError } from './cli/context';
+import { buildProgram, commanderExit } from './cli/program';
 import { Nb2prodError, CancelledError } from './core/errors';
 import { PlanError } from './core/pipeline';
-import { planCommand } from './cli/plan';
-import { productionizeCommand } from './cli/productionize';
-import { buildCommand } from './cli/build';
-import { runCommand } from './cli/run';
-import { lineageCommand } from './cli/lineage';
-import { exportCommand } from './cli/export';
+import { planSpec } from './cli/plan';
+import { productionizeSpec } from './cli/productionize';
+import { buildSpec } from './cli/build';
+import { runSpec } from './cli/run';
+import { lineageSpec } from './cli/lineage';
+import { exportSpec } from './cli/export';
 
-const COMMANDS: Record<string, { handler: CommandHandler; summary: string }> = {
-  plan: { handler: planCommand, summary: 'plan NB [--json]                      show the steps, their inputs and outputs' },
-  productionize: {
-    handler: productionizeCommand,
-    summary: 'productionize NB [--out DIR] [--force] write the pipeline package',
-  },
-  build: { handler: buildCommand, summary: 'build NB|DIR [--base-image REF]       build the container image' },
-  run: { handler: runCommand, summary: 'run NB|DIR [--param k=v] [--local]    run the pipeline' },
-  export: { handler: exportCommand, summary: 'export kfp|argo NB|DIR [--image REF] [--out FILE] [--volume CLAIM] write a KFP or Argo pipeline' },
-  lineage: { handler: lineageCommand, summary: 'lineage [NB] [--json] | diff | trace | verify' },
-};
-
-export function usage(): string {
-  return ['usage: nb2prod <command> [options]', '', ...Object.values(COMMANDS).map((c) => `  ${c.summary}`)].join('\n');
-}
+export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, exportSpec, lineageSpec];
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    (name ? ctx.out : ctx.err)(usage());
-    return name ? EXIT.ok : EXIT.usage;
-  }
-  if (name === '--version') {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    // Read only when asked: the manifest is not bundled, and tests run this file from out/.
     ctx.out(require('../package.json').version);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
-  if (!command) {
-    ctx.err(`nb2prod: unknown command '${name}'\n${usage()}`);
+  const program = buildProgram(COMMANDS, ctx);
+  if (argv.length === 0) {
+    program.command.outputHelp({ error: true });
     return EXIT.usage;
   }
   try {
-    return await command.handler(rest, ctx);
+    await program.command.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    return reportError(e, name, ctx);
+    if (e instanceof CommanderError) return commanderExit(e);
+    throw e;
   }
+  if (!program.result?.spec.handler) return EXIT.usage;
+  const { spec, args } = program.result;
+  try {
+    return await spec.handler!(args, ctx);
+  } catch (e) {
+    return reportError(e, commandName(argv, spec), ctx);
+  }
+}
+
+/** `lineage trace` for a subcommand, as typed. */
+function commandName(argv: string[], spec: CommandSpec): string {
+  const top = COMMANDS.find((c) => c.name === argv[0]);
+  return top && top !== spec ? `${top.name} ${spec.name}` : spec.name;
 }
 
 function reportError(e: unknown, command: string, ctx: CliContext): number {

@@ -1,5 +1,7 @@
-import { UsageError } from './context';
-
+/**
+ * What a command handler receives: the command line as parsed by commander (src/cli/program.ts),
+ * keyed by the option names users type (`base-image`, not `baseImage`).
+ */
 export interface ParsedArgs {
   positionals: string[];
   flags: Map<string, string | true>;
@@ -7,40 +9,39 @@ export interface ParsedArgs {
   lists: Map<string, string[]>;
 }
 
-/**
- * Small, strict argument parser: unknown flags are usage errors (exit 2), never ignored.
- * `spec` maps flag name -> 'bool' | 'value' | 'list'.
- */
-export function parseArgs(argv: string[], spec: Record<string, 'bool' | 'value' | 'list'>): ParsedArgs {
-  const parsed: ParsedArgs = { positionals: [], flags: new Map(), lists: new Map() };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--') {
-      parsed.positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!arg.startsWith('--') || arg === '-') {
-      parsed.positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq === -1 ? undefined : eq);
-    const kind = spec[name];
-    if (!kind) throw new UsageError(`unknown option --${name}`);
-    if (kind === 'bool') {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
-      parsed.flags.set(name, true);
-      continue;
-    }
-    let value: string | undefined = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-    if (value === undefined) throw new UsageError(`--${name} needs a value`);
-    if (kind === 'value') parsed.flags.set(name, value);
-    else parsed.lists.set(name, [...(parsed.lists.get(name) ?? []), value]);
-  }
-  return parsed;
-}
-
 export function stringFlag(args: ParsedArgs, name: string): string | undefined {
   const v = args.flags.get(name);
   return typeof v === 'string' ? v : undefined;
 }
+
+/** One option of a command: commander flag syntax (`--out <dir>`), help text, and whether it repeats. */
+export interface OptionSpec {
+  flags: string;
+  help: string;
+  repeat?: boolean;
+}
+
+/** A command (or a subcommand of one): its argument syntax, options and handler. */
+export interface CommandSpec {
+  name: string;
+  /** Commander argument syntax: `<notebook>`, `[notebook]`, `<v1> <v2>`. */
+  arguments?: string;
+  summary: string;
+  options?: OptionSpec[];
+  handler?: (args: ParsedArgs, ctx: import('./context').CliContext) => Promise<number>;
+  subcommands?: CommandSpec[];
+}
+
+/** Options several commands share: one definition each, so their help reads the same everywhere. */
+export const OPTIONS = {
+  out: { flags: '--out <dir>', help: 'pipeline directory (default: pipelines/<notebook-slug>)' },
+  force: { flags: '--force', help: 'overwrite generated files you edited' },
+  baseImage: { flags: '--base-image <ref>', help: 'base image (default: NB2PROD_BASE_IMAGE, else the built-in one)' },
+  noCache: { flags: '--no-cache', help: 'do not read or write the analysis cache' },
+  workspace: { flags: '--workspace <dir>', help: 'workspace holding .nb2prod/lineage.jsonl (default: current directory)' },
+  json: { flags: '--json', help: 'print JSON' },
+  verbose: { flags: '--verbose', help: 'print the whole build log' },
+} satisfies Record<string, OptionSpec>;
+
+/** What `productionize` and the commands that productionize a notebook first accept. */
+export const PRODUCTIONIZE_OPTIONS: OptionSpec[] = [OPTIONS.out, OPTIONS.force, OPTIONS.baseImage, OPTIONS.noCache, OPTIONS.workspace];

@@ -9,16 +9,23 @@ import { createDockerEngine } from '../core/docker/dockerode-engine';
 import type { ContainerEngine } from '../core/docker/engine';
 import type { BuildEvent } from '../core/docker/progress';
 import type { ProductionizeResult } from '../core/pipeline';
-import { parseArgs, ParsedArgs, stringFlag } from './args';
+import { CommandSpec, OPTIONS, ParsedArgs, PRODUCTIONIZE_OPTIONS, stringFlag } from './args';
 import { CliContext, EXIT, UsageError } from './context';
 import { productionizeForCli } from './productionize';
 import { recordBuildOutcome } from './recording';
 
-const SPEC = { 'base-image': 'value', out: 'value', force: 'bool', verbose: 'bool', json: 'bool', workspace: 'value' } as const;
+/** A notebook or a pipeline directory: what build, run, push and export take. */
+export const PIPELINE_ARGUMENT = '<notebook|dir>';
 
-export async function buildCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const args = parseArgs(argv, SPEC);
-  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod build NOTEBOOK|PIPELINE_DIR [--base-image REF]');
+export const buildSpec: CommandSpec = {
+  name: 'build',
+  arguments: PIPELINE_ARGUMENT,
+  summary: 'build the container image through the Docker Engine API (only when its context changed)',
+  options: [...PRODUCTIONIZE_OPTIONS, OPTIONS.verbose, OPTIONS.json],
+  handler: buildCommand,
+};
+
+async function buildCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const target = await pipelineDir(args, ctx);
   const outcome = await buildForCli(target, args, ctx, createDockerEngine(ctx.env));
   await recordBuildOutcome(ctx, stringFlag(args, 'workspace'), target.dir, outcome);

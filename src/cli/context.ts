@@ -13,4 +13,4 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, cancelled: 130 } as const;
 
 export class UsageError extends Error {}
 
-export type CommandHandler = (argv: string[], ctx: CliContext) => Promise<number>;
+

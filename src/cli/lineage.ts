@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CliContext, EXIT, UsageError } from './context';
-import { parseArgs, stringFlag } from './args';
+import { CommandSpec, OPTIONS, ParsedArgs, stringFlag } from './args';
 import {
   diffVersions,
   findByIdPrefix,
@@ -20,11 +20,27 @@ import {
 } from '../core/lineage';
 import { renderDiffText, renderTraceText, renderTreeText, renderVerifyText, traceJson, treeJson } from '../core/lineage/render';
 
-const SPEC = { json: 'bool', workspace: 'value' } as const;
-const SUBCOMMANDS = new Set(['diff', 'trace', 'verify']);
+const LINEAGE_OPTIONS = [OPTIONS.json, OPTIONS.workspace];
 
-export async function lineageCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const args = parseArgs(argv, SPEC);
+/** The subcommands reach the one handler below with their name as the first positional. */
+function as(name: string) {
+  return (args: ParsedArgs, ctx: CliContext) => lineageCommand({ ...args, positionals: [name, ...args.positionals] }, ctx);
+}
+
+export const lineageSpec: CommandSpec = {
+  name: 'lineage',
+  arguments: '[notebook]',
+  summary: 'show the lineage tree (versions, builds, runs, artifacts, metrics)',
+  options: LINEAGE_OPTIONS,
+  handler: lineageCommand,
+  subcommands: [
+    { name: 'diff', arguments: '<v1> <v2>', summary: 'compare two versions (id prefixes ok)', options: LINEAGE_OPTIONS, handler: as('diff') },
+    { name: 'trace', arguments: '<image|file|sha>', summary: 'walk from an image, artifact or hash back to its run, version and cells', options: LINEAGE_OPTIONS, handler: as('trace') },
+    { name: 'verify', summary: 'check the audit chain of every record', options: LINEAGE_OPTIONS, handler: as('verify') },
+  ],
+};
+
+async function lineageCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const json = args.flags.get('json') === true;
   const workspace = path.resolve(ctx.cwd, stringFlag(args, 'workspace') ?? '.');
   const [first, ...rest] = args.positionals;

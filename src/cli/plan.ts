@@ -2,13 +2,19 @@ import * as path from 'path';
 import { formatLocated } from '../core/errors';
 import type { Plan } from '../core/plan/model';
 import { planNotebook, readNotebookFile, workspaceRelative } from '../core/pipeline';
-import { parseArgs } from './args';
+import { CommandSpec, OPTIONS, ParsedArgs } from './args';
 import { analysisCacheDir } from './productionize';
-import { CliContext, EXIT, UsageError } from './context';
+import { CliContext, EXIT } from './context';
 
-export async function planCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const args = parseArgs(argv, { json: 'bool', 'no-cache': 'bool' });
-  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod plan NOTEBOOK [--json] [--no-cache]');
+export const planSpec: CommandSpec = {
+  name: 'plan',
+  arguments: '<notebook>',
+  summary: 'show the steps, their inputs and outputs, and the diagnostics',
+  options: [OPTIONS.json, OPTIONS.noCache],
+  handler: planCommand,
+};
+
+async function planCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const abs = path.resolve(ctx.cwd, args.positionals[0]);
   const notebook = await readNotebookFile(abs);
   notebook.path = workspaceRelative(ctx.cwd, abs);

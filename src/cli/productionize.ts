@@ -1,12 +1,18 @@
 import { userCacheDir } from '../core/analysis/persistent';
 import { productionize, ProductionizeResult } from '../core/pipeline';
-import { ParsedArgs, parseArgs, stringFlag } from './args';
-import { CliContext, EXIT, UsageError } from './context';
+import { CommandSpec, ParsedArgs, PRODUCTIONIZE_OPTIONS, stringFlag } from './args';
+import { CliContext, EXIT } from './context';
 import { recordVersion } from './recording';
 
-export async function productionizeCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const args = parseArgs(argv, { out: 'value', force: 'bool', 'base-image': 'value', workspace: 'value', 'no-cache': 'bool' });
-  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod productionize NOTEBOOK [--out DIR] [--force] [--no-cache]');
+export const productionizeSpec: CommandSpec = {
+  name: 'productionize',
+  arguments: '<notebook>',
+  summary: 'write the pipeline package (prints its directory)',
+  options: PRODUCTIONIZE_OPTIONS,
+  handler: productionizeCommand,
+};
+
+async function productionizeCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const result = await productionizeForCli(args.positionals[0], args, ctx);
   ctx.out(result.outDir);
   return EXIT.ok;

@@ -7,30 +7,31 @@
 import { createDockerEngine } from '../core/docker/dockerode-engine';
 import type { OutputStream } from '../core/docker/engine';
 import { RunOptions, RunOutcome, runInContainer, runLocal } from '../core/docker/run';
-import { parseArgs, stringFlag } from './args';
-import { buildExitCode, buildForCli, pipelineDir } from './build';
+import { CommandSpec, OPTIONS, ParsedArgs, PRODUCTIONIZE_OPTIONS, stringFlag } from './args';
+import { buildExitCode, buildForCli, PIPELINE_ARGUMENT, pipelineDir } from './build';
 import { CliContext, EXIT, UsageError } from './context';
 import { recordBuildOutcome, recordRunOutcome } from './recording';
 
-const SPEC = {
-  param: 'list',
-  only: 'value',
-  from: 'value',
-  artifacts: 'value',
-  'run-id': 'value',
-  local: 'bool',
-  python: 'value',
-  'base-image': 'value',
-  out: 'value',
-  force: 'bool',
-  verbose: 'bool',
-  json: 'bool',
-  workspace: 'value',
-} as const;
+export const runSpec: CommandSpec = {
+  name: 'run',
+  arguments: PIPELINE_ARGUMENT,
+  summary: 'run the pipeline in its image (built first when needed), or with a local interpreter',
+  options: [
+    { flags: '--param <name=value>', help: 'override a parameter (repeatable; JSON values accepted)', repeat: true },
+    { flags: '--only <step>', help: 'run this step only' },
+    { flags: '--from <step>', help: 'run from this step on' },
+    { flags: '--artifacts <dir>', help: 'artifacts directory (default: <pipeline>/artifacts)' },
+    { flags: '--run-id <id>', help: 'run id (default: generated)' },
+    { flags: '--local', help: 'run with a local interpreter instead of the image' },
+    { flags: '--python <path>', help: 'interpreter for --local (default: NB2PROD_PYTHON, else python3)' },
+    ...PRODUCTIONIZE_OPTIONS,
+    OPTIONS.verbose,
+    OPTIONS.json,
+  ],
+  handler: runCommand,
+};
 
-export async function runCommand(argv: string[], ctx: CliContext): Promise<number> {
-  const args = parseArgs(argv, SPEC);
-  if (args.positionals.length !== 1) throw new UsageError('usage: nb2prod run NOTEBOOK|PIPELINE_DIR [--param k=v] [--local]');
+async function runCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
   if (args.flags.has('python') && !args.flags.has('local')) throw new UsageError('--python only applies with --local');
   const target = await pipelineDir(args, ctx);
   const output = lineWriter(ctx);
