@@ -2,8 +2,9 @@
 import * as path from 'path';
 import type { BuildOutcome } from '../core/docker/build';
 import type { RunOutcome } from '../core/docker/run';
+import type { ExportResult } from '../core/export/export';
 import type { PipelineManifest } from '../core/generate/manifest';
-import { buildFactsOf, recordBuild, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
+import { buildFactsOf, recordBuild, recordExport, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
 import type { ProductionizeResult } from '../core/pipeline';
 import type { CliContext } from './context';
 
@@ -37,4 +38,17 @@ export async function recordRunOutcome(
   const link = build ? { buildId: build.id, image: build.imageId ?? outcome.image } : {};
   const { problems } = await recordRun(runFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir), link));
   for (const p of problems) ctx.err(`lineage: ${p}`);
+}
+
+export async function recordExportResult(ctx: CliContext, workspace: string | undefined, pipelineDir: string, result: ExportResult): Promise<void> {
+  await recordExport({
+    workspaceDir: workspaceDir(ctx, workspace),
+    notebookPath: notebookOf(ctx, result.manifest, pipelineDir),
+    target: result.target,
+    file: result.file,
+    sha256: result.sha256,
+    bytes: result.bytes,
+    image: result.image,
+    imageSource: result.imageSource,
+  });
 }

@@ -1,19 +1,19 @@
 /**
- * The lineage model: records folded into Notebook → Version → Build / Run → Step → Artifact / Metric,
+ * The lineage model: records folded into Notebook → Version → Build / Run / Export → Step → Artifact / Metric,
  * and Build → Push (an image pushed to a registry).
  *
  * Folding is incremental (`apply` takes only new records), so a tree can refresh on each appended
  * line. Records arrive in file order, which is time order: a build or run that does not name its
  * version belongs to the latest version of its notebook seen so far.
  */
-import type { ArtifactHash, BuildRecord, LineageRecord, PushRecord, RunRecord, VersionRecord } from './records';
+import type { ArtifactHash, BuildRecord, ExportRecord, LineageRecord, PushRecord, RunRecord, VersionRecord } from './records';
 import { entryOf, RecordEntry } from './scan';
 
 export interface NotebookNode {
   path: string;
   versions: VersionNode[];
-  /** Builds, runs and pushes whose version is unknown (named but missing, or recorded before any version). */
-  unversioned: { builds: BuildNode[]; runs: RunNode[]; pushes: PushNode[] };
+  /** Builds, runs, pushes and exports whose version is unknown (named but missing, or recorded before any version). */
+  unversioned: { builds: BuildNode[]; runs: RunNode[]; pushes: PushNode[]; exports: ExportNode[] };
 }
 
 export interface VersionNode {
@@ -27,6 +27,7 @@ export interface VersionNode {
   runs: RunNode[];
   /** All pushes of this version's images, also those listed under their build. */
   pushes: PushNode[];
+  exports: ExportNode[];
 }
 
 export interface BuildNode {
@@ -65,6 +66,16 @@ export interface PushNode {
   inferredVersion: boolean;
 }
 
+/** A KFP or Argo file written from a version (`nb2prod export`). */
+export interface ExportNode {
+  kind: 'export';
+  id: string;
+  ts: string;
+  readonly record: ExportRecord;
+  version?: VersionNode;
+  inferredVersion: boolean;
+}
+
 export interface StepNode {
   name: string;
   status?: string;
@@ -75,7 +86,7 @@ export interface StepNode {
   artifacts: ArtifactHash[];
 }
 
-export type LineageNode = VersionNode | BuildNode | RunNode | PushNode;
+export type LineageNode = VersionNode | BuildNode | RunNode | PushNode | ExportNode;
 
 export interface ModelIssue {
   id: string;
@@ -116,6 +127,7 @@ export class LineageModel {
       else if (e.type === 'build') this.addBuild(e);
       else if (e.type === 'run') this.addRun(e);
       else if (e.type === 'push') this.addPush(e);
+      else if (e.type === 'export') this.addExport(e);
     }
     return changed;
   }
@@ -123,7 +135,7 @@ export class LineageModel {
   notebook(path: string): NotebookNode {
     let nb = this.notebooks.get(path);
     if (!nb) {
-      nb = { path, versions: [], unversioned: { builds: [], runs: [], pushes: [] } };
+      nb = { path, versions: [], unversioned: { builds: [], runs: [], pushes: [], exports: [] } };
       this.notebooks.set(path, nb);
     }
     return nb;
@@ -184,6 +196,14 @@ export class LineageModel {
     const { version, inferred } = this.versionFor(r.id, r.versionId, nb);
     const node = new Build(r, version, inferred);
     (version ? version.builds : nb.unversioned.builds).push(node);
+    this.byId.set(r.id, node);
+  }
+
+  private addExport(r: RecordEntry): void {
+    const nb = this.notebook(r.notebook);
+    const { version, inferred } = this.versionFor(r.id, r.versionId, nb);
+    const node = new Export(r, version, inferred);
+    (version ? version.exports : nb.unversioned.exports).push(node);
     this.byId.set(r.id, node);
   }
 
@@ -258,6 +278,7 @@ class Version extends EntryNode<VersionRecord> implements VersionNode {
   readonly builds: BuildNode[] = [];
   readonly runs: RunNode[] = [];
   readonly pushes: PushNode[] = [];
+  readonly exports: ExportNode[] = [];
   constructor(
     entry: RecordEntry,
     readonly notebook: NotebookNode,
@@ -270,6 +291,17 @@ class Build extends EntryNode<BuildRecord> implements BuildNode {
   readonly kind = 'build';
   readonly runs: RunNode[] = [];
   readonly pushes: PushNode[] = [];
+  constructor(
+    entry: RecordEntry,
+    readonly version: VersionNode | undefined,
+    readonly inferredVersion: boolean,
+  ) {
+    super(entry);
+  }
+}
+
+class Export extends EntryNode<ExportRecord> implements ExportNode {
+  readonly kind = 'export';
   constructor(
     entry: RecordEntry,
     readonly version: VersionNode | undefined,

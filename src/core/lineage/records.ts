@@ -85,7 +85,23 @@ export interface PushRecordInput {
   notes?: string[];
 }
 
-export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput;
+/** A pipeline written as an orchestrator file (`nb2prod export`); its parent is the version it came from. */
+export interface ExportRecordInput {
+  type: 'export';
+  versionId?: string;
+  notebook: string;
+  target: 'kfp' | 'argo';
+  /** The written file, workspace-relative (`../` when outside the workspace). */
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** The image reference the file runs. */
+  image: string;
+  /** Where that reference came from: --image, the last push, or the local build tag. */
+  imageSource: 'option' | 'pushed' | 'local';
+}
+
+export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput | ExportRecordInput;
 
 /** What the store adds to every record. */
 export interface StoredFields {
@@ -104,3 +120,4 @@ export type VersionRecord = VersionRecordInput & StoredFields;
 export type BuildRecord = BuildRecordInput & StoredFields;
 export type RunRecord = RunRecordInput & StoredFields;
 export type PushRecord = PushRecordInput & StoredFields;
+export type ExportRecord = ExportRecordInput & StoredFields;

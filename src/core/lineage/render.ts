@@ -1,6 +1,6 @@
 /** Text and JSON views of the model, diffs, traces and verify results (what the CLI prints). */
 import { digestReference } from '../docker/reference';
-import type { BuildNode, LineageModel, NotebookNode, PushNode, RunNode, VersionNode } from './model';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, RunNode, VersionNode } from './model';
 import type { FileChanges, TraceHit, VersionDiff } from './queries';
 import type { VerifyResult } from './verify';
 
@@ -57,13 +57,15 @@ export function renderTreeText(model: LineageModel, notebook?: string): string[]
       for (const b of v.builds) buildLines(b, '    ', lines);
       for (const p of v.pushes.filter((p) => !p.build)) lines.push(`    ${pushLine(p)}`);
       for (const r of v.runs) runLines(model, r, '    ', lines);
+      for (const e of v.exports) lines.push(`    ${exportLine(e)}`);
     }
-    const { builds, runs, pushes } = nb.unversioned;
-    if (builds.length + runs.length + pushes.length > 0) {
+    const { builds, runs, pushes, exports } = nb.unversioned;
+    if (builds.length + runs.length + pushes.length + exports.length > 0) {
       lines.push('  (no recorded version)');
       for (const b of builds) buildLines(b, '    ', lines);
       for (const p of pushes.filter((p) => !p.build)) lines.push(`    ${pushLine(p)}`);
       for (const r of runs) runLines(model, r, '    ', lines);
+      for (const e of exports) lines.push(`    ${exportLine(e)}`);
     }
   }
   return lines;
@@ -95,6 +97,11 @@ function buildLine(b: BuildNode): string {
   if (r.tags.length > 0) parts.push(r.tags.join(' '));
   if (r.error && r.status !== 'succeeded') parts.push(`error: ${lastLine(r.error)}`);
   return parts.join('  ');
+}
+
+function exportLine(e: ExportNode): string {
+  const r = e.record;
+  return [`export ${short(e.id)}`, r.target, shortTime(r.ts), r.file, `sha ${short(r.sha256)}`, `image ${r.image}${r.imageSource === 'local' ? ' (local tag)' : ''}`].join('  ');
 }
 
 function runLines(model: LineageModel, run: RunNode, indent: string, lines: string[]): void {
@@ -138,11 +145,13 @@ export function treeJson(model: LineageModel, notebook?: string): { notebooks: u
         builds: v.builds.map(buildJson),
         runs: v.runs.map((r) => runJson(model, r)),
         pushes: v.pushes.map(pushJson),
+        exports: v.exports.map(exportJson),
       })),
       unversioned: {
         builds: nb.unversioned.builds.map(buildJson),
         runs: nb.unversioned.runs.map((r) => runJson(model, r)),
         pushes: nb.unversioned.pushes.map(pushJson),
+        exports: nb.unversioned.exports.map(exportJson),
       },
     })),
   };
@@ -179,6 +188,11 @@ function pushJson(p: PushNode): Record<string, unknown> {
     contextHash: r.contextHash,
     seconds: r.seconds,
   };
+}
+
+function exportJson(e: ExportNode): Record<string, unknown> {
+  const r = e.record;
+  return { id: e.id, target: r.target, created: r.ts, file: r.file, sha256: r.sha256, bytes: r.bytes, image: r.image, imageSource: r.imageSource };
 }
 
 function runJson(model: LineageModel, run: RunNode): Record<string, unknown> {
