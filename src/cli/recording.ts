@@ -1,10 +1,11 @@
 /** Lineage recording for CLI commands: the workspace is --workspace or the current directory. */
 import * as path from 'path';
 import type { BuildOutcome } from '../core/docker/build';
+import type { PushOutcome } from '../core/docker/push';
 import type { RunOutcome } from '../core/docker/run';
 import type { ExportResult } from '../core/export/export';
 import type { PipelineManifest } from '../core/generate/manifest';
-import { buildFactsOf, recordBuild, recordExport, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
+import { buildFactsOf, pushFactsOf, recordBuild, recordExport, recordPush, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
 import type { ProductionizeResult } from '../core/pipeline';
 import type { CliContext } from './context';
 
@@ -51,4 +52,8 @@ export async function recordExportResult(ctx: CliContext, workspace: string | un
     image: result.image,
     imageSource: result.imageSource,
   });
+}
+
+export async function recordPushOutcome(ctx: CliContext, workspace: string | undefined, pipelineDir: string, outcome: PushOutcome): Promise<void> {
+  await recordPush(pushFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir)));
 }
