@@ -152,18 +152,9 @@ export class PublishOps {
         report(line.trim());
       },
     });
+    // Under the build it came from: the one just made, or the tree's build that was pushed.
     const record = await lineage.recordPush(
-      {
-        workspaceDir: target.workspaceDir,
-        notebookPath: target.uri.fsPath,
-        buildId,
-        registry: outcome.registry,
-        reference: outcome.reference,
-        digest: outcome.digest,
-        imageId: outcome.imageId,
-        contextHash: outcome.contextHash,
-        seconds: outcome.seconds,
-      },
+      { ...lineage.pushFactsOf(outcome, target.workspaceDir, target.uri.fsPath), buildId },
       { store: await this.ops.store(target.workspaceDir) },
     );
     this.log.info(`pushed ${outcome.digestReference} in ${outcome.seconds.toFixed(1)}s (credentials: ${outcome.credentials})`);
