@@ -24,6 +24,16 @@ async function newestVersionChildren(notebook: string): Promise<LineageElement[]
   return lineageTree.getChildren(lineageTree.getChildren(nb)[0]);
 }
 
+/** Accepts the input box `pending` shows with what it is prefilled with, once it is up. */
+async function answerInputBox<T>(pending: Thenable<T>): Promise<T> {
+  const settled = Promise.resolve(pending).then((value) => ({ value }));
+  for (;;) {
+    const done = await Promise.race([settled, new Promise<undefined>((r) => setTimeout(() => r(undefined), 250))]);
+    if (done) return done.value;
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+  }
+}
+
 describe('export and push', () => {
   afterEach(closeAllEditors);
 
@@ -120,5 +130,14 @@ describe('export and push', () => {
     const copied = await vscode.commands.executeCommand(Command.copyReference, pushEl);
     assert.strictEqual(copied, `127.0.0.1:5000/team/pushed_nb@${digest}`);
     assert.strictEqual(await vscode.env.clipboard.readText(), copied);
+
+    // Push Image… on the build asks for the registry, prefilled from the setting. That build's
+    // (made-up) content is not what the pipeline directory holds now, so it is not pushed.
+    await vscode.workspace.getConfiguration('nb2prod').update('registry', '127.0.0.1:5000/team', vscode.ConfigurationTarget.Workspace);
+    const failure = await answerInputBox(vscode.commands.executeCommand(Command.pushImage, buildEl));
+    await vscode.workspace.getConfiguration('nb2prod').update('registry', undefined, vscode.ConfigurationTarget.Workspace);
+    assert.ok(isCommandFailure(failure), JSON.stringify(failure));
+    assert.strictEqual(failure.code, 'STALE_BUILD');
+    assert.match(failure.message, /earlier pushed_nb pipeline \(context cccccccccccc/);
   });
 });
