@@ -40,6 +40,20 @@ const plainBuiltins = {
   },
 };
 
+/**
+ * The runtimes generated packages carry (`_runtime.py`, `_runtime.mjs`) are real files under
+ * src/core/generate, so they can be read, linted and run as what they are; the bundles hold
+ * their text. test/runtime-files.js gives unit tests (compiled by tsc) the same text.
+ */
+const RUNTIME_FILE = /[\\/]src[\\/]core[\\/]generate[\\/](?:.*[\\/])?_runtime\.[^\\/.]+$/;
+const runtimeText = {
+  name: 'runtime-text',
+  setup(build) {
+    const fs = require('fs');
+    build.onLoad({ filter: RUNTIME_FILE }, (args) => ({ contents: fs.readFileSync(args.path, 'utf8'), loader: 'text' }));
+  },
+};
+
 const common = {
   bundle: true,
   format: 'cjs',
@@ -53,7 +67,7 @@ const common = {
   // web-tree-sitter is an ES module that calls createRequire(import.meta.url); in a CommonJS
   // bundle import.meta is empty, so point it at the bundle file itself.
   define: { 'import.meta.url': '__nb2prodImportMetaUrl', NB2PROD_ANALYSIS_BUILD: JSON.stringify(analysisBuildId()) },
-  plugins: [plainBuiltins],
+  plugins: [plainBuiltins, runtimeText],
   banner: { js: "const __nb2prodImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 

@@ -32,6 +32,9 @@ export function productionizeTwice(notebook: string, cwd: string): { out: string
 /** The plain Python on PATH, or NB2PROD_PYTHON. */
 export const PYTHON = process.env.NB2PROD_PYTHON ?? 'python3';
 
+/** Debian's interpreter, with numpy, pandas and scikit-learn (the one on PATH may lack them), or NB2PROD_ML_PYTHON. */
+export const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
+
 export function python(args: string[], cwd: string): SpawnSyncReturns<string> {
   return spawnSync(PYTHON, args, { cwd, encoding: 'utf8', timeout: 120_000 });
 }

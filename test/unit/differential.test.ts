@@ -7,11 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { nb2prod, productionizeTwice } from '../helpers/cli';
+import { nb2prod, productionizeTwice, SCIENTIFIC_PYTHON } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/notebooks';
 
-/** Debian's interpreter carries the scientific packages; the one on PATH may not. */
-const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
 const NOTEBOOKS = path.join(FIXTURES, 'differential');
 
 /**

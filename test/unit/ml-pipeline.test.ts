@@ -9,11 +9,8 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { productionize } from '../../src/core/pipeline';
-import { RUN_NOTEBOOK_AS_SCRIPT } from '../helpers/cli';
+import { RUN_NOTEBOOK_AS_SCRIPT, SCIENTIFIC_PYTHON as ML_PYTHON } from '../helpers/cli';
 import { FIXTURES, tempDir } from '../helpers/notebooks';
-
-/** Debian's interpreter carries the scientific packages; the one on PATH may not. */
-const ML_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
 
 function hasSklearn(): boolean {
   return spawnSync(ML_PYTHON, ['-c', 'import pandas, sklearn'], { encoding: 'utf8' }).status === 0;

@@ -7,11 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
-import { nb2prod } from '../helpers/cli';
+import { nb2prod, SCIENTIFIC_PYTHON } from '../helpers/cli';
 import { tempDir, writeNotebook } from '../helpers/notebooks';
-
-/** The interpreter the differential test uses: it has numpy. */
-const SCIENTIFIC_PYTHON = process.env.NB2PROD_ML_PYTHON ?? '/usr/bin/python3';
 
 function python(args: string[], cwd: string) {
   return spawnSync(SCIENTIFIC_PYTHON, args, { cwd, encoding: 'utf8', timeout: 120_000 });

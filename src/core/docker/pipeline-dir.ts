@@ -29,7 +29,8 @@ export interface RunArtifact {
 export interface RunRecord {
   run_id: string;
   params: Record<string, unknown>;
-  status: 'succeeded' | 'failed';
+  /** 'partial': merged from the step records of a run whose steps ran one by one (`--only`), not all yet. */
+  status: 'succeeded' | 'failed' | 'partial';
   started: string;
   finished: string;
   steps: RunStepRecord[];

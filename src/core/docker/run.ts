@@ -136,7 +136,8 @@ async function execute(opts: RunOptions, image: string, launch: Launch, runnerAr
   } catch {
     record = undefined;
   }
-  const status = exitCode === 0 && record?.status === 'succeeded' ? 'succeeded' : 'failed';
+  // `--only STEP` merges the run's step records: 'partial' while other steps of the run have not run.
+  const status = exitCode === 0 && (record?.status === 'succeeded' || record?.status === 'partial') ? 'succeeded' : 'failed';
   let error: Nb2prodError | undefined;
   if (status === 'failed') {
     const failed = record?.steps.find((s) => s.status === 'failed');

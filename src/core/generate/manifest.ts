@@ -1,6 +1,7 @@
 /** pipeline.json: what was generated from which notebook, with the hash of every file. */
 import { sha256 } from '../hash';
 import type { Plan } from '../plan/model';
+import { touchesState } from '../plan/state';
 import type { GeneratedFile } from './files';
 
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -27,6 +28,14 @@ export interface PipelineManifest {
     params: string[];
     metrics: string[];
     resources: Record<string, string>;
+    /** The step's `image:` tag (Kale): the image a launcher runs this step in instead of the pipeline's. */
+    image?: string;
+    /**
+     * The step may read or change process state that flows in notebook order (random generators,
+     * settings; see plan/state.ts): a launcher runs such steps in notebook order, passing each the
+     * state the previous one saved (--state-out, --state-in).
+     */
+    state?: true;
   }[];
   edges: [string, string][];
   /** Generated file -> sha256 (everything but pipeline.json itself). */
@@ -61,6 +70,8 @@ export function buildManifest(
       params: s.params,
       metrics: s.metrics,
       resources: s.resources,
+      ...(s.image ? { image: s.image } : {}),
+      ...(touchesState(s, plan) ? { state: true as const } : {}),
     })),
     edges: plan.steps.flatMap((s) => s.after.map((a) => [a, s.name] as [string, string])),
     files: Object.fromEntries(opts.files.map((f) => [f.path, sha256(f.content)])),

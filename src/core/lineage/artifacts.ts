@@ -8,7 +8,8 @@ import type { ArtifactHash } from './records';
 export interface RunJson {
   run_id: string;
   params: Record<string, unknown>;
-  status: 'succeeded' | 'failed';
+  /** 'partial': merged from the step records of a run whose steps ran one by one (`--only`), not all yet. */
+  status: 'succeeded' | 'failed' | 'partial';
   started?: string;
   finished?: string;
   steps: { name: string; status: string; seconds: number; error?: string }[];

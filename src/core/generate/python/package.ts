@@ -5,7 +5,8 @@ import { generateDockerignore } from '../dockerignore';
 import type { GeneratedFile, GenerateOptions } from '../files';
 import { renderRequirements } from '../requirements';
 import { mainModule, sharedModule, stepModule } from './modules';
-import { RUNTIME_PY } from './runtime';
+// Copied verbatim into every generated package: it must depend on nothing of ours.
+import RUNTIME_PY from './_runtime.py';
 
 export interface PythonPackageOptions extends GenerateOptions {
   planHash: string;

@@ -1,0 +1,22 @@
+/** `_runtime.py` as a Python source in its own right: what every generated package carries. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { SCIENTIFIC_PYTHON } from '../helpers/cli';
+import { REPO_ROOT } from '../helpers/notebooks';
+
+const RUNTIME = path.join(REPO_ROOT, 'src', 'core', 'generate', 'python', '_runtime.py');
+
+describe('_runtime.py', () => {
+  it('passes pyflakes (no unused imports, undefined names or redefinitions)', (t) => {
+    // Debian's python3-pyflakes; the interpreter on PATH may not have it.
+    const available = spawnSync(SCIENTIFIC_PYTHON, ['-m', 'pyflakes', '--version'], { encoding: 'utf8' });
+    if (available.status !== 0) {
+      if (process.env.CI === 'true') assert.fail(`${SCIENTIFIC_PYTHON} lacks pyflakes: install python3-pyflakes`);
+      return void t.skip(`${SCIENTIFIC_PYTHON} has no pyflakes (Debian: python3-pyflakes)`);
+    }
+    const lint = spawnSync(SCIENTIFIC_PYTHON, ['-m', 'pyflakes', RUNTIME], { encoding: 'utf8' });
+    assert.equal(lint.status, 0, lint.stdout + lint.stderr);
+  });
+});
