@@ -120,6 +120,8 @@ function fromHelper(name: string, server: string, env: NodeJS.ProcessEnv, signal
       // The helper protocol's way of saying "this is an identity token, not a password".
       resolve(answer.Username === '<token>' ? { identitytoken: answer.Secret } : { username: answer.Username ?? '', password: answer.Secret });
     });
+    // A helper that exits without reading its input: its exit status and output tell what happened.
+    child.stdin?.on('error', () => undefined);
     // As the docker CLI sends it: the bare server, no newline.
     child.stdin?.end(server);
   });

@@ -59,11 +59,13 @@ export function renderTreeText(model: LineageModel, notebook?: string): string[]
       for (const r of v.runs) runLines(model, r, '    ', lines);
       for (const e of v.exports) lines.push(`    ${exportLine(e)}`);
     }
-    const { builds, runs, pushes, exports } = nb.unversioned;
+    const { builds, runs, exports } = nb.unversioned;
+    // Pushes with a known build are listed under it.
+    const pushes = nb.unversioned.pushes.filter((p) => !p.build);
     if (builds.length + runs.length + pushes.length + exports.length > 0) {
       lines.push('  (no recorded version)');
       for (const b of builds) buildLines(b, '    ', lines);
-      for (const p of pushes.filter((p) => !p.build)) lines.push(`    ${pushLine(p)}`);
+      for (const p of pushes) lines.push(`    ${pushLine(p)}`);
       for (const r of runs) runLines(model, r, '    ', lines);
       for (const e of exports) lines.push(`    ${exportLine(e)}`);
     }
