@@ -10,8 +10,10 @@ import { productionizeSpec } from './cli/productionize';
 import { buildSpec } from './cli/build';
 import { runSpec } from './cli/run';
 import { lineageSpec } from './cli/lineage';
+import { exportSpec } from './cli/export';
+import { pushSpec } from './cli/push';
 
-export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, lineageSpec];
+export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, pushSpec, exportSpec, lineageSpec];
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

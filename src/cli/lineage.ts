@@ -30,7 +30,7 @@ function as(name: string) {
 export const lineageSpec: CommandSpec = {
   name: 'lineage',
   arguments: '[notebook]',
-  summary: 'show the lineage tree (versions, builds, runs, artifacts, metrics)',
+  summary: 'show the lineage tree (versions, builds, pushes, runs, artifacts, metrics)',
   options: LINEAGE_OPTIONS,
   handler: lineageCommand,
   subcommands: [

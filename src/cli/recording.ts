@@ -1,9 +1,11 @@
 /** Lineage recording for CLI commands: the workspace is --workspace or the current directory. */
 import * as path from 'path';
 import type { BuildOutcome } from '../core/docker/build';
+import type { PushOutcome } from '../core/docker/push';
 import type { RunOutcome } from '../core/docker/run';
+import type { ExportResult } from '../core/export/export';
 import type { PipelineManifest } from '../core/generate/manifest';
-import { buildFactsOf, recordBuild, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
+import { buildFactsOf, pushFactsOf, recordBuild, recordExport, recordPush, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
 import type { ProductionizeResult } from '../core/pipeline';
 import type { CliContext } from './context';
 
@@ -37,4 +39,21 @@ export async function recordRunOutcome(
   const link = build ? { buildId: build.id, image: build.imageId ?? outcome.image } : {};
   const { problems } = await recordRun(runFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir), link));
   for (const p of problems) ctx.err(`lineage: ${p}`);
+}
+
+export async function recordExportResult(ctx: CliContext, workspace: string | undefined, pipelineDir: string, result: ExportResult): Promise<void> {
+  await recordExport({
+    workspaceDir: workspaceDir(ctx, workspace),
+    notebookPath: notebookOf(ctx, result.manifest, pipelineDir),
+    target: result.target,
+    file: result.file,
+    sha256: result.sha256,
+    bytes: result.bytes,
+    image: result.image,
+    imageSource: result.imageSource,
+  });
+}
+
+export async function recordPushOutcome(ctx: CliContext, workspace: string | undefined, pipelineDir: string, outcome: PushOutcome): Promise<void> {
+  await recordPush(pushFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir)));
 }

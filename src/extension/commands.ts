@@ -6,7 +6,9 @@
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { Nb2prodError } from '../core/errors';
-import { Command, CommandId } from './constants';
+import type { ExportTarget } from '../core/export/tasks';
+import type { Config } from './config';
+import { Command, CommandId, Setting } from './constants';
 import type { ReadonlyDocuments } from './documents';
 import type { ErrorHandler } from './errors';
 import type { LineageElement } from './lineageTree';
@@ -15,11 +17,14 @@ import type { OutputLog } from './log';
 import { cellId, NotebookTarget, openNotebookDocument, resolveTarget } from './notebooks';
 import { noNotebook, PipelineOps } from './pipelineOps';
 import { planMarkdown } from './planText';
+import { EXPORT_TARGET_LABELS, isExportTarget, normalizedRegistry, PublishOps, requirePushTrust } from './publishOps';
 import { withCancellableProgress } from './progress';
 import { setStepTag, targetCell } from './tagging';
 
 export interface CommandDeps {
   ops: PipelineOps;
+  publish: PublishOps;
+  config: Config;
   lineage: LineageView;
   documents: ReadonlyDocuments;
   log: OutputLog;
@@ -30,7 +35,7 @@ export interface CommandDeps {
 type Handler = (...args: never[]) => Promise<unknown>;
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { ops, lineage, documents, log } = deps;
+  const { ops, publish, config, lineage, documents, log } = deps;
 
   const target = async (arg: unknown): Promise<NotebookTarget | undefined> => (isLineageElement(arg) ? lineageTarget(arg) : resolveTarget(arg));
   const name = (t: NotebookTarget) => path.basename(t.uri.fsPath);
@@ -73,13 +78,13 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     [Command.refreshLineage]: () => lineage.refresh(),
     [Command.showLog]: async () => log.show(),
     [Command.openFile]: async (e: LineageElement) => {
-      const rel = e.type === 'file' ? e.file.path : e.type === 'artifact' ? e.artifact.path : undefined;
+      const rel = e.type === 'file' ? e.file.path : e.type === 'artifact' ? e.artifact.path : e.type === 'export' ? e.node.record.file : undefined;
       if (!rel) return;
       const uri = vscode.Uri.file(path.resolve(e.source.folder, rel));
       try {
         await vscode.workspace.fs.stat(uri);
       } catch {
-        throw new Nb2prodError(`${rel} no longer exists (recorded ${e.type === 'artifact' ? 'with the run' : 'with the version'})`, undefined, 'GONE');
+        throw new Nb2prodError(`${rel} no longer exists (recorded ${e.type === 'artifact' ? 'with the run' : e.type === 'export' ? 'by the export' : 'with the version'})`, undefined, 'GONE');
       }
       await vscode.commands.executeCommand('vscode.open', uri);
     },
@@ -103,9 +108,48 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     },
     [Command.copyImageId]: async (e: LineageElement) => {
       if (e.type !== 'build' || !e.node.record.imageId) return;
-      await vscode.env.clipboard.writeText(e.node.record.imageId);
-      void vscode.window.setStatusBarMessage(`Copied ${e.node.record.imageId.slice(0, 19)}`, 3000);
-      return e.node.record.imageId;
+      return copy(e.node.record.imageId);
+    },
+    [Command.copyReference]: async (e: LineageElement) => {
+      if (e.type !== 'push') return;
+      const { digestReference } = await import('../core/docker/reference');
+      return copy(digestReference(e.node.record.reference, e.node.record.digest));
+    },
+    [Command.exportPipeline]: async (arg?: unknown) => {
+      const { subject, options } = publishArgs(arg);
+      const t = await target(subject);
+      if (!t) return undefined;
+      if (options.target !== undefined && !isExportTarget(options.target)) {
+        throw new Nb2prodError(`unknown export target '${String(options.target)}': use ${Object.keys(EXPORT_TARGET_LABELS).join(' or ')}`, undefined, 'USAGE');
+      }
+      const to = options.target ?? (await pickExportTarget());
+      if (!to) return undefined;
+      const result = await long(`Exporting ${name(t)} for ${EXPORT_TARGET_LABELS[to]}`, (signal, report) => publish.export(t, to, signal, report));
+      await vscode.window.showTextDocument(vscode.Uri.file(result.file), { preview: false });
+      if (result.warnings.length) {
+        // The usual warning: the file names a local tag no cluster can pull. Pushing fixes that.
+        const push = vscode.workspace.isTrusted ? ['Push Image…'] : [];
+        void vscode.window
+          .showWarningMessage(result.warnings.join(' '), ...push)
+          .then((picked) => picked && vscode.commands.executeCommand(Command.pushImage, t.uri));
+      }
+      return result;
+    },
+    [Command.pushImage]: async (arg?: unknown) => {
+      // Refused before any question: the answer would be wasted.
+      requirePushTrust();
+      const { subject, options } = publishArgs(arg);
+      const t = await target(subject);
+      if (!t) return undefined;
+      const registry = options.registry ?? (await askRegistry(t.uri));
+      if (!registry) return undefined;
+      const build = isLineageElement(subject) && subject.type === 'build' ? { id: subject.node.id, contextHash: subject.node.record.contextHash } : undefined;
+      log.show();
+      const result = await long(`Pushing ${name(t)} to ${registry}`, (signal, report) => publish.push(t, registry, signal, report, build));
+      void vscode.window
+        .showInformationMessage(`Pushed ${result.digestReference}`, 'Copy Reference')
+        .then((picked) => picked && copy(result.digestReference));
+      return result;
     },
     [Command.diffWithPrevious]: async (e: LineageElement) => {
       if (e.type !== 'version' || e.index === 0) return;
@@ -138,7 +182,49 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     return result;
   }
 
+  /** The registry input, prefilled with the remembered one: pushing sends the image away, so say where. */
+  async function askRegistry(scope: vscode.Uri): Promise<string | undefined> {
+    const value = await vscode.window.showInputBox({
+      title: 'Push Image',
+      prompt: `Registry to push to (remembered in the ${Setting.section}.${Setting.registry} setting)`,
+      value: config.get(scope).registry,
+      placeHolder: 'registry.example.com/team or 127.0.0.1:5000',
+      ignoreFocusOut: true,
+      validateInput: (v) => publish.registryProblem(v),
+    });
+    if (value === undefined) return undefined;
+    const registry = await normalizedRegistry(value);
+    await config.rememberRegistry(registry, scope);
+    return registry;
+  }
+
   return Object.entries(handlers).map(([id, fn]) => vscode.commands.registerCommand(id, deps.errors.wrap(id, fn)));
+}
+
+async function copy(text: string): Promise<string> {
+  await vscode.env.clipboard.writeText(text);
+  void vscode.window.setStatusBarMessage(`Copied ${text.length > 60 ? `${text.slice(0, 59)}…` : text}`, 3000);
+  return text;
+}
+
+async function pickExportTarget(): Promise<ExportTarget | undefined> {
+  const items = Object.entries(EXPORT_TARGET_LABELS).map(([target, label]) => ({ label, target: target as ExportTarget }));
+  const picked = await vscode.window.showQuickPick(items, { title: 'Export Pipeline', placeHolder: 'Orchestrator to write the pipeline for' });
+  return picked?.target;
+}
+
+/**
+ * Export and Push take `{notebook, target, registry}` besides the usual arguments, so tests and
+ * other extensions can run them without the pickers. `notebook` is a Uri or a path (relative to
+ * the first workspace folder).
+ */
+function publishArgs(arg: unknown): { subject: unknown; options: { target?: unknown; registry?: string } } {
+  if (!arg || typeof arg !== 'object' || arg instanceof vscode.Uri || isLineageElement(arg)) return { subject: arg, options: {} };
+  const a = arg as { notebook?: unknown; target?: unknown; registry?: unknown };
+  if (a.target === undefined && a.registry === undefined && !(typeof a.notebook === 'string' || a.notebook instanceof vscode.Uri)) return { subject: arg, options: {} };
+  const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
+  const subject = typeof a.notebook === 'string' ? vscode.Uri.file(path.resolve(base, a.notebook)) : a.notebook instanceof vscode.Uri ? a.notebook : undefined;
+  return { subject, options: { target: a.target, registry: typeof a.registry === 'string' ? a.registry : undefined } };
 }
 
 function isLineageElement(v: unknown): v is LineageElement {
@@ -163,6 +249,8 @@ function lineageNotebook(e: LineageElement): string {
     case 'version':
     case 'build':
     case 'run':
+    case 'push':
+    case 'export':
       return e.node.record.notebook;
     default:
       return e.run.record.notebook;

@@ -14,6 +14,8 @@ export interface Settings {
   dockerHost: string;
   /** Empty: `python3`. */
   pythonPath: string;
+  /** Where Push Image sends images (`host[:port][/namespace]`). Empty: Push Image asks. */
+  registry: string;
 }
 
 export class Config {
@@ -26,7 +28,26 @@ export class Config {
       baseImage: str(Setting.baseImage, ''),
       dockerHost: str(Setting.dockerHost, ''),
       pythonPath: str(Setting.pythonPath, ''),
+      registry: str(Setting.registry, ''),
     };
+  }
+
+  /**
+   * Remembers the registry Push Image was given, at the most specific level that already sets
+   * it (so a folder's or the team's committed value is updated in place), else in user
+   * settings: typing a registry once should not dirty the repository's .vscode/settings.json.
+   */
+  async rememberRegistry(registry: string, scope?: vscode.Uri): Promise<void> {
+    const c = vscode.workspace.getConfiguration(Setting.section, scope);
+    if (c.get<string>(Setting.registry)?.trim() === registry) return;
+    const seen = c.inspect<string>(Setting.registry);
+    const target =
+      seen?.workspaceFolderValue !== undefined
+        ? vscode.ConfigurationTarget.WorkspaceFolder
+        : seen?.workspaceValue !== undefined
+          ? vscode.ConfigurationTarget.Workspace
+          : vscode.ConfigurationTarget.Global;
+    await c.update(Setting.registry, registry, target);
   }
 
   /** The process environment the core sees: the dockerHost setting wins over DOCKER_HOST. */

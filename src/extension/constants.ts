@@ -18,6 +18,9 @@ export const Command = {
   rerun: 'nb2prod.lineage.rerun',
   copyImageId: 'nb2prod.lineage.copyImageId',
   diffWithPrevious: 'nb2prod.lineage.diffWithPrevious',
+  exportPipeline: 'nb2prod.exportPipeline',
+  pushImage: 'nb2prod.pushImage',
+  copyReference: 'nb2prod.lineage.copyReference',
 } as const;
 export type CommandId = (typeof Command)[keyof typeof Command];
 
@@ -32,6 +35,7 @@ export const Setting = {
   baseImage: 'baseImage',
   dockerHost: 'dockerHost',
   pythonPath: 'pythonPath',
+  registry: 'registry',
 } as const;
 
 /**
@@ -45,9 +49,11 @@ export const ItemType = {
   file: 'file',
   build: 'build',
   run: 'run',
+  push: 'push',
   step: 'step',
   artifact: 'artifact',
   metric: 'metric',
+  export: 'export',
 } as const;
 export const ItemFlag = { previous: '+previous', image: '+image', cells: '+cells' } as const;
 

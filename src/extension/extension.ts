@@ -13,6 +13,7 @@ import { ErrorHandler } from './errors';
 import { LineageView } from './lineageView';
 import { OutputLog } from './log';
 import { PipelineOps } from './pipelineOps';
+import { PublishOps } from './publishOps';
 import type { LineageTreeProvider } from './lineageTree';
 
 /** What `activate` returns: for other extensions and for the integration tests. */
@@ -38,11 +39,12 @@ export class Extension implements vscode.Disposable {
     const lineage = this.own(new LineageView(log));
     const cellStatus = this.own(new CellStepStatusProvider());
     const ops = new PipelineOps(config, log, diagnostics);
+    const publish = new PublishOps(ops, config, log);
     const errors = new ErrorHandler(log);
-    this.disposables.push(...registerCommands({ ops, lineage, documents, log, errors }));
+    this.disposables.push(...registerCommands({ ops, publish, config, lineage, documents, log, errors }));
     this.disposables.push(
       vscode.workspace.onDidCloseNotebookDocument((doc) => diagnostics.clear(doc.uri)),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build and run are available')),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build, run and push are available')),
     );
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms (${context.extensionMode === vscode.ExtensionMode.Production ? 'production' : 'development'})`);

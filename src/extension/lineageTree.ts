@@ -1,13 +1,15 @@
 /**
- * The Lineage tree: Notebook > Version > (Files, Build > Run, Run) > Step > Artifact, plus a
- * run's metrics. It only displays the model it is given: `getChildren` walks memory and never
+ * The Lineage tree: Notebook > Version > (Files, Build > (Run, Push), Run, Export) > Step >
+ * Artifact, plus a run's metrics. It only displays the model it is given: `getChildren` walks memory and never
  * reads a file or calls Docker (the LineageView refreshes the model and fires the change).
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { BuildNode, LineageModel, NotebookNode, RunNode, StepNode, VersionNode } from '../core/lineage';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, RunNode, StepNode, VersionNode } from '../core/lineage';
+import { digestReference } from '../core/docker/reference';
 import type { ArtifactHash, FileHash } from '../core/lineage';
 import { Command, ItemFlag, ItemType } from './constants';
+import { EXPORT_TARGET_LABELS } from './publishOps';
 
 /** One workspace folder's model. */
 export interface LineageSource {
@@ -23,6 +25,8 @@ export type LineageElement =
   | { type: 'file'; source: LineageSource; file: FileHash; version: VersionNode }
   | { type: 'build'; source: LineageSource; node: BuildNode }
   | { type: 'run'; source: LineageSource; node: RunNode }
+  | { type: 'push'; source: LineageSource; node: PushNode }
+  | { type: 'export'; source: LineageSource; node: ExportNode }
   | { type: 'step'; source: LineageSource; run: RunNode; step: StepNode }
   | { type: 'artifact'; source: LineageSource; run: RunNode; artifact: ArtifactHash }
   | { type: 'metric'; source: LineageSource; run: RunNode; name: string; value: unknown };
@@ -54,6 +58,8 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const orphans = [
           ...element.node.unversioned.builds.map((node) => ({ type: 'build' as const, source, node })),
           ...element.node.unversioned.runs.filter((r) => !r.build).map((node) => ({ type: 'run' as const, source, node })),
+          ...element.node.unversioned.pushes.filter((p) => !p.build).map((node) => ({ type: 'push' as const, source, node })),
+          ...element.node.unversioned.exports.map((node) => ({ type: 'export' as const, source, node })),
         ];
         return [...versions.reverse(), ...orphans];
       }
@@ -62,14 +68,19 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const files: LineageElement[] = v.record.files.length ? [{ type: 'files', source, version: v }] : [];
         const builds = v.builds.map((node) => ({ type: 'build' as const, source, node }));
         const runs = v.runs.filter((r) => !r.build).map((node) => ({ type: 'run' as const, source, node }));
+        const pushes = v.pushes.filter((p) => !p.build).map((node) => ({ type: 'push' as const, source, node }));
+        const exports = v.exports.map((node) => ({ type: 'export' as const, source, node }));
         // Newest first, like the versions themselves.
-        const byTime = [...builds, ...runs].sort((a, b) => b.node.record.ts.localeCompare(a.node.record.ts));
+        const byTime = [...builds, ...runs, ...pushes, ...exports].sort((a, b) => b.node.ts.localeCompare(a.node.ts));
         return [...files, ...byTime];
       }
       case 'files':
         return element.version.record.files.map((file) => ({ type: 'file' as const, source, file, version: element.version }));
-      case 'build':
-        return [...element.node.runs].reverse().map((node) => ({ type: 'run' as const, source, node }));
+      case 'build': {
+        const runs = element.node.runs.map((node) => ({ type: 'run' as const, source, node }));
+        const pushes = element.node.pushes.map((node) => ({ type: 'push' as const, source, node }));
+        return [...runs, ...pushes].sort((a, b) => b.node.record.ts.localeCompare(a.node.record.ts));
+      }
       case 'run': {
         const run = element.node;
         const steps = source.model.steps(run).map((step) => ({ type: 'step' as const, source, run, step }));
@@ -145,7 +156,7 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
       }
       case 'build': {
         const r = e.node.record;
-        const item = new vscode.TreeItem('Image build', e.node.runs.length ? collapsed : none);
+        const item = new vscode.TreeItem('Image build', e.node.runs.length + e.node.pushes.length ? collapsed : none);
         item.description = [r.status, r.imageId ? short(r.imageId) : '', `${r.seconds.toFixed(1)}s`, this.ago(r.ts)].filter(Boolean).join(' · ');
         item.iconPath = statusIcon(r.status);
         item.tooltip = markdown([
@@ -181,6 +192,46 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
           r.error ? '\n```\n' + r.error + '\n```' : '',
         ]);
         item.contextValue = ItemType.run;
+        return item;
+      }
+      case 'push': {
+        const r = e.node.record;
+        const pushed = digestReference(r.reference, r.digest);
+        // reference@digest: the tag reads as the label, the digest (what to deploy) follows it.
+        const item = new vscode.TreeItem(r.reference, none);
+        item.description = [`@${r.digest.slice(0, 'sha256:'.length + 12)}`, this.ago(r.ts)].join(' · ');
+        item.iconPath = new vscode.ThemeIcon('cloud-upload');
+        item.tooltip = markdown([
+          `**Pushed** to \`${r.registry}\``,
+          '',
+          row('Reference', pushed),
+          row('Tag', r.reference),
+          row('Image', r.imageId),
+          row('Pushed', r.ts),
+          row('Record', r.id),
+        ]);
+        item.contextValue = ItemType.push;
+        return item;
+      }
+      case 'export': {
+        const r = e.node.record;
+        const target = EXPORT_TARGET_LABELS[r.target] ?? r.target;
+        const item = new vscode.TreeItem(target, none);
+        item.description = [path.posix.basename(r.file), this.ago(r.ts)].join(' · ');
+        item.iconPath = new vscode.ThemeIcon('export');
+        item.resourceUri = this.uri(e.source, r.file);
+        item.tooltip = markdown([
+          `**Exported** for ${target}`,
+          '',
+          row('File', r.file),
+          row('sha256', r.sha256),
+          row('Image', r.image),
+          row('Image from', IMAGE_SOURCES[r.imageSource] ?? r.imageSource),
+          row('Recorded', r.ts),
+          row('Record', r.id),
+        ]);
+        item.command = { command: Command.openFile, title: 'Open File', arguments: [e] };
+        item.contextValue = ItemType.export;
         return item;
       }
       case 'step': {
@@ -234,6 +285,8 @@ function elementId(e: LineageElement): string {
     case 'version':
     case 'build':
     case 'run':
+    case 'push':
+    case 'export':
       return `${base}${e.node.id}`;
     case 'files':
       return `${base}${e.version.id}/files`;
@@ -247,6 +300,13 @@ function elementId(e: LineageElement): string {
       return `${base}${e.run.id}/metric/${e.name}`;
   }
 }
+
+/** Says where an exported file's image reference came from (the record's `imageSource`). */
+const IMAGE_SOURCES: Record<string, string> = {
+  option: 'given explicitly',
+  pushed: 'the last push of this pipeline',
+  local: 'the local build tag (a cluster cannot pull it: push the image)',
+};
 
 /** `just now`, `5 min ago`, `3 h ago`, `2 d ago`, then the date. */
 export function relativeTime(iso: string, now: number): string {

@@ -23,6 +23,8 @@ export interface ProductionizeOutcome {
   created: boolean;
   kept: string[];
   warnings: string[];
+  /** The parameters cells' source, when the plan has parameters (an export tells 1.0 from 1 by it). */
+  paramSource?: string;
 }
 
 export interface BuildResult {
@@ -106,7 +108,7 @@ export class PipelineOps {
     for (const w of result.warnings) this.log.warn(w);
     for (const k of result.kept) this.log.warn(`kept your edited ${k} (not overwritten)`);
     this.log.info(`productionized ${target.uri.fsPath} -> ${result.outDir} (version ${record.id}${created ? '' : ', unchanged'})`);
-    return { outDir: result.outDir, versionId: record.id, created, kept: result.kept, warnings: result.warnings };
+    return { outDir: result.outDir, versionId: record.id, created, kept: result.kept, warnings: result.warnings, paramSource: result.plan.paramSource };
   }
 
   /** Productionizes (so the image matches the notebook as it is now), then builds and records. */
@@ -201,7 +203,7 @@ export class PipelineOps {
     return store;
   }
 
-  private async engine(scope: vscode.Uri) {
+  async engine(scope: vscode.Uri) {
     const { createDockerEngine } = await import('../core/docker/dockerode-engine');
     return createDockerEngine(this.config.env(scope));
   }
@@ -214,10 +216,10 @@ function runJobs(scope: vscode.Uri): number | 'auto' {
 }
 
 /** Trust is declared "limited" in the manifest; this is the run-time check before executing anything. */
-export function requireTrust(what: string): void {
+export function requireTrust(what: string, why = "it executes the notebook's code"): void {
   if (vscode.workspace.isTrusted) return;
   throw new ActionableError(
-    `${what} needs a trusted workspace: it executes the notebook's code. Planning and productionizing work in Restricted Mode.`,
+    `${what} needs a trusted workspace: ${why}. Planning and productionizing work in Restricted Mode.`,
     'UNTRUSTED',
     { title: 'Manage Workspace Trust', command: 'workbench.trust.manage' },
   );

@@ -75,6 +75,14 @@ describe('parameters and metrics in run.json and on the command line', () => {
     assert.equal(run.metrics.total, 8);
   });
 
+  it('--param takes JSON as launchers write it; a str parameter keeps the raw text', () => {
+    const overrides = ['flag=true', 'seed=null', 'sizes=[2, true]', 'opts={"a": null, "b": [false, "x"]}', 'shape=[3, 1]', 'name="quoted"', 'epochs=4'];
+    const r = python(['-m', 'nb', '--run-id', 'json', ...overrides.flatMap((o) => ['--param', o])], out);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `1.0 4 '"quoted"' True None [2, True] {'a': None, 'b': [False, 'x']} (3, 1)\n`);
+    assert.deepEqual(runRecord(out, 'json').params, { lr: 1, epochs: 4, name: '"quoted"', flag: true, seed: null, sizes: [2, true], opts: { a: null, b: [false, 'x'] }, shape: [3, 1] });
+  });
+
   it('a non-finite float override is a float, and run.json stays valid JSON', () => {
     const r = python(['-m', 'nb', '--run-id', 'inf', '--param', 'lr=inf'], out);
     assert.equal(r.status, 0, r.stderr);

@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CancelledError, Nb2prodError } from '../errors';
 import { LABELS, validateBaseImage } from '../generate/dockerfile';
-import { collectContext, packContext } from './context';
+import { BuildContext, collectContext, packContext } from './context';
 import { BuildError, ContainerEngine, EngineStreamError } from './engine';
 import { BuildEvent, BuildStep, BuildTracker } from './progress';
 import { imageRepository, PipelineManifest, readManifest } from './pipeline-dir';
@@ -57,9 +57,7 @@ export async function buildPipeline(opts: BuildOptions): Promise<BuildOutcome> {
   const started = Date.now();
   const dir = path.resolve(opts.dir);
   const manifest = await readManifest(dir);
-  const onDisk = await readDockerfile(dir);
-  const dockerfile = opts.baseImage ? withBaseImage(onDisk, opts.baseImage) : onDisk;
-  const context = await collectContext(dir, dockerfile !== onDisk ? { Dockerfile: dockerfile } : {});
+  const { context, dockerfile } = await pipelineContext(dir, opts.baseImage);
   const contextHash = context.hash;
   const repository = opts.repository ?? imageRepository(manifest.slug);
   const tags = [`${repository}:${contextHash.slice(0, 12)}`, `${repository}:latest`];
@@ -115,6 +113,17 @@ export async function buildPipeline(opts: BuildOptions): Promise<BuildOutcome> {
     }
     throw err;
   }
+}
+
+/**
+ * What a build of `dir` sends, and so its context hash: the files on disk, with the Dockerfile's
+ * base replaced in memory when `baseImage` is given. Push finds the image built from it by that hash.
+ */
+export async function pipelineContext(dir: string, baseImage?: string): Promise<{ context: BuildContext; dockerfile: string }> {
+  const onDisk = await readDockerfile(dir);
+  const dockerfile = baseImage ? withBaseImage(onDisk, baseImage) : onDisk;
+  const context = await collectContext(dir, dockerfile !== onDisk ? { Dockerfile: dockerfile } : {});
+  return { context, dockerfile };
 }
 
 /**

@@ -13,6 +13,8 @@ import {
   EngineUnreachableError,
   ImageSummary,
   OutputStream,
+  PushStreamMessage,
+  RegistryAuth,
 } from './engine';
 
 /** The API we are written against. A newer daemon still speaks it; an older one sets the pace. */
@@ -102,47 +104,22 @@ class DockerodeEngine implements ContainerEngine {
       if (signal?.aborted) throw new CancelledError('Build');
       throw err;
     }
-    return new Promise<string>((resolve, reject) => {
-      let buffered = '';
-      let failure: string | undefined;
-      let imageId: string | undefined;
-      const onAbort = () => {
-        // Closing the connection is what makes the daemon stop the build.
-        (response as NodeJS.ReadableStream & { destroy(): void }).destroy();
-        (context as NodeJS.ReadableStream & { destroy?(): void }).destroy?.();
-        reject(new CancelledError('Build'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const handle = (line: string) => {
-        if (!line.trim()) return;
-        let message: BuildStreamMessage;
-        try {
-          message = JSON.parse(line);
-        } catch {
-          message = { stream: line + '\n' };
-        }
+    let failure: string | undefined;
+    let imageId: string | undefined;
+    await followJsonLines<BuildStreamMessage>(
+      response,
+      (message) => {
         if (message.error || message.errorDetail) failure = message.errorDetail?.message || message.error;
         if (message.aux?.ID) imageId = message.aux.ID;
         onMessage(message);
-      };
-      response.on('data', (chunk: Buffer) => {
-        const lines = (buffered + chunk.toString('utf8')).split('\n');
-        buffered = lines.pop() ?? '';
-        lines.forEach(handle);
-      });
-      response.on('error', (err: Error) => {
-        signal?.removeEventListener('abort', onAbort);
-        reject(signal?.aborted ? new CancelledError('Build') : err);
-      });
-      response.on('end', () => {
-        signal?.removeEventListener('abort', onAbort);
-        handle(buffered);
-        if (signal?.aborted) reject(new CancelledError('Build'));
-        else if (failure !== undefined) reject(new EngineStreamError(failure));
-        else if (!imageId) reject(new EngineStreamError('the engine reported no image id'));
-        else resolve(imageId);
-      });
-    });
+      },
+      () => (context as NodeJS.ReadableStream & { destroy?(): void }).destroy?.(),
+      'Build',
+      signal,
+    );
+    if (failure !== undefined) throw new EngineStreamError(failure);
+    if (!imageId) throw new EngineStreamError('the engine reported no image id');
+    return imageId;
   }
 
   async tag(imageId: string, tags: string[]): Promise<void> {
@@ -150,6 +127,38 @@ class DockerodeEngine implements ContainerEngine {
       const { repo, tag } = splitTag(ref);
       await this.docker.getImage(imageId).tag({ repo, tag });
     }
+  }
+
+  async push(ref: string, auth: RegistryAuth, onMessage: (message: PushStreamMessage) => void, signal?: AbortSignal): Promise<{ digest: string }> {
+    await this.info(signal);
+    if (signal?.aborted) throw new CancelledError('Push');
+    const { repo, tag } = splitTag(ref);
+    let response: NodeJS.ReadableStream;
+    try {
+      // authconfig goes into the X-Registry-Auth header (dockerode keeps it out of the URL).
+      response = await this.docker.getImage(repo).push({ tag, authconfig: auth, abortSignal: signal } as unknown as Dockerode.ImagePushOptions);
+    } catch (err) {
+      if (signal?.aborted) throw new CancelledError('Push');
+      // 404 before the stream starts: no image has this name locally.
+      const e = err as { statusCode?: number; json?: { message?: string }; message?: string };
+      throw new EngineStreamError(e.json?.message ?? e.message ?? String(err));
+    }
+    let failure: string | undefined;
+    let digest: string | undefined;
+    await followJsonLines<PushStreamMessage>(
+      response,
+      (message) => {
+        if (message.error || message.errorDetail) failure = message.errorDetail?.message || message.error;
+        if (message.aux?.Digest) digest = message.aux.Digest;
+        onMessage(message);
+      },
+      () => undefined,
+      'Push',
+      signal,
+    );
+    if (failure !== undefined) throw new EngineStreamError(failure);
+    if (!digest) throw new EngineStreamError('the engine reported no digest for the pushed image');
+    return { digest };
   }
 
   async removeImage(ref: string): Promise<void> {
@@ -219,6 +228,54 @@ class DockerodeEngine implements ContainerEngine {
       if (status !== 404 && status !== 409) throw err;
     }
   }
+}
+
+/**
+ * Reads a daemon stream of JSON lines (build, push), handing each message on; resolves at its end.
+ * An abort closes the response, which is what makes the daemon stop, and rejects with CancelledError.
+ */
+function followJsonLines<M>(
+  response: NodeJS.ReadableStream,
+  onMessage: (message: M) => void,
+  onAbort: () => void,
+  what: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let buffered = '';
+    const abort = () => {
+      (response as NodeJS.ReadableStream & { destroy(): void }).destroy();
+      onAbort();
+      reject(new CancelledError(what));
+    };
+    signal?.addEventListener('abort', abort, { once: true });
+    const handle = (line: string) => {
+      if (!line.trim()) return;
+      let message: M;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        // Not JSON (a proxy's text, an old daemon): keep it as log text.
+        message = { stream: line + '\n' } as M;
+      }
+      onMessage(message);
+    };
+    response.on('data', (chunk: Buffer) => {
+      const lines = (buffered + chunk.toString('utf8')).split('\n');
+      buffered = lines.pop() ?? '';
+      lines.forEach(handle);
+    });
+    response.on('error', (err: Error) => {
+      signal?.removeEventListener('abort', abort);
+      reject(signal?.aborted ? new CancelledError(what) : err);
+    });
+    response.on('end', () => {
+      signal?.removeEventListener('abort', abort);
+      handle(buffered);
+      if (signal?.aborted) reject(new CancelledError(what));
+      else resolve();
+    });
+  });
 }
 
 /** Demultiplexes the attach stream (8-byte frame headers when there is no TTY). */

@@ -29,6 +29,28 @@ export interface BuildStreamMessage {
   errorDetail?: { code?: number; message?: string };
 }
 
+/** One JSON message of the push stream: layer statuses, then the pushed manifest's digest in `aux`. */
+export interface PushStreamMessage {
+  status?: string;
+  progress?: string;
+  id?: string;
+  aux?: { Tag?: string; Digest?: string; Size?: number };
+  error?: string;
+  errorDetail?: { code?: number; message?: string };
+}
+
+/**
+ * What the engine sends a registry (the Engine API's X-Registry-Auth). Empty for an anonymous
+ * push: the daemon wants the header even then. Holds secrets: never log, print or record it.
+ */
+export interface RegistryAuth {
+  username?: string;
+  password?: string;
+  /** An OAuth refresh token (`docker login` with a token, or a helper's `<token>` user). */
+  identitytoken?: string;
+  serveraddress?: string;
+}
+
 export interface EngineBuildOptions {
   /** All tags are applied by the daemon together, only when the build succeeds. */
   tags: string[];
@@ -79,6 +101,12 @@ export interface ContainerEngine {
     signal?: AbortSignal,
   ): Promise<string>;
   tag(imageId: string, tags: string[]): Promise<void>;
+  /**
+   * Pushes `ref` (`host[:port]/repo:tag`) and resolves with the digest of the manifest the registry
+   * stored. A stream error rejects with EngineStreamError; an abort closes the request (the daemon
+   * stops the push) and rejects with CancelledError.
+   */
+  push(ref: string, auth: RegistryAuth, onMessage: (message: PushStreamMessage) => void, signal?: AbortSignal): Promise<{ digest: string }>;
   /** Removes a tag (the image goes when its last tag does). */
   removeImage(ref: string): Promise<void>;
   /**

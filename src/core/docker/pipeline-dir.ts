@@ -99,12 +99,17 @@ export function runnerArgs(opts: RunnerArgs): string[] {
   return args;
 }
 
-/** Image repository for a slug: Docker wants lowercase `[a-z0-9]` runs joined by `.`, `_` or `-`. */
+/** Image repository for a slug: `nb2prod/<imageName(slug)>`. */
 export function imageRepository(slug: string): string {
+  return `nb2prod/${imageName(slug)}`;
+}
+
+/** A slug as one repository path component: Docker wants lowercase `[a-z0-9]` runs joined by `.`, `_` or `-`. */
+export function imageName(slug: string): string {
   const safe = slug
     .toLowerCase()
     .replace(/[^a-z0-9._-]+/g, '-')
     .replace(/^[._-]+|[._-]+$/g, '')
     .replace(/[._-]{2,}/g, '-');
-  return `nb2prod/${safe || 'pipeline'}`;
+  return safe || 'pipeline';
 }

@@ -106,16 +106,16 @@ export function resolveBaseImage(from: { option?: string; setting?: string; env:
   return validateBaseImage(chosen?.trim() ?? from.fallback ?? DEFAULT_BASE_IMAGE);
 }
 
-// A Docker image reference (distribution/reference grammar), with a tag or digest required.
+// A Docker image reference (distribution/reference grammar): groups name, tag, digest.
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const DOMAIN = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)?';
-const REFERENCE = new RegExp(
+export const IMAGE_REFERENCE = new RegExp(
   `^(${DOMAIN}${COMPONENT}(?:/${COMPONENT})*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$`,
 );
 
 /** A pinned reference: `name:tag` (not `latest`) or `name@sha256:...`. */
 export function validateBaseImage(ref: string): string {
-  const m = REFERENCE.exec(ref);
+  const m = IMAGE_REFERENCE.exec(ref);
   if (!m) throw new Nb2prodError(`invalid base image reference '${printable(ref)}'`, undefined, 'BASE_IMAGE');
   const [, , tag, digest] = m;
   if (!tag && !digest) {

@@ -8,6 +8,9 @@ export function generateDockerignore(): string {
 # Run outputs
 artifacts
 .nb2prod
+# Pipeline exports (nb2prod export) name the image: inside it they would change what they name
+*.kfp.yaml
+*.argo.yaml
 # Version control and editors
 **/.git
 **/.hg

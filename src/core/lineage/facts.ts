@@ -1,11 +1,12 @@
 /**
- * What productionize, build and run contribute to their lineage records: one mapping, used by
+ * What productionize, build, run and push contribute to their lineage records: one mapping, used by
  * the CLI and the extension alike, so both shells record the same facts.
  */
 import type { BuildOutcome } from '../docker/build';
+import type { PushOutcome } from '../docker/push';
 import type { RunOutcome } from '../docker/run';
 import type { ProductionizeResult } from '../pipeline';
-import type { BuildFacts, RunFacts, VersionFacts } from './recording';
+import type { BuildFacts, PushFacts, RunFacts, VersionFacts } from './recording';
 
 export function versionFactsOf(result: ProductionizeResult, workspaceDir: string, notebookPath: string): VersionFacts {
   return {
@@ -55,5 +56,19 @@ export function runFactsOf(
     status: outcome.status === 'succeeded' ? 'succeeded' : outcome.status === 'cancelled' ? 'cancelled' : 'failed',
     ...(outcome.error ? { error: outcome.error.describe() } : {}),
     runId: outcome.runId,
+  };
+}
+
+/** Credentials never reach lineage: only where the image went and what the registry stored. */
+export function pushFactsOf(outcome: PushOutcome, workspaceDir: string, notebookPath: string): PushFacts {
+  return {
+    workspaceDir,
+    notebookPath,
+    registry: outcome.registry,
+    reference: outcome.reference,
+    digest: outcome.digest,
+    imageId: outcome.imageId,
+    contextHash: outcome.contextHash,
+    seconds: outcome.seconds,
   };
 }

@@ -1,18 +1,19 @@
 /**
- * The lineage model: records folded into Notebook → Version → Build / Run → Step → Artifact / Metric.
+ * The lineage model: records folded into Notebook → Version → Build / Run / Export → Step → Artifact / Metric,
+ * and Build → Push (an image pushed to a registry).
  *
  * Folding is incremental (`apply` takes only new records), so a tree can refresh on each appended
  * line. Records arrive in file order, which is time order: a build or run that does not name its
  * version belongs to the latest version of its notebook seen so far.
  */
-import type { ArtifactHash, BuildRecord, LineageRecord, RunRecord, VersionRecord } from './records';
+import type { ArtifactHash, BuildRecord, ExportRecord, LineageRecord, PushRecord, RunRecord, VersionRecord } from './records';
 import { entryOf, RecordEntry } from './scan';
 
 export interface NotebookNode {
   path: string;
   versions: VersionNode[];
-  /** Builds and runs whose version is unknown (named but missing, or recorded before any version). */
-  unversioned: { builds: BuildNode[]; runs: RunNode[] };
+  /** Builds, runs, pushes and exports whose version is unknown (named but missing, or recorded before any version). */
+  unversioned: { builds: BuildNode[]; runs: RunNode[]; pushes: PushNode[]; exports: ExportNode[] };
 }
 
 export interface VersionNode {
@@ -24,6 +25,9 @@ export interface VersionNode {
   notebook: NotebookNode;
   builds: BuildNode[];
   runs: RunNode[];
+  /** All pushes of this version's images, also those listed under their build. */
+  pushes: PushNode[];
+  exports: ExportNode[];
 }
 
 export interface BuildNode {
@@ -36,6 +40,7 @@ export interface BuildNode {
   /** True when the record did not name its version and the model placed it under the latest one. */
   inferredVersion: boolean;
   runs: RunNode[];
+  pushes: PushNode[];
 }
 
 export interface RunNode {
@@ -49,6 +54,28 @@ export interface RunNode {
   inferredVersion: boolean;
 }
 
+export interface PushNode {
+  kind: 'push';
+  id: string;
+  ts: string;
+  status?: string;
+  readonly record: PushRecord;
+  version?: VersionNode;
+  /** The build that made the pushed image; undefined when its record is not in the store. */
+  build?: BuildNode;
+  inferredVersion: boolean;
+}
+
+/** A KFP or Argo file written from a version (`nb2prod export`). */
+export interface ExportNode {
+  kind: 'export';
+  id: string;
+  ts: string;
+  readonly record: ExportRecord;
+  version?: VersionNode;
+  inferredVersion: boolean;
+}
+
 export interface StepNode {
   name: string;
   status?: string;
@@ -59,7 +86,7 @@ export interface StepNode {
   artifacts: ArtifactHash[];
 }
 
-export type LineageNode = VersionNode | BuildNode | RunNode;
+export type LineageNode = VersionNode | BuildNode | RunNode | PushNode | ExportNode;
 
 export interface ModelIssue {
   id: string;
@@ -99,6 +126,8 @@ export class LineageModel {
       if (e.type === 'version') this.addVersion(e);
       else if (e.type === 'build') this.addBuild(e);
       else if (e.type === 'run') this.addRun(e);
+      else if (e.type === 'push') this.addPush(e);
+      else if (e.type === 'export') this.addExport(e);
     }
     return changed;
   }
@@ -106,7 +135,7 @@ export class LineageModel {
   notebook(path: string): NotebookNode {
     let nb = this.notebooks.get(path);
     if (!nb) {
-      nb = { path, versions: [], unversioned: { builds: [], runs: [] } };
+      nb = { path, versions: [], unversioned: { builds: [], runs: [], pushes: [], exports: [] } };
       this.notebooks.set(path, nb);
     }
     return nb;
@@ -170,23 +199,43 @@ export class LineageModel {
     this.byId.set(r.id, node);
   }
 
+  private addExport(r: RecordEntry): void {
+    const nb = this.notebook(r.notebook);
+    const { version, inferred } = this.versionFor(r.id, r.versionId, nb);
+    const node = new Export(r, version, inferred);
+    (version ? version.exports : nb.unversioned.exports).push(node);
+    this.byId.set(r.id, node);
+  }
+
   private addRun(r: RecordEntry): void {
     const nb = this.notebook(r.notebook);
-    let build: BuildNode | undefined;
-    if (r.buildId) {
-      const b = this.byId.get(r.buildId);
-      if (b?.kind === 'build') build = b;
-      else this.issues.push({ id: r.id, message: `run ${r.id} names build ${r.buildId}, which is not in the store` });
-    }
-    let version: VersionNode | undefined;
-    let inferred = false;
-    if (!r.versionId && build?.version) version = build.version;
-    else ({ version, inferred } = this.versionFor(r.id, r.versionId, nb));
+    const { build, version, inferred } = this.buildFor(r, 'run', nb);
     const node = new Run(r, version, build, inferred);
     (version ? version.runs : nb.unversioned.runs).push(node);
     build?.runs.push(node);
     this.byId.set(r.id, node);
     if (this.artifactIndex) indexRun(this.artifactIndex, node);
+  }
+
+  private addPush(r: RecordEntry): void {
+    const nb = this.notebook(r.notebook);
+    const { build, version, inferred } = this.buildFor(r, 'push', nb);
+    const node = new Push(r, version, build, inferred);
+    (version ? version.pushes : nb.unversioned.pushes).push(node);
+    build?.pushes.push(node);
+    this.byId.set(r.id, node);
+  }
+
+  /** The build a run or push names, and its version (the build's, unless the record names one). */
+  private buildFor(r: RecordEntry, what: string, nb: NotebookNode): { build?: BuildNode; version?: VersionNode; inferred: boolean } {
+    let build: BuildNode | undefined;
+    if (r.buildId) {
+      const b = this.byId.get(r.buildId);
+      if (b?.kind === 'build') build = b;
+      else this.issues.push({ id: r.id, message: `${what} ${r.id} names build ${r.buildId}, which is not in the store` });
+    }
+    if (!r.versionId && build?.version) return { build, version: build.version, inferred: false };
+    return { build, ...this.versionFor(r.id, r.versionId, nb) };
   }
 
   private versionFor(id: string, versionId: string | undefined, nb: NotebookNode): { version?: VersionNode; inferred: boolean } {
@@ -228,6 +277,8 @@ class Version extends EntryNode<VersionRecord> implements VersionNode {
   readonly kind = 'version';
   readonly builds: BuildNode[] = [];
   readonly runs: RunNode[] = [];
+  readonly pushes: PushNode[] = [];
+  readonly exports: ExportNode[] = [];
   constructor(
     entry: RecordEntry,
     readonly notebook: NotebookNode,
@@ -239,6 +290,18 @@ class Version extends EntryNode<VersionRecord> implements VersionNode {
 class Build extends EntryNode<BuildRecord> implements BuildNode {
   readonly kind = 'build';
   readonly runs: RunNode[] = [];
+  readonly pushes: PushNode[] = [];
+  constructor(
+    entry: RecordEntry,
+    readonly version: VersionNode | undefined,
+    readonly inferredVersion: boolean,
+  ) {
+    super(entry);
+  }
+}
+
+class Export extends EntryNode<ExportRecord> implements ExportNode {
+  readonly kind = 'export';
   constructor(
     entry: RecordEntry,
     readonly version: VersionNode | undefined,
@@ -250,6 +313,18 @@ class Build extends EntryNode<BuildRecord> implements BuildNode {
 
 class Run extends EntryNode<RunRecord> implements RunNode {
   readonly kind = 'run';
+  constructor(
+    entry: RecordEntry,
+    readonly version: VersionNode | undefined,
+    readonly build: BuildNode | undefined,
+    readonly inferredVersion: boolean,
+  ) {
+    super(entry);
+  }
+}
+
+class Push extends EntryNode<PushRecord> implements PushNode {
+  readonly kind = 'push';
   constructor(
     entry: RecordEntry,
     readonly version: VersionNode | undefined,

@@ -1,5 +1,5 @@
 /**
- * What productionize, build and run call to record themselves. Each gathers the facts it can
+ * What productionize, build, run and push call to record themselves. Each gathers the facts it can
  * (hashes, git, data files, run.json), links to the version/build it belongs to, and appends.
  */
 import * as fs from 'fs';
@@ -12,7 +12,7 @@ import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
 import { linesBackwards, withOpenFile } from './fileBytes';
 import { parseRecordLine } from './parse';
-import type { BuildRecord, BuildRecordInput, FileHash, LineageRecord, RunRecord, RunRecordInput, VersionRecord } from './records';
+import type { BuildRecord, BuildRecordInput, ExportRecord, ExportRecordInput, FileHash, LineageRecord, PushRecord, PushRecordInput, RunRecord, RunRecordInput, VersionRecord } from './records';
 
 export interface VersionFacts {
   workspaceDir: string;
@@ -171,6 +171,64 @@ export async function recordRun(facts: RunFacts, options: RecordOptions = {}): P
     ...(problems.length > 0 && run ? { notes: problems } : {}),
   };
   return { record: (await store.append(input)) as RunRecord, problems };
+}
+
+export interface PushFacts extends Omit<PushRecordInput, 'type' | 'notebook' | 'versionId' | 'buildId' | 'status' | 'notes'> {
+  workspaceDir: string;
+  notebookPath: string;
+  /** Defaults to the latest build that made `imageId` (and that build's version). */
+  buildId?: string;
+}
+
+/** Record a push that succeeded, under the build of its image. */
+export async function recordPush(facts: PushFacts, options: RecordOptions = {}): Promise<PushRecord> {
+  const ws = path.resolve(facts.workspaceDir);
+  const store = options.store ?? openStore(ws);
+  const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));
+  const { workspaceDir: _w, notebookPath: _n, buildId: given, ...rest } = facts;
+  const build = given ? undefined : latestBuildOfImage(store, facts.imageId);
+  const buildId = given ?? build?.id;
+  const versionId = build?.versionId ?? (buildId ? undefined : latestVersion(store, notebook)?.id);
+  const input: PushRecordInput = {
+    type: 'push',
+    ...(versionId ? { versionId } : {}),
+    ...(buildId ? { buildId } : {}),
+    notebook,
+    status: 'succeeded',
+    ...rest,
+  };
+  return (await store.append(input)) as PushRecord;
+}
+
+/** The most recent push record that `match` accepts (searched from the end of the store). */
+export function latestPush(store: LineageStore, match: (record: PushRecord) => boolean): PushRecord | undefined {
+  return findLast(store, (r) => r.type === 'push' && match(r)) as PushRecord | undefined;
+}
+
+export interface ExportFacts extends Omit<ExportRecordInput, 'type' | 'notebook' | 'versionId' | 'file'> {
+  workspaceDir: string;
+  notebookPath: string;
+  /** The written file: absolute, or relative to the workspace. */
+  file: string;
+  /** Defaults to the latest version of the notebook (the one the pipeline directory holds). */
+  versionId?: string;
+}
+
+/** Record an export; its parent is the version it was written from. */
+export async function recordExport(facts: ExportFacts, options: RecordOptions = {}): Promise<ExportRecord> {
+  const ws = path.resolve(facts.workspaceDir);
+  const store = options.store ?? openStore(ws);
+  const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));
+  const { workspaceDir: _w, notebookPath: _n, versionId: given, file, ...rest } = facts;
+  const versionId = given ?? latestVersion(store, notebook)?.id;
+  const input: ExportRecordInput = {
+    type: 'export',
+    ...(versionId ? { versionId } : {}),
+    notebook,
+    ...rest,
+    file: workspaceRelative(ws, path.resolve(ws, file)),
+  };
+  return (await store.append(input)) as ExportRecord;
 }
 
 /** sha256 of a JSON value with object keys sorted, for plan hashes and the like. */

@@ -64,7 +64,44 @@ export interface RunRecordInput {
   notes?: string[];
 }
 
-export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput;
+/** An image pushed to a registry; its parent is the build that made the image. Only pushes that succeeded are recorded. */
+export interface PushRecordInput {
+  type: 'push';
+  versionId?: string;
+  buildId?: string;
+  notebook: string;
+  status: 'succeeded';
+  /** `HOST[:PORT][/NAMESPACE]` as given. */
+  registry: string;
+  /** `HOST/.../slug:tag`, the tag pushed. */
+  reference: string;
+  /** `sha256:...` of the manifest the registry stored. */
+  digest: string;
+  imageId: string;
+  /** The pipeline content the image was built from (the build's context hash). */
+  contextHash: string;
+  seconds: number;
+  /** Set when the line could not be read back in full. */
+  notes?: string[];
+}
+
+/** A pipeline written as an orchestrator file (`nb2prod export`); its parent is the version it came from. */
+export interface ExportRecordInput {
+  type: 'export';
+  versionId?: string;
+  notebook: string;
+  target: 'kfp' | 'argo';
+  /** The written file, workspace-relative (`../` when outside the workspace). */
+  file: string;
+  sha256: string;
+  bytes: number;
+  /** The image reference the file runs. */
+  image: string;
+  /** Where that reference came from: --image, the last push, or the local build tag. */
+  imageSource: 'option' | 'pushed' | 'local';
+}
+
+export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput | ExportRecordInput;
 
 /** What the store adds to every record. */
 export interface StoredFields {
@@ -82,3 +119,5 @@ export type LineageRecord = RecordInput & StoredFields;
 export type VersionRecord = VersionRecordInput & StoredFields;
 export type BuildRecord = BuildRecordInput & StoredFields;
 export type RunRecord = RunRecordInput & StoredFields;
+export type PushRecord = PushRecordInput & StoredFields;
+export type ExportRecord = ExportRecordInput & StoredFields;

@@ -1,5 +1,6 @@
 /** Text and JSON views of the model, diffs, traces and verify results (what the CLI prints). */
-import type { BuildNode, LineageModel, NotebookNode, RunNode, VersionNode } from './model';
+import { digestReference } from '../docker/reference';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, RunNode, VersionNode } from './model';
 import type { FileChanges, TraceHit, VersionDiff } from './queries';
 import type { VerifyResult } from './verify';
 
@@ -53,13 +54,20 @@ export function renderTreeText(model: LineageModel, notebook?: string): string[]
     lines.push(nb.path);
     for (const v of nb.versions) {
       lines.push(`  ${versionLine(v)}`);
-      for (const b of v.builds) lines.push(`    ${buildLine(b)}`);
+      for (const b of v.builds) buildLines(b, '    ', lines);
+      for (const p of v.pushes.filter((p) => !p.build)) lines.push(`    ${pushLine(p)}`);
       for (const r of v.runs) runLines(model, r, '    ', lines);
+      for (const e of v.exports) lines.push(`    ${exportLine(e)}`);
     }
-    if (nb.unversioned.builds.length + nb.unversioned.runs.length > 0) {
+    const { builds, runs, exports } = nb.unversioned;
+    // Pushes with a known build are listed under it.
+    const pushes = nb.unversioned.pushes.filter((p) => !p.build);
+    if (builds.length + runs.length + pushes.length + exports.length > 0) {
       lines.push('  (no recorded version)');
-      for (const b of nb.unversioned.builds) lines.push(`    ${buildLine(b)}`);
-      for (const r of nb.unversioned.runs) runLines(model, r, '    ', lines);
+      for (const b of builds) buildLines(b, '    ', lines);
+      for (const p of pushes) lines.push(`    ${pushLine(p)}`);
+      for (const r of runs) runLines(model, r, '    ', lines);
+      for (const e of exports) lines.push(`    ${exportLine(e)}`);
     }
   }
   return lines;
@@ -74,12 +82,28 @@ function versionLine(v: VersionNode): string {
   return parts.join('  ');
 }
 
+/** A build and, under it, where its image was pushed. */
+function buildLines(b: BuildNode, indent: string, lines: string[]): void {
+  lines.push(indent + buildLine(b));
+  for (const p of b.pushes) lines.push(`${indent}  ${pushLine(p)}`);
+}
+
+function pushLine(p: PushNode): string {
+  const r = p.record;
+  return [`push ${short(p.id)}`, shortTime(r.ts), `${r.seconds.toFixed(1)}s`, digestReference(r.reference, r.digest)].join('  ');
+}
+
 function buildLine(b: BuildNode): string {
   const r = b.record;
   const parts = [`build ${short(b.id)}`, r.status, shortTime(r.ts), `${r.seconds.toFixed(1)}s`, `image ${short(r.imageId)}`];
   if (r.tags.length > 0) parts.push(r.tags.join(' '));
   if (r.error && r.status !== 'succeeded') parts.push(`error: ${lastLine(r.error)}`);
   return parts.join('  ');
+}
+
+function exportLine(e: ExportNode): string {
+  const r = e.record;
+  return [`export ${short(e.id)}`, r.target, shortTime(r.ts), r.file, `sha ${short(r.sha256)}`, `image ${r.image}${r.imageSource === 'local' ? ' (local tag)' : ''}`].join('  ');
 }
 
 function runLines(model: LineageModel, run: RunNode, indent: string, lines: string[]): void {
@@ -122,8 +146,15 @@ export function treeJson(model: LineageModel, notebook?: string): { notebooks: u
         data: v.record.data ?? [],
         builds: v.builds.map(buildJson),
         runs: v.runs.map((r) => runJson(model, r)),
+        pushes: v.pushes.map(pushJson),
+        exports: v.exports.map(exportJson),
       })),
-      unversioned: { builds: nb.unversioned.builds.map(buildJson), runs: nb.unversioned.runs.map((r) => runJson(model, r)) },
+      unversioned: {
+        builds: nb.unversioned.builds.map(buildJson),
+        runs: nb.unversioned.runs.map((r) => runJson(model, r)),
+        pushes: nb.unversioned.pushes.map(pushJson),
+        exports: nb.unversioned.exports.map(exportJson),
+      },
     })),
   };
 }
@@ -142,6 +173,28 @@ function buildJson(b: BuildNode): Record<string, unknown> {
     dockerfileHash: r.dockerfileHash,
     ...(r.error ? { error: r.error } : {}),
   };
+}
+
+function pushJson(p: PushNode): Record<string, unknown> {
+  const r = p.record;
+  return {
+    id: p.id,
+    status: r.status,
+    created: r.ts,
+    buildId: p.build?.id ?? null,
+    registry: r.registry,
+    reference: r.reference,
+    digest: r.digest,
+    pushed: digestReference(r.reference, r.digest),
+    image: r.imageId,
+    contextHash: r.contextHash,
+    seconds: r.seconds,
+  };
+}
+
+function exportJson(e: ExportNode): Record<string, unknown> {
+  const r = e.record;
+  return { id: e.id, target: r.target, created: r.ts, file: r.file, sha256: r.sha256, bytes: r.bytes, image: r.image, imageSource: r.imageSource };
 }
 
 function runJson(model: LineageModel, run: RunNode): Record<string, unknown> {

@@ -118,7 +118,7 @@ interface Encoded {
   /** Notebook paths, ids and statuses that several entries name, each once. */
   strings: string[];
   ids: string[];
-  /** One letter per entry: v, b or r. */
+  /** One letter per entry: v, b, r, p or e. */
   types: string;
   ts: string[];
   notebook: number[];
@@ -135,8 +135,8 @@ interface Encoded {
   problems: LineageProblem[];
 }
 
-const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r' };
-const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run' };
+const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e' };
+const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export' };
 
 function encode(s: Snapshot): Encoded {
   const strings: string[] = [];

@@ -87,7 +87,7 @@ class FileStore implements LineageStore {
     try {
       const size = fs.fstatSync(fd).size;
       const last = readLastLine(fd, size);
-      const parents = [input.type !== 'version' ? input.versionId : undefined, input.type === 'run' ? input.buildId : undefined].filter(
+      const parents = [input.type !== 'version' ? input.versionId : undefined, input.type === 'run' || input.type === 'push' ? input.buildId : undefined].filter(
         (p): p is string => typeof p === 'string' && p !== '',
       );
       const ts = (this.options.now?.() ?? new Date()).toISOString();

@@ -1,4 +1,5 @@
 import * as assert from 'assert';
+import * as fs from 'fs';
 import * as vscode from 'vscode';
 import { Command } from '../../../src/extension/constants';
 import { isCommandFailure } from '../../../src/extension/errors';
@@ -11,15 +12,22 @@ describe('restricted mode', () => {
     assert.strictEqual(vscode.workspace.isTrusted, false);
   });
 
-  it('refuses to build or run, without touching Docker', async () => {
+  it('refuses to build, run or push, without touching Docker or asking for a registry', async () => {
     const uri = copyNotebook('wordstats.ipynb', 'untrusted_nb.ipynb');
-    for (const command of [Command.buildImage, Command.runPipeline, Command.runPipelineLocally]) {
-      const failure = await vscode.commands.executeCommand(command, uri);
+    // Push Image with only a notebook would ask for the registry first, unless refused before that.
+    for (const [command, arg] of [
+      [Command.buildImage, uri],
+      [Command.runPipeline, uri],
+      [Command.runPipelineLocally, uri],
+      [Command.pushImage, uri],
+      [Command.pushImage, { notebook: uri, registry: '127.0.0.1:5000' }],
+    ] as const) {
+      const failure = await vscode.commands.executeCommand(command, arg);
       assert.ok(isCommandFailure(failure), `${command} refused`);
       assert.strictEqual(failure.code, 'UNTRUSTED');
       assert.match(failure.message, /trusted workspace/);
     }
-    assert.strictEqual(lineageRecords().filter((r) => r.type !== 'version').length, 0, 'no build or run recorded');
+    assert.strictEqual(lineageRecords().filter((r) => r.type !== 'version').length, 0, 'no build, run or push recorded');
   });
 
   it('still plans and productionizes', async () => {
@@ -27,5 +35,14 @@ describe('restricted mode', () => {
     const result = await vscode.commands.executeCommand(Command.productionize, uri);
     assert.ok(!isCommandFailure(result), JSON.stringify(result));
     assert.strictEqual(lineageRecords().filter((r) => r.type === 'version').length, 1);
+  });
+
+  it('exports a pipeline file: that builds no image and runs none of the notebook', async () => {
+    const uri = copyNotebook('wordstats.ipynb', 'untrusted_export.ipynb');
+    const result = (await vscode.commands.executeCommand(Command.exportPipeline, { notebook: uri, target: 'kfp' })) as { file: string; recordId: string };
+    assert.ok(!isCommandFailure(result), JSON.stringify(result));
+    assert.ok(fs.existsSync(result.file));
+    const records = lineageRecords().filter((r) => r.notebook === 'untrusted_export.ipynb');
+    assert.deepStrictEqual(records.map((r) => r.type), ['version', 'export']);
   });
 });

@@ -107,7 +107,8 @@ def parse_args(argv, steps, defaults):
         "--param", action="append", default=[], metavar="NAME=VALUE", help="override a parameter (a Python or JSON value)"
     )
     parser.add_argument("--artifacts", default="artifacts", help="artifacts directory (default: artifacts)")
-    parser.add_argument("--run-id", default=os.environ.get("NB2PROD_RUN_ID"), help="run id (default: generated)")
+    # An empty NB2PROD_RUN_ID is unset (a launcher template with no value); an empty --run-id is an error.
+    parser.add_argument("--run-id", default=os.environ.get("NB2PROD_RUN_ID") or None, help="run id (default: generated)")
     one_step = parser.add_argument_group("one step in its own process (with --only)")
     one_step.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="read input NAME from PATH (a file, or a directory --output wrote)")
     one_step.add_argument("--output", action="append", default=[], metavar="NAME=PATH", help="write output NAME into directory PATH")
@@ -333,7 +334,7 @@ def _picklable_hint(value):
 def _merged_record(steps, args, run_dir):
     """run.json from every step record in the run directory, replaced atomically."""
     path = os.path.join(run_dir, "run.json")
-    with _Lock(path + ".lock"):
+    with _Lock(os.path.join(run_dir, ".run.json.lock")):
         entries = []
         for step in steps:
             try:
@@ -555,13 +556,11 @@ def _save(value, folder, run_dir, step, name):
 
             path = os.path.join(folder, name + ".npy")
             numpy.save(path, value, allow_pickle=False)
-        elif kind == "pandas" and hasattr(value, "to_pickle"):
-            path = os.path.join(folder, name + ".pandas.pkl")
-            value.to_pickle(path)
         else:
-            path = os.path.join(folder, name + ".pkl")
+            # What DataFrame.to_pickle writes (pandas.read_pickle reads it), with equal values giving equal bytes.
+            path = os.path.join(folder, name + (".pandas.pkl" if kind == "pandas" and hasattr(value, "to_pickle") else ".pkl"))
             with open(path, "wb") as handle:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+                _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
     except Exception as error:
         # A half-written file would be loaded by a later --only run as if it were the value.
         if path and os.path.exists(path):
@@ -569,6 +568,38 @@ def _save(value, folder, run_dir, step, name):
         raise _CannotSave("%s: %s" % (type(error).__name__, error)) from error
     digest, size = _hash(path)
     return {"path": _record_path(path, run_dir), "sha256": digest, "bytes": size, "step": step, "name": name}
+
+
+class _Pickler(pickle.Pickler):
+    """Pickle that writes equal values as equal bytes, whether they were computed or loaded.
+
+    pickle writes an object met twice once, then refers back to it. numpy arrays of one dtype
+    usually share one dtype object, but arrays loaded from a pickle each got their own: a data
+    frame computed from a loaded one (a step run alone) would be written differently from the same
+    frame computed in one process (the whole run), and its sha256 would differ. Here every array
+    refers to the first dtype object of its kind the pickle met.
+    """
+
+    def __init__(self, handle, protocol):
+        super().__init__(handle, protocol=protocol)
+        self._protocol = protocol
+        self._dtypes = {}
+
+    def reducer_override(self, obj):
+        numpy = sys.modules.get("numpy")
+        if numpy is None or type(obj) is not numpy.ndarray:
+            return NotImplemented
+        dtype = obj.dtype
+        if dtype.fields is not None or dtype.metadata is not None or dtype.subdtype is not None:
+            return NotImplemented  # not told apart by .str alone
+        first = self._dtypes.setdefault(dtype.str, dtype)
+        if first is dtype:
+            return NotImplemented
+        reduced = list(obj.__reduce_ex__(self._protocol))
+        for at in (1, 2):
+            if at < len(reduced) and isinstance(reduced[at], tuple):
+                reduced[at] = tuple(first if item is dtype else item for item in reduced[at])
+        return tuple(reduced)
 
 
 def _record_path(path, run_dir):
