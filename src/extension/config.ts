@@ -16,6 +16,8 @@ export interface Settings {
   pythonPath: string;
   /** Where Push Image sends images (`host[:port][/namespace]`). Empty: Push Image asks. */
   registry: string;
+  /** Steps Run Pipeline runs at once, each in its own container or process; 'auto': the CPUs. */
+  jobs: number | 'auto';
 }
 
 export class Config {
@@ -29,6 +31,7 @@ export class Config {
       dockerHost: str(Setting.dockerHost, ''),
       pythonPath: str(Setting.pythonPath, ''),
       registry: str(Setting.registry, ''),
+      jobs: jobs(c.get<number>(Setting.jobs)),
     };
   }
 
@@ -55,4 +58,9 @@ export class Config {
     const { dockerHost } = this.get(scope);
     return dockerHost ? { ...process.env, DOCKER_HOST: dockerHost } : { ...process.env };
   }
+}
+
+/** 0 (the default), or anything but a whole number from 1 on: as many as the CPUs and the pipeline allow. */
+function jobs(value: number | undefined): number | 'auto' {
+  return Number.isInteger(value) && value! >= 1 ? value! : 'auto';
 }

@@ -36,6 +36,7 @@ export const Setting = {
   dockerHost: 'dockerHost',
   pythonPath: 'pythonPath',
   registry: 'registry',
+  jobs: 'jobs',
 } as const;
 
 /**

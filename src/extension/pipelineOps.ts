@@ -179,8 +179,8 @@ export class PipelineOps {
     const params = Object.entries(options.params ?? {}).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
     const onOutput = (text: string) => this.log.stream(text);
     report(options.local ? 'running locally' : 'running in a container');
-    const python = this.config.get(target.uri).pythonPath || 'python3';
-    const jobs = runJobs(target.uri);
+    const { pythonPath, jobs } = this.config.get(target.uri);
+    const python = pythonPath || 'python3';
     const outcome = options.local
       ? await runner.runLocal({ dir, params, jobs, python, env: this.config.env(target.uri), onOutput, signal })
       : await runner.runInContainer({ dir, params, jobs, engine: await this.engine(target.uri), image: image!, onOutput, signal });
@@ -207,12 +207,6 @@ export class PipelineOps {
     const { createDockerEngine } = await import('../core/docker/dockerode-engine');
     return createDockerEngine(this.config.env(scope));
   }
-}
-
-/** `nb2prod.jobs`: 0 (or anything but a whole number from 1 on) leaves it to the CPUs and the pipeline's shape. */
-function runJobs(scope: vscode.Uri): number | 'auto' {
-  const jobs = vscode.workspace.getConfiguration('nb2prod', scope).get<number>('jobs', 0);
-  return Number.isInteger(jobs) && jobs >= 1 ? jobs : 'auto';
 }
 
 /** Trust is declared "limited" in the manifest; this is the run-time check before executing anything. */
