@@ -168,6 +168,20 @@ describe('run --local: how many at a time, and which steps', () => {
     assert.ok(r.out.includes('total 198'));
   });
 
+  it('a value that cannot be saved fails a step run on its own, and the error says one process passes it in memory', async () => {
+    const p = await pipeline([
+      { source: "squares = (i * i for i in range(4))\nprint('made')", tags: ['step:make'] },
+      { source: "print('squares', list(squares))", tags: ['step:use'] },
+      { source: "print('beside')", tags: ['step:beside'] },
+    ]);
+    const two = await run(p, 'apart', ['--jobs', '2']);
+    assert.equal(two.code, 1);
+    assert.match(two.err.join('\n'), /cannot be saved.*Or run the pipeline in one process \(--jobs 1/s);
+    const one = await run(p, 'together', ['--jobs', '1']);
+    assert.equal(one.code, 0, one.err.join('\n'));
+    assert.ok(one.out.includes('squares [0, 1, 4, 9]'));
+  });
+
   it('a parameter the package rejects is a usage error (exit 2), as without --jobs; so is --jobs 0', async () => {
     const p = await pipeline([...PYTHON_DIAMOND]);
     const r = await run(p, 'bad-param', ['--jobs', '2', '--param', 'pause=soon']);

@@ -180,13 +180,13 @@ async function execute(opts: RunOptions, launcher: Launcher): Promise<RunOutcome
   const onOutput = (text: string, stream: OutputStream) => opts.onOutput?.(text, stream);
   const graph = opts.only || (opts.jobs ?? 1) === 1 ? undefined : stepGraph(manifest, opts.from);
   const jobs = graph ? parallelism(opts.jobs ?? 1, graph) : 1;
+  const stepByStep = graph !== undefined && jobs > 1;
   let exitCode: number | null;
   await launcher.prepare(runDir);
   try {
-    exitCode =
-      graph && jobs > 1
-        ? await runParallel({ manifest, graph, jobs, launcher, artifactsDir, runId, params: opts.params ?? [], onOutput, signal: opts.signal })
-        : await launcher.launch(args, { manifest, artifactsDir, runId, onOutput, signal: opts.signal });
+    exitCode = stepByStep
+      ? await runParallel({ manifest, graph, jobs, launcher, artifactsDir, runId, params: opts.params ?? [], onOutput, signal: opts.signal })
+      : await launcher.launch(args, { manifest, artifactsDir, runId, onOutput, signal: opts.signal });
   } catch (err) {
     if (err instanceof CancelledError) {
       return { ...base, status: 'cancelled', exitCode: null, seconds: seconds(started), error: err };
@@ -206,9 +206,12 @@ async function execute(opts: RunOptions, launcher: Launcher): Promise<RunOutcome
   let error: Nb2prodError | undefined;
   if (status === 'failed') {
     const failed = record?.steps.find((s) => s.status === 'failed');
+    // A value that only travels in memory (a generator, a closure) is fine in one process.
+    const inMemoryOnly = stepByStep && /cannot be saved/.test(failed?.error ?? '');
     error = new Nb2prodError(
       failed
-        ? `step ${failed.name} failed${failed.error ? `: ${failed.error}` : ''}`
+        ? `step ${failed.name} failed${failed.error ? `: ${failed.error}` : ''}` +
+            (inMemoryOnly ? ' Or run the pipeline in one process (--jobs 1; in VS Code the setting nb2prod.jobs: 1), where it passes in memory.' : '')
         : record
           ? `the pipeline exited with code ${exitCode}`
           : `the pipeline exited with code ${exitCode} and wrote no run.json`,
