@@ -1,8 +1,8 @@
 /**
  * `run --jobs`: the diamond notebook whose two branches sleep 2 s each, `run --local --jobs 2`
- * beside `--jobs 1` (one process) as a ratio; and what running a step on its own costs (start,
+ * beside `--jobs 1` (one process) as a ratio; what running a step on its own costs (start,
  * imports, loading its inputs, writing its record) as a process and as a container, beside the
- * same step inside the one-process run.
+ * same step inside the one-process run; and the diamond's ratio in containers.
  */
 import { spawnSync } from 'child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'fs';
@@ -11,7 +11,7 @@ import * as path from 'path';
 import { buildPipeline } from '../../src/core/docker/build';
 import { createDockerEngine } from '../../src/core/docker/dockerode-engine';
 import type { RunRecord } from '../../src/core/docker/pipeline-dir';
-import { runInContainer, runLocal } from '../../src/core/docker/run';
+import { RunOutcome, runInContainer, runLocal } from '../../src/core/docker/run';
 import { removeRepository, testRepository } from '../docker/helpers';
 import { PYTHON_DIAMOND, SCIENTIFIC_PYTHON } from '../helpers/diamond';
 import { notebookJson } from '../helpers/notebooks';
@@ -55,22 +55,18 @@ export async function benchJobs(print: (row: string) => void): Promise<void> {
   // The join alone, reading the branches' outputs from the one-process run: start + imports + loading inputs.
   const sequentialRun = 'j1-0';
   const inProcess = (JSON.parse(readFileSync(path.join(dir, 'artifacts', sequentialRun, 'run.json'), 'utf8')) as RunRecord).steps.find((s) => s.name === 'join')!.seconds;
-  const alone = async (launch: () => Promise<{ status: string; seconds: number; error?: { message: string } }>, times: number) => {
-    const seconds: number[] = [];
-    for (let i = 0; i < times; i++) {
-      const outcome = await launch();
-      if (outcome.status !== 'succeeded') throw new Error(`the join alone ${outcome.status}: ${outcome.error?.message}\n${output.join('')}`);
-      output.length = 0;
-      seconds.push(outcome.seconds);
-    }
-    return median(seconds);
-  };
-  const asProcess = await alone(() => runLocal({ dir, python: PYTHON, only: 'join', runId: sequentialRun, onOutput: keep }), 5);
-  const asContainer = await containerStep(dir, sequentialRun, alone, print);
+  const asProcess = await timed(() => runLocal({ dir, python: PYTHON, only: 'join', runId: sequentialRun, onOutput: keep }), 5);
+  const containers = await containerFigures(dir, sequentialRun, print);
   print(
     `  one step (join) alone: in the one process ${inProcess.toFixed(3)} s | own process ${asProcess.toFixed(3)} s` +
-      (asContainer === undefined ? '' : ` | own container ${asContainer.toFixed(3)} s`),
+      (containers ? ` | own container ${containers.step.toFixed(3)} s` : ''),
   );
+  if (containers) {
+    print(
+      `  diamond in containers: --jobs 1 ${containers.one.toFixed(2)} s, --jobs 2 ${containers.two.toFixed(2)} s: ` +
+        `${(containers.one / containers.two).toFixed(2)}x faster (each extra container on the critical path costs the start above)`,
+    );
+  }
   // Timed like the step runs above (from this process), so the figures compare.
   const floor = median(
     Array.from({ length: 5 }, () => {
@@ -82,13 +78,23 @@ export async function benchJobs(print: (row: string) => void): Promise<void> {
   print(`  floor: ${PYTHON} -c 'import numpy' ${floor.toFixed(3)} s (the step's own imports)`);
 }
 
-/** The join in its own container from the pipeline's image (built on the local scientific base), or undefined without an engine. */
-async function containerStep(
-  dir: string,
-  runId: string,
-  alone: (launch: () => Promise<{ status: string; seconds: number }>, times: number) => Promise<number>,
-  print: (row: string) => void,
-): Promise<number | undefined> {
+/** The median of `times` runs' own seconds; a run that does not succeed stops the bench with its output. */
+async function timed(launch: () => Promise<RunOutcome>, times: number): Promise<number> {
+  const seconds: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const outcome = await launch();
+    if (outcome.status !== 'succeeded') throw new Error(`run ${outcome.status}: ${outcome.error?.message}\n${output.join('')}`);
+    output.length = 0;
+    seconds.push(outcome.seconds);
+  }
+  return median(seconds);
+}
+
+/**
+ * In the pipeline's image (built on the local scientific base): the join alone in its own
+ * container, and the whole diamond with --jobs 1 and 2. Undefined without an engine.
+ */
+async function containerFigures(dir: string, runId: string, print: (row: string) => void): Promise<{ step: number; one: number; two: number } | undefined> {
   const engine = createDockerEngine(process.env);
   try {
     await engine.info();
@@ -100,7 +106,10 @@ async function containerStep(
   try {
     const built = await buildPipeline({ dir, engine, repository, baseImage: ML_BASE_IMAGE });
     if (built.status !== 'succeeded' && built.status !== 'up-to-date') throw new Error(`build ${built.status}: ${built.error?.describe()}`);
-    return await alone(() => runInContainer({ dir, engine, image: built.tags[0], only: 'join', runId, onOutput: keep }), 3);
+    const image = built.tags[0];
+    const step = await timed(() => runInContainer({ dir, engine, image, only: 'join', runId, onOutput: keep }), 3);
+    const whole = (jobs: number) => timed(() => runInContainer({ dir, engine, image, jobs, params: [`pause=${BRANCH_SECONDS}`], onOutput: keep }), 3);
+    return { step, one: await whole(1), two: await whole(2) };
   } finally {
     await removeRepository(engine, repository);
   }
