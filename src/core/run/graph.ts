@@ -10,8 +10,6 @@ import type { PipelineManifest } from '../generate/manifest';
 
 export interface StepNode {
   name: string;
-  /** Position in notebook order. */
-  index: number;
   /** Steps of this graph that must succeed first (producers, `after`, the previous state step). */
   needs: string[];
   /** Inputs with the step producing each; a producer outside the graph (`--from`) is not in `needs`. */
@@ -42,23 +40,22 @@ export function stepGraph(manifest: PipelineManifest, from?: string): StepGraph 
   for (const [before, after] of manifest.edges ?? []) edges.get(after)?.add(before);
   let previousState: string | null = null;
   const steps: StepNode[] = [];
-  all.forEach((step, index) => {
+  for (const step of all) {
     const needs = new Set([...step.inputs.map((i) => i.from), ...step.after, ...(edges.get(step.name) ?? [])]);
     const state = step.state === true;
     const stateFrom = previousState;
     if (state && stateFrom) needs.add(stateFrom);
     if (state) previousState = step.name;
-    if (!selected.has(step.name)) return;
+    if (!selected.has(step.name)) continue;
     steps.push({
       name: step.name,
-      index,
       needs: [...needs].filter((n) => selected.has(n) && n !== step.name),
       inputs: step.inputs.map((i) => ({ name: i.name, from: i.from })),
       outputs: [...step.outputs],
       state,
       ...(state ? { stateFrom: stateFrom === null ? null : selected.has(stateFrom) ? stateFrom : undefined } : {}),
     });
-  });
+  }
   return { steps };
 }
 
