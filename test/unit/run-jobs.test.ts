@@ -5,12 +5,12 @@
  * leaves no process behind.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { RUN_NOTEBOOK_AS_SCRIPT } from '../helpers/cli';
+import { CLI, RUN_NOTEBOOK_AS_SCRIPT } from '../helpers/cli';
 import {
   artifactHashes,
   cli,
@@ -106,6 +106,32 @@ for (const [language, cells, metadata] of [
     });
   });
 }
+
+describe('Ctrl-C on nb2prod run --jobs 2', () => {
+  it('stops every step process (SIGTERM from nb2prod) and exits 130', async () => {
+    const p = await pipeline([...PYTHON_DIAMOND]);
+    const child = spawn(process.execPath, [CLI, 'run', p.dir, '--local', '--python', SCIENTIFIC_PYTHON, '--jobs', '2', '--param', 'pause=60'], {
+      cwd: p.work,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const started = new Set<string>();
+    let stderr = '';
+    let interrupted = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+      for (const m of stderr.matchAll(/^\[(left|right)\] \[pipeline\] /gm)) started.add(m[1]);
+      // One SIGINT to nb2prod alone, as from `kill -INT` (a second one exits at once): nb2prod must stop the steps itself.
+      if (started.size === 2 && !interrupted) {
+        interrupted = true;
+        setTimeout(() => child.kill('SIGINT'), 300);
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(started.size, 2, stderr);
+    assert.equal(code, 130, stderr);
+    assert.deepEqual(stepProcesses(p.dir), []);
+  });
+});
 
 /** Processes still running a step of this pipeline (their command line names its artifacts directory). */
 function stepProcesses(dir: string): string[] {
