@@ -11,7 +11,7 @@ import { sha256 } from '../hash';
 import { argoWorkflow } from './argo';
 import { ImageSource, PushedImageLookup, resolveExportImage } from './image';
 import { kfpPipelineSpec } from './kfp';
-import { ExportTarget, taskModel } from './tasks';
+import { ExportPipeline, ExportTarget, taskModel } from './tasks';
 
 export interface ExportOptions {
   /** The pipeline directory (holding pipeline.json). */
@@ -66,8 +66,15 @@ export async function exportPipeline(opts: ExportOptions): Promise<ExportResult>
     image: resolved.image,
     imageSource: resolved.source,
     manifest,
-    warnings: resolved.warning ? [resolved.warning] : [],
+    warnings: [...(resolved.warning ? [resolved.warning] : []), ...(opts.target === 'argo' ? argoWarnings(pipeline) : [])],
   };
+}
+
+/** Argo expands `{{...}}` in the values it substitutes; YAML quoting cannot prevent that. */
+function argoWarnings(pipeline: ExportPipeline): string[] {
+  return pipeline.params
+    .filter((p) => typeof p.default === 'string' && p.default.includes('{{'))
+    .map((p) => `parameter ${p.name}'s default contains '{{': Argo may read it as a template expression rather than text`);
 }
 
 /**
