@@ -10,6 +10,7 @@ export const Command = {
   runPipelineLocally: 'nb2prod.runPipelineLocally',
   tagCell: 'nb2prod.tagCell',
   showPlan: 'nb2prod.showPlan',
+  showGraph: 'nb2prod.showGraph',
   refreshLineage: 'nb2prod.refreshLineage',
   showLog: 'nb2prod.showLog',
   openFile: 'nb2prod.lineage.openFile',
