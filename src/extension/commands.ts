@@ -10,6 +10,7 @@ import { Command, CommandId } from './constants';
 import type { ReadonlyDocuments } from './documents';
 import type { ErrorHandler } from './errors';
 import type { GraphPanels } from './graphPanel';
+import type { RunsPanels } from './runsPanel';
 import type { LineageElement } from './lineageTree';
 import type { LineageView } from './lineageView';
 import type { OutputLog } from './log';
@@ -26,6 +27,7 @@ export interface CommandDeps {
   log: OutputLog;
   errors: ErrorHandler;
   graphs: GraphPanels;
+  runs: RunsPanels;
 }
 
 /** Arguments come from VS Code untyped; each handler declares what it accepts. */
@@ -68,6 +70,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const t = await target(arg);
       if (!t) return undefined;
       return deps.graphs.show(t);
+    },
+    [Command.compareRuns]: async (arg?: unknown) => {
+      const t = await target(arg);
+      if (!t) return undefined;
+      return deps.runs.show(t);
     },
     [Command.buildImage]: (arg?: unknown) => buildCommand(arg),
     [Command.runPipeline]: async (arg?: unknown) => runCommand(arg, {}),

@@ -11,6 +11,7 @@ export const Command = {
   tagCell: 'nb2prod.tagCell',
   showPlan: 'nb2prod.showPlan',
   showGraph: 'nb2prod.showGraph',
+  compareRuns: 'nb2prod.compareRuns',
   refreshLineage: 'nb2prod.refreshLineage',
   showLog: 'nb2prod.showLog',
   openFile: 'nb2prod.lineage.openFile',

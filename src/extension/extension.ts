@@ -11,6 +11,7 @@ import { PlanDiagnostics } from './diagnostics';
 import { ReadonlyDocuments } from './documents';
 import { ErrorHandler } from './errors';
 import { GraphPanels } from './graphPanel';
+import { RunsPanels } from './runsPanel';
 import { LineageView } from './lineageView';
 import { OutputLog } from './log';
 import { PipelineOps } from './pipelineOps';
@@ -42,7 +43,8 @@ export class Extension implements vscode.Disposable {
     const ops = this.own(new PipelineOps(config, log, diagnostics));
     const errors = new ErrorHandler(log);
     const graphs = this.own(new GraphPanels(context.extensionUri, ops, log));
-    this.disposables.push(...registerCommands({ ops, lineage, documents, log, errors, graphs }));
+    const runs = this.own(new RunsPanels(context.extensionUri, lineage));
+    this.disposables.push(...registerCommands({ ops, lineage, documents, log, errors, graphs, runs }));
     this.disposables.push(
       vscode.workspace.onDidCloseNotebookDocument((doc) => diagnostics.clear(doc.uri)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build and run are available')),

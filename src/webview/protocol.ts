@@ -3,6 +3,7 @@
  * hide/show and reloads. Both sides import these types, so a renamed field fails to compile
  * on both. Plain data only: messages are structured-cloned.
  */
+import type { RunRow } from '../core/lineage/compare';
 import type { PipelineGraph } from '../core/plan/graph';
 import type { StepRunView } from '../core/plan/runProgress';
 
@@ -53,22 +54,6 @@ export interface GraphState {
 }
 
 // ---- Compare Runs ----
-
-export interface RunRow {
-  id: string;
-  runId: string;
-  /** 1-based number of the version the run belongs to (0: unknown). */
-  version: number;
-  versionId?: string;
-  ts: string;
-  status: string;
-  seconds?: number;
-  local: boolean;
-  params: Record<string, unknown>;
-  metrics: Record<string, unknown>;
-  /** Artifact path -> sha256, for the diff. */
-  artifacts: Record<string, string>;
-}
 
 export type ToRuns = { type: 'runs'; notebook: string; rows: RunRow[] };
 
