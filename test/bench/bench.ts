@@ -8,6 +8,7 @@ const SECTIONS: Section[] = [
   { title: 'Core: plan + generate', module: './core', fn: 'benchCore' },
   { title: 'Python parser choice', module: './parser', fn: 'benchParser' },
   { title: 'Lineage store', module: './lineage', fn: 'benchLineage' },
+  { title: 'Pipeline Graph layout', module: './graph', fn: 'benchGraph' },
   { title: 'Containers', module: './docker', fn: 'benchDocker' },
 ];
 

@@ -109,9 +109,18 @@ function pathOf(points: { x: number; y: number }[]): string {
   return d;
 }
 
+/** What the drawing depends on: most edits inside a cell change none of it, and then nothing is laid out again. */
+let drawnKey = '';
+
 function render(readOnly: boolean): void {
   if (!graph) return;
   const t0 = performance.now();
+  const key = JSON.stringify([graph.nodes, graph.edges, graph.problems, readOnly]);
+  if (key === drawnKey && placed) {
+    api.postMessage({ type: 'rendered', revision, nodes: graph.nodes.length, edges: placed.edges.length, layoutMs: 0, renderMs: performance.now() - t0 });
+    return;
+  }
+  drawnKey = key;
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
   placed = layoutGraph(graph, (id) => nodeSize(byId.get(id)!), (text) => ({ width: textWidth(text, '11px') + 8, height: 16 }));
   const t1 = performance.now();

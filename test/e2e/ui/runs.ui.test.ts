@@ -104,7 +104,7 @@ describe('UI: Compare Runs', function () {
     await runs.locator('#columns input[data-column="where"]').uncheck();
     assert.strictEqual(await runs.locator('th[data-column="where"]').count(), 0);
     await runs.locator('#choose-columns').click();
-    await runFromPalette(session.page, 'View: Close Panel'); // the run log would cover the chart
+    await runFromPalette(session.page, 'View: Hide Panel'); // the run log would cover the chart
     await session.page.mouse.move(5, 450);
     console.log(`      screenshot: ${await screenshot(session.page, 'runs-compare')}`);
   });
