@@ -9,6 +9,7 @@ const SECTIONS: Section[] = [
   { title: 'Python parser choice', module: './parser', fn: 'benchParser' },
   { title: 'Lineage store', module: './lineage', fn: 'benchLineage' },
   { title: 'Export (nb2prod export kfp|argo)', module: './export', fn: 'benchExport' },
+  { title: 'Pipeline Graph layout', module: './graph', fn: 'benchGraph' },
   { title: 'Containers', module: './docker', fn: 'benchDocker' },
 ];
 
