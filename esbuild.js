@@ -71,6 +71,9 @@ const common = {
   banner: { js: "const __nb2prodImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
 };
 
+/** Webview scripts run in the browser page of a webview: one IIFE each, no Node. */
+const webview = { platform: 'browser', format: 'iife', target: 'chrome120', banner: {}, define: {}, external: [] };
+
 const entries = [
   { entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: `#!/usr/bin/env node\n${common.banner.js}` } },
   { entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js' },
@@ -82,6 +85,9 @@ const entries = [
   { entryPoints: ['src/bundles/tar-stream.ts'], outfile: 'dist/tar-stream.js' },
   // ts-morph is 14 MB of JavaScript: its own file, required only when a TS/JS notebook is analysed.
   { entryPoints: ['src/core/analysis/typescript/engine.ts'], outfile: 'dist/ts-analyzer.js', minify: true, sourcemap: false },
+  // The Pipeline Graph and Compare Runs pages: loaded by their webviews, never by the extension host.
+  { entryPoints: ['src/webview/graph/main.ts'], outfile: 'dist/webview/graph.js', ...webview },
+  { entryPoints: ['src/webview/runs/main.ts'], outfile: 'dist/webview/runs.js', ...webview },
 ];
 
 // The Python parser is tree-sitter compiled to WebAssembly: the bundles load these two files

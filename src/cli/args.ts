@@ -19,6 +19,8 @@ export interface OptionSpec {
   flags: string;
   help: string;
   repeat?: boolean;
+  /** The only values the option accepts (anything else is a usage error). */
+  choices?: readonly string[];
 }
 
 /** A command (or a subcommand of one): its argument syntax, options and handler. */

@@ -8,7 +8,7 @@ import { EXPORT_TARGETS, ExportTarget } from '../core/export/tasks';
 import { CommandSpec, OPTIONS, ParsedArgs, stringFlag } from './args';
 import { pipelineDir, PIPELINE_ARGUMENT } from './build';
 import { CliContext, EXIT, UsageError } from './context';
-import { recordExportResult } from './recording';
+import { recordExportResult, workspaceDir } from './recording';
 
 export const exportSpec: CommandSpec = {
   name: 'export',
@@ -44,6 +44,10 @@ async function exportCommand(args: ParsedArgs, ctx: CliContext): Promise<number>
     out: out === undefined ? undefined : path.resolve(ctx.cwd, out),
     volume,
     paramSource: source.productionized?.plan.paramSource,
+    pushedImage: async (dir) => {
+      const { lastPushedDigest } = await import('../core/docker/push');
+      return lastPushedDigest(workspaceDir(ctx, stringFlag(args, 'workspace')), dir, { baseImage: stringFlag(args, 'base-image') });
+    },
   });
   for (const w of result.warnings) ctx.err(`warning: ${w}`);
   await recordExportResult(ctx, stringFlag(args, 'workspace'), source.dir, result);

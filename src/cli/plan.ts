@@ -1,16 +1,24 @@
 import * as path from 'path';
 import { formatLocated } from '../core/errors';
+import { graphDot, graphMermaid, pipelineGraph } from '../core/plan/graph';
 import type { Plan } from '../core/plan/model';
 import { planNotebook, readNotebookFile, workspaceRelative } from '../core/pipeline';
-import { CommandSpec, OPTIONS, ParsedArgs } from './args';
+import { CommandSpec, OPTIONS, ParsedArgs, stringFlag } from './args';
 import { analysisCacheDir } from './productionize';
-import { CliContext, EXIT } from './context';
+import { CliContext, EXIT, UsageError } from './context';
+
+const FORMATS = ['text', 'json', 'mermaid', 'dot'] as const;
+type Format = (typeof FORMATS)[number];
 
 export const planSpec: CommandSpec = {
   name: 'plan',
   arguments: '<notebook>',
   summary: 'show the steps, their inputs and outputs, and the diagnostics',
-  options: [OPTIONS.json, OPTIONS.noCache],
+  options: [
+    { flags: '--format <format>', help: 'how to print the plan (default: text); mermaid and dot print the step graph', choices: FORMATS },
+    { flags: '--json', help: 'the same as --format json' },
+    OPTIONS.noCache,
+  ],
   handler: planCommand,
 };
 
@@ -19,16 +27,37 @@ async function planCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
   const notebook = await readNotebookFile(abs);
   notebook.path = workspaceRelative(ctx.cwd, abs);
   const cacheDir = analysisCacheDir(args, ctx);
+  const format = planFormat(args);
   const plan = await planNotebook(notebook, { analysisCache: cacheDir ? { dir: cacheDir, notebookFile: abs } : undefined, oneShot: true });
-  if (args.flags.has('json')) ctx.out(JSON.stringify(planJson(plan), null, 2));
-  else ctx.out(planText(plan));
+  ctx.out(renderPlan(plan, format).replace(/\n$/, ''));
   const errors = plan.diagnostics.filter((d) => d.severity === 'error');
-  for (const d of plan.diagnostics.filter((d) => d.severity !== 'info' || !args.flags.has('json'))) {
-    if (d.severity === 'error' || args.flags.has('json')) {
+  // Text shows warnings itself; the other formats are for machines, so warnings go to stderr.
+  const machine = format !== 'text';
+  for (const d of plan.diagnostics.filter((d) => d.severity !== 'info' || !machine)) {
+    if (d.severity === 'error' || machine) {
       ctx.err(`${d.severity}: ${formatLocated(d.message, { file: plan.notebook, cell: d.cell, cellId: d.cellId, line: d.line, column: d.column })}`);
     }
   }
   return errors.length ? EXIT.failed : EXIT.ok;
+}
+
+function planFormat(args: ParsedArgs): Format {
+  const format = stringFlag(args, 'format') as Format | undefined;
+  if (format && args.flags.has('json') && format !== 'json') throw new UsageError(`--json and --format ${format} ask for two formats; give one`);
+  return format ?? (args.flags.has('json') ? 'json' : 'text');
+}
+
+function renderPlan(plan: Plan, format: Format): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify(planJson(plan), null, 2);
+    case 'mermaid':
+      return graphMermaid(pipelineGraph(plan));
+    case 'dot':
+      return graphDot(pipelineGraph(plan));
+    default:
+      return planText(plan);
+  }
 }
 
 /** The `plan --json` contract other tools depend on. */

@@ -46,6 +46,7 @@ function addCommand(parent: Command, spec: CommandSpec, program: Program): void 
   const lists = new Set<string>();
   for (const option of spec.options ?? []) {
     const made = new Option(option.flags, option.help);
+    if (option.choices) made.choices(option.choices);
     if (option.repeat) {
       lists.add(made.attributeName());
       made.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);

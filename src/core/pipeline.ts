@@ -13,6 +13,7 @@ import { resolveBaseImage } from './generate/dockerfile';
 import type { GeneratedFile } from './generate/files';
 import { buildManifest, PipelineManifest } from './generate/manifest';
 import { generatePythonPackage } from './generate/python/package';
+import { generateReadme } from './generate/readme';
 import { generateTypeScriptPackage } from './generate/typescript';
 import { defaultNodeBaseImage } from './generate/typescript/dockerfile';
 import { sha256 } from './hash';
@@ -224,8 +225,10 @@ function runnerFor(notebook: Notebook): Runner {
 }
 
 function generateFiles(plan: Plan, runner: Runner, opts: Parameters<typeof generatePythonPackage>[1]): { files: GeneratedFile[]; warnings: string[] } {
-  if (runner === 'python') return generatePythonPackage(plan, opts);
-  return { files: generateTypeScriptPackage(plan, { ...opts, runtime: runner }), warnings: [] };
+  const generated = runner === 'python' ? generatePythonPackage(plan, opts) : { files: generateTypeScriptPackage(plan, { ...opts, runtime: runner }), warnings: [] };
+  // Both runners get the same README: it describes the plan, not the language.
+  generated.files.push({ path: 'README.md', content: generateReadme(plan, { ...opts, runner }) });
+  return generated;
 }
 
 async function readPins(notebookDir: string): Promise<string[]> {

@@ -11,10 +11,12 @@ import type { Config } from './config';
 import { Command, CommandId, Setting } from './constants';
 import type { ReadonlyDocuments } from './documents';
 import type { ErrorHandler } from './errors';
+import type { GraphPanels } from './graphPanel';
+import type { RunsPanels } from './runsPanel';
 import type { LineageElement } from './lineageTree';
 import type { LineageView } from './lineageView';
 import type { OutputLog } from './log';
-import { cellId, NotebookTarget, openNotebookDocument, resolveTarget } from './notebooks';
+import { NotebookTarget, openNotebookDocument, resolveTarget, revealCell } from './notebooks';
 import { noNotebook, PipelineOps } from './pipelineOps';
 import { planMarkdown } from './planText';
 import { EXPORT_TARGET_LABELS, isExportTarget, normalizedRegistry, PublishOps, requirePushTrust } from './publishOps';
@@ -29,6 +31,8 @@ export interface CommandDeps {
   documents: ReadonlyDocuments;
   log: OutputLog;
   errors: ErrorHandler;
+  graphs: GraphPanels;
+  runs: RunsPanels;
 }
 
 /** Arguments come from VS Code untyped; each handler declares what it accepts. */
@@ -67,6 +71,16 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       await documents.show(`${name(t)} plan.md`, planMarkdown(plan));
       return plan;
     },
+    [Command.showGraph]: async (arg?: unknown) => {
+      const t = await target(arg);
+      if (!t) return undefined;
+      return deps.graphs.show(t);
+    },
+    [Command.compareRuns]: async (arg?: unknown) => {
+      const t = await target(arg);
+      if (!t) return undefined;
+      return deps.runs.show(t);
+    },
     [Command.buildImage]: (arg?: unknown) => buildCommand(arg),
     [Command.runPipeline]: async (arg?: unknown) => runCommand(arg, {}),
     [Command.runPipelineLocally]: async (arg?: unknown) => runCommand(arg, { local: true }),
@@ -90,15 +104,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
     },
     [Command.revealCell]: async (e: LineageElement) => {
       if (e.type !== 'step' || !e.step.cells.length) return;
-      const t = lineageTarget(e);
-      const doc = t.document ?? (await vscode.workspace.openNotebookDocument(t.uri));
-      // Cells move: find the recorded cell by id first, then fall back to its index.
-      const wanted = e.step.cells[0];
-      const byId = doc.getCells().find((c) => cellId(c) === wanted.id);
-      const index = byId?.index ?? Math.min(wanted.index, doc.cellCount - 1);
-      const range = new vscode.NotebookRange(index, index + 1);
-      await vscode.window.showNotebookDocument(doc, { selections: [range], preserveFocus: false });
-      vscode.window.activeNotebookEditor?.revealRange(range, vscode.NotebookEditorRevealType.InCenterIfOutsideViewport);
+      await revealCell(lineageTarget(e), e.step.cells[0]);
     },
     [Command.rebuild]: (e: LineageElement) => buildCommand(e),
     [Command.rerun]: async (e: LineageElement) => {

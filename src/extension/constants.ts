@@ -10,6 +10,8 @@ export const Command = {
   runPipelineLocally: 'nb2prod.runPipelineLocally',
   tagCell: 'nb2prod.tagCell',
   showPlan: 'nb2prod.showPlan',
+  showGraph: 'nb2prod.showGraph',
+  compareRuns: 'nb2prod.compareRuns',
   refreshLineage: 'nb2prod.refreshLineage',
   showLog: 'nb2prod.showLog',
   openFile: 'nb2prod.lineage.openFile',

@@ -10,6 +10,8 @@ import { Config } from './config';
 import { PlanDiagnostics } from './diagnostics';
 import { ReadonlyDocuments } from './documents';
 import { ErrorHandler } from './errors';
+import { GraphPanels } from './graphPanel';
+import { RunsPanels } from './runsPanel';
 import { LineageView } from './lineageView';
 import { OutputLog } from './log';
 import { PipelineOps } from './pipelineOps';
@@ -24,6 +26,7 @@ export interface Nb2prodApi {
   refreshLineage(): Promise<void>;
   readonly diagnostics: PlanDiagnostics;
   readonly cellStatus: CellStepStatusProvider;
+  readonly graphs: GraphPanels;
 }
 
 export class Extension implements vscode.Disposable {
@@ -38,17 +41,19 @@ export class Extension implements vscode.Disposable {
     const documents = this.own(new ReadonlyDocuments());
     const lineage = this.own(new LineageView(log));
     const cellStatus = this.own(new CellStepStatusProvider());
-    const ops = new PipelineOps(config, log, diagnostics);
+    const ops = this.own(new PipelineOps(config, log, diagnostics));
     const publish = new PublishOps(ops, config, log);
     const errors = new ErrorHandler(log);
-    this.disposables.push(...registerCommands({ ops, publish, config, lineage, documents, log, errors }));
+    const graphs = this.own(new GraphPanels(context.extensionUri, ops, log));
+    const runs = this.own(new RunsPanels(context.extensionUri, lineage));
+    this.disposables.push(...registerCommands({ ops, publish, config, lineage, documents, log, errors, graphs, runs }));
     this.disposables.push(
       vscode.workspace.onDidCloseNotebookDocument((doc) => diagnostics.clear(doc.uri)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build, run and push are available')),
     );
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms (${context.extensionMode === vscode.ExtensionMode.Production ? 'production' : 'development'})`);
-    this.api = { activationMs, lineageTree: lineage.tree, refreshLineage: () => lineage.refresh(), diagnostics, cellStatus };
+    this.api = { activationMs, lineageTree: lineage.tree, refreshLineage: () => lineage.refresh(), diagnostics, cellStatus, graphs };
   }
 
   private own<T extends vscode.Disposable>(d: T): T {

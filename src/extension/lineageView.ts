@@ -6,6 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { LineageProblem, LiveLineage } from '../core/lineage';
+import type { LineageModel } from '../core/lineage/model';
 import { LINEAGE_GLOB, View } from './constants';
 import type { Log } from './log';
 import { LineageSource, LineageTreeProvider } from './lineageTree';
@@ -27,6 +28,9 @@ export class LineageView implements vscode.Disposable {
   /** Serializes refreshes: two overlapping reads would fold the same bytes twice. */
   private pending: Promise<void> = Promise.resolve();
   private drawn = false;
+  private readonly refreshed = new vscode.EventEmitter<void>();
+  /** Fires after a refresh that read new records (Compare Runs follows it). */
+  readonly onDidRefresh = this.refreshed.event;
 
   constructor(private readonly log: Log) {
     this.view = vscode.window.createTreeView(View.lineage, { treeDataProvider: this.tree, showCollapseAll: true });
@@ -73,6 +77,13 @@ export class LineageView implements vscode.Disposable {
     if (!changed) return;
     this.drawn = true;
     this.tree.setSources(sources);
+    this.refreshed.fire();
+  }
+
+  /** The folded lineage of a workspace folder, as of the last refresh. */
+  model(workspaceDir: string): LineageModel | undefined {
+    for (const state of this.folders.values()) if (state.folder.uri.fsPath === workspaceDir) return state.live.model;
+    return undefined;
   }
 
   private onVisibility(visible: boolean): void {
@@ -111,6 +122,7 @@ export class LineageView implements vscode.Disposable {
   dispose(): void {
     this.unwatch();
     for (const d of this.subscriptions) d.dispose();
+    this.refreshed.dispose();
   }
 }
 

@@ -119,3 +119,17 @@ export async function resolveTarget(arg: unknown): Promise<NotebookTarget | unde
   if (!uri) return undefined;
   return { uri, workspaceDir: workspaceDirFor(uri), document: openNotebookDocument(uri) };
 }
+
+/**
+ * Opens the notebook with a recorded cell selected and in view. Cells move: the cell is found
+ * by id first, then by its index.
+ */
+export async function revealCell(target: NotebookTarget, cell: { index: number; id: string }): Promise<void> {
+  const doc = target.document ?? (await vscode.workspace.openNotebookDocument(target.uri));
+  const byId = doc.getCells().find((c) => cellId(c) === cell.id);
+  const index = byId?.index ?? Math.min(cell.index, doc.cellCount - 1);
+  const range = new vscode.NotebookRange(index, index + 1);
+  const editor = vscode.window.visibleNotebookEditors.find((e) => e.notebook === doc);
+  await vscode.window.showNotebookDocument(doc, { selections: [range], preserveFocus: false, viewColumn: editor?.viewColumn });
+  vscode.window.activeNotebookEditor?.revealRange(range, vscode.NotebookEditorRevealType.InCenterIfOutsideViewport);
+}

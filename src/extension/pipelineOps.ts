@@ -15,6 +15,7 @@ import { ActionableError } from './errors';
 import type { OutputLog } from './log';
 import { cellInputs, notebookLanguage, NotebookTarget } from './notebooks';
 import type { Report } from './progress';
+import type { RunOverlay } from '../webview/protocol';
 
 export interface ProductionizeOutcome {
   outDir: string;
@@ -44,9 +45,17 @@ export interface RunResult {
   metrics: Record<string, unknown>;
 }
 
-export class PipelineOps {
+/** A run's steps as they go, for the Pipeline Graph. */
+export interface RunProgressEvent {
+  notebook: vscode.Uri;
+  run: RunOverlay;
+}
+
+export class PipelineOps implements vscode.Disposable {
   /** One store per workspace folder: its in-process append queue must be shared. */
   private readonly stores = new Map<string, LineageStore>();
+  private readonly runProgress = new vscode.EventEmitter<RunProgressEvent>();
+  readonly onRunProgress = this.runProgress.event;
 
   constructor(
     private readonly config: Config,
@@ -177,17 +186,34 @@ export class PipelineOps {
       versionId = build.versionId;
     }
     const params = Object.entries(options.params ?? {}).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-    const onOutput = (text: string) => this.log.stream(text);
+    const { readManifest } = await import('../core/docker/pipeline-dir');
+    const { RunProgress } = await import('../core/plan/runProgress');
+    const progress = new RunProgress((await readManifest(dir)).steps.map((s) => s.name));
+    const publish = (status: RunOverlay['status'], runId?: string) => this.runProgress.fire({ notebook: target.uri, run: { runId, status, steps: progress.snapshot() } });
+    publish('running');
+    const onOutput = (text: string) => {
+      this.log.stream(text);
+      if (progress.feed(text)) publish('running');
+    };
     report(options.local ? 'running locally' : 'running in a container');
     const { pythonPath, jobs } = this.config.get(target.uri);
     const python = pythonPath || 'python3';
-    const outcome = options.local
-      ? await runner.runLocal({ dir, params, jobs, python, env: this.config.env(target.uri), onOutput, signal })
-      : await runner.runInContainer({ dir, params, jobs, engine: await this.engine(target.uri), image: image!, onOutput, signal });
+    let outcome: Awaited<ReturnType<typeof runner.runLocal>>;
+    try {
+      outcome = options.local
+        ? await runner.runLocal({ dir, params, jobs, python, env: this.config.env(target.uri), onOutput, signal })
+        : await runner.runInContainer({ dir, params, jobs, engine: await this.engine(target.uri), image: image!, onOutput, signal });
+    } catch (e) {
+      progress.finish({ status: e instanceof CancelledError ? 'cancelled' : 'failed', steps: [], artifacts: [] });
+      publish(e instanceof CancelledError ? 'cancelled' : 'failed');
+      throw e;
+    }
     const { record } = await lineage.recordRun(
       lineage.runFactsOf(outcome, target.workspaceDir, target.uri.fsPath, { image: options.local ? undefined : image, versionId, buildId }),
       { store: await this.store(target.workspaceDir) },
     );
+    progress.finish(record);
+    publish(record.status, record.runId);
     this.log.info(`run ${outcome.runId} ${outcome.status} in ${outcome.seconds.toFixed(1)}s`);
     if (outcome.status === 'cancelled') throw new CancelledError('Run');
     if (outcome.error) throw outcome.error;
@@ -201,6 +227,10 @@ export class PipelineOps {
       this.stores.set(workspaceDir, store);
     }
     return store;
+  }
+
+  dispose(): void {
+    this.runProgress.dispose();
   }
 
   async engine(scope: vscode.Uri) {

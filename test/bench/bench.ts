@@ -8,6 +8,8 @@ const SECTIONS: Section[] = [
   { title: 'Core: plan + generate', module: './core', fn: 'benchCore' },
   { title: 'Python parser choice', module: './parser', fn: 'benchParser' },
   { title: 'Lineage store', module: './lineage', fn: 'benchLineage' },
+  { title: 'Export (nb2prod export kfp|argo)', module: './export', fn: 'benchExport' },
+  { title: 'Pipeline Graph layout', module: './graph', fn: 'benchGraph' },
   { title: 'Containers', module: './docker', fn: 'benchDocker' },
   { title: 'Parallel steps (run --jobs)', module: './jobs', fn: 'benchJobs' },
 ];

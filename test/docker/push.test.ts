@@ -185,8 +185,12 @@ test('push prints the reference by digest, which is the digest the registry stor
   assert.equal(tree.status, 0, tree.stderr);
   assert.match(tree.stdout, new RegExp(`^ {6}push ${pushRecord.id.slice(0, 12)} .*${lines[0].replace(/[.]/g, '\\.')}$`, 'm'));
 
-  // What exports read: the last digest pushed for this content.
+  // What exports read: the last digest pushed for this content, and `nb2prod export` names it.
   assert.equal(await lastPushedDigest(ws, dir), lines[0]);
+  const exported = nb2prod(['export', 'kfp', dir, '--workspace', ws], ws);
+  assert.equal(exported.status, 0, exported.stderr);
+  assert.ok(fs.readFileSync(exported.stdout.trim(), 'utf8').includes(`image: ${lines[0]}`), 'the export runs the pushed digest');
+  assert.doesNotMatch(exported.stderr, /cannot pull/);
   await fs.promises.appendFile(path.join(dir, 'basic', '__init__.py'), '# changed\n');
   assert.equal(await lastPushedDigest(ws, dir), undefined, 'other content was never pushed');
 });

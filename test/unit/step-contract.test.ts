@@ -185,11 +185,14 @@ describe('steps of one run in separate processes (--only, one --run-id)', () => 
     assert.equal(run(PYTHON, ['-m', pkg, '--only', 'a', '--run-id', 'r'], out).status, 0);
     const both = ['left', 'right'].map(
       (step) =>
-        new Promise<number | null>((resolve) =>
-          spawn(PYTHON, ['-m', pkg, '--only', step, '--run-id', 'r'], { cwd: out, stdio: 'ignore' }).on('close', resolve),
-        ),
+        new Promise<string>((resolve) => {
+          const child = spawn(PYTHON, ['-m', pkg, '--only', step, '--run-id', 'r'], { cwd: out, stdio: ['ignore', 'ignore', 'pipe'] });
+          let stderr = '';
+          child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+          child.on('close', (code) => resolve(`${step}: exit ${code}${code === 0 ? '' : `\n${stderr}`}`));
+        }),
     );
-    assert.deepEqual(await Promise.all(both), [0, 0]);
+    assert.deepEqual(await Promise.all(both), ['left: exit 0', 'right: exit 0']);
     const merged = readJson<RunJson>(path.join(out, 'artifacts', 'r', 'run.json'));
     assert.deepEqual([merged.status, merged.steps.map((s) => s.name)], ['succeeded', ['a', 'left', 'right']]);
   });

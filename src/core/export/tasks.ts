@@ -91,7 +91,8 @@ export interface TaskModelOptions {
 type ManifestStep = PipelineManifest['steps'][number] & { state?: boolean };
 
 export function taskModel(manifest: PipelineManifest, opts: TaskModelOptions = {}): ExportPipeline {
-  const steps = manifest.steps as ManifestStep[];
+  // A pipeline.json written before a field existed reads as having none of it.
+  const steps = (manifest.steps as ManifestStep[]).map((s) => ({ ...s, inputs: s.inputs ?? [], outputs: s.outputs ?? [], after: s.after ?? [], params: s.params ?? [], metrics: s.metrics ?? [] }));
   if (steps.length === 0) throw new Nb2prodError('the pipeline has no steps: nothing to export');
   const params = Object.entries(manifest.params ?? {}).map(([name, value]) => pipelineParam(name, value, opts.paramSource));
   for (const p of params) checkIdentifier(p.name, 'parameter');

@@ -43,5 +43,7 @@ artifacts
 **/.pypirc
 # Notebooks and data belong to the workspace, not the image
 **/*.ipynb
+# The generated README is for reviewers: editing it must not rebuild the image
+README.md
 `;
 }

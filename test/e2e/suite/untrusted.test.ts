@@ -45,4 +45,23 @@ describe('restricted mode', () => {
     const records = lineageRecords().filter((r) => r.notebook === 'untrusted_export.ipynb');
     assert.deepStrictEqual(records.map((r) => r.type), ['version', 'export']);
   });
+
+  it('shows the Pipeline Graph (read-only: it only plans) and Compare Runs', async () => {
+    const uri = copyNotebook('diamond.ipynb', 'untrusted_graph.ipynb');
+    const { graphs } = await api();
+    const rendered = new Promise((resolve) => {
+      const sub = graphs.onDidRender((e) => {
+        if (e.notebook.toString() !== uri.toString()) return;
+        sub.dispose();
+        resolve(e.rendered);
+      });
+    });
+    const panel = await vscode.commands.executeCommand(Command.showGraph, uri);
+    assert.ok(!isCommandFailure(panel), JSON.stringify(panel));
+    const r = (await rendered) as { nodes: number; edges: number; layoutMs: number; renderMs: number };
+    console.log(`      graph drawn in Restricted Mode: ${r.nodes} steps, ${r.edges} edges, layout ${r.layoutMs.toFixed(1)} ms, drawing ${r.renderMs.toFixed(1)} ms`);
+    assert.deepStrictEqual([r.nodes, r.edges], [5, 5]);
+    const runs = await vscode.commands.executeCommand(Command.compareRuns, uri);
+    assert.ok(!isCommandFailure(runs), JSON.stringify(runs));
+  });
 });

@@ -7,7 +7,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import type { Locator, Page } from 'playwright-core';
+import type { Frame, Locator, Page } from 'playwright-core';
 import { CodeServer, findCodeServer, installExtension, startCodeServer } from '../harness/codeServer';
 import { openWorkbench, Workbench } from '../harness/workbench';
 
@@ -31,7 +31,7 @@ export function packageVsix(dir: string): string {
   return out;
 }
 
-export async function startUiSession(): Promise<UiSession> {
+export async function startUiSession(options: { settings?: Record<string, unknown> } = {}): Promise<UiSession> {
   const binary = findCodeServer();
   if (!binary) throw new Error('code-server is not installed (bash test/setup/vscode.sh)');
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'nb2prod-ui-'));
@@ -49,7 +49,7 @@ export async function startUiSession(): Promise<UiSession> {
   try {
     const vsix = packageVsix(scratch);
     const installLog = installExtension(binary, vsix, userDataDir, extensionsDir);
-    server = await startCodeServer({ binary, userDataDir, extensionsDir, log: process.env.NB2PROD_E2E_DEBUG ? console.log : undefined });
+    server = await startCodeServer({ binary, userDataDir, extensionsDir, settings: options.settings, log: process.env.NB2PROD_E2E_DEBUG ? console.log : undefined });
     workbench = await openWorkbench({ server, folder: workspace, onLog: process.env.NB2PROD_E2E_DEBUG ? console.log : undefined });
     return { page: workbench.page, workspace, vsix, installLog, close };
   } catch (e) {
@@ -98,5 +98,31 @@ export async function contextMenu(page: Page, target: Locator, label: string): P
     await item.hover();
     await page.keyboard.press('Enter');
     await menu.waitFor({ state: 'hidden', timeout: 5_000 });
+  }
+}
+
+/** Runs a command from the palette by its title, as a user types it. */
+export async function runFromPalette(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first().waitFor({ timeout: 10_000 });
+  await input.press('Enter');
+}
+
+/**
+ * The frame of the webview whose page has `selector`. A webview is an iframe holding another
+ * iframe (the page); hidden webviews keep theirs, so the first match that is visible wins.
+ */
+export async function webviewFrame(page: Page, selector: string, timeoutMs = 30_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      const found = await frame.$(selector).catch(() => null);
+      if (found && (await found.isVisible().catch(() => false))) return frame;
+    }
+    if (Date.now() > deadline) throw new Error(`no webview shows ${selector} within ${timeoutMs / 1000}s`);
+    await page.waitForTimeout(200);
   }
 }

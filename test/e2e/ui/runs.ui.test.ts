@@ -1,0 +1,111 @@
+/**
+ * Compare Runs in the real workbench: two local runs of the diamond fixture with a different
+ * parameter (edited in the parameters cell between them, so they are two versions too), then
+ * the table lists both with their metrics, the chart has a point for each, and ticking both
+ * shows which parameter and metrics changed.
+ */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Frame, Page } from 'playwright-core';
+import { runFromPalette, screenshot, showSideBar, startUiSession, UiSession, webviewFrame } from './session';
+
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+async function runsRecorded(workspace: string): Promise<number> {
+  const store = path.join(workspace, '.nb2prod', 'lineage.jsonl');
+  if (!fs.existsSync(store)) return 0;
+  return fs.readFileSync(store, 'utf8').split('\n').filter((l) => l.includes('"type":"run"') && l.includes('"status":"succeeded"')).length;
+}
+
+async function runLocally(page: Page, workspace: string, expected: number): Promise<void> {
+  await page.locator('.notebook-editor .monaco-list-row', { hasText: /numbers\s=\slist/ }).locator('.view-lines').click();
+  await runFromPalette(page, 'nb2prod: Run Pipeline Locally (Python)');
+  const deadline = Date.now() + 90_000;
+  while ((await runsRecorded(workspace)) < expected) {
+    if (Date.now() > deadline) assert.fail(`run ${expected} was not recorded`);
+    await page.waitForTimeout(200);
+  }
+}
+
+describe('UI: Compare Runs', function () {
+  let session: UiSession;
+  let runs: Frame;
+
+  before(async function () {
+    this.timeout(240_000);
+    session = await startUiSession({ settings: { 'nb2prod.pythonPath': PYTHON } });
+  });
+
+  after(async () => {
+    await session?.close();
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && session) {
+      console.log(`      screenshot: ${await screenshot(session.page, `ui-failed-${this.currentTest.title.replace(/\W+/g, '-')}`)}`);
+    }
+  });
+
+  it('two runs with different parameters: the table shows both with their metrics, the chart two points', async () => {
+    const { page, workspace } = session;
+    await page.locator('.activitybar .action-item a[aria-label^="Notebook to Production"]').waitFor({ state: 'visible', timeout: 90_000 });
+    await showSideBar(page, 'Explorer');
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'diamond.ipynb' }).dblclick();
+    await page.locator('.cell-statusbar-container', { hasText: 'step: load' }).first().waitFor({ timeout: 60_000 });
+    await runLocally(page, workspace, 1);
+
+    // A different parameter: scale 2 -> 5 in the parameters cell.
+    await page.locator('.notebook-editor .monaco-list-row', { hasText: /scale\s=\s2/ }).locator('.view-lines').click();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('scale = 5\nlimit = 10');
+    await page.keyboard.press('Escape');
+    await runLocally(page, workspace, 2);
+
+    await runFromPalette(page, 'nb2prod: Compare Runs');
+    runs = await webviewFrame(page, 'table#runs tbody tr');
+    await runs.locator('table#runs tbody tr').nth(1).waitFor({ timeout: 15_000 });
+    const table = await runs.evaluate(() => {
+      const headers = [...document.querySelectorAll('table#runs th')].map((th) => th.textContent ?? '');
+      const rows = [...document.querySelectorAll('table#runs tbody tr')].map((tr) => Object.fromEntries([...tr.querySelectorAll('td')].map((td, i) => [headers[i], td.textContent ?? ''])));
+      return { headers, rows };
+    });
+    console.log(`      columns: ${table.headers.filter(Boolean).join(', ')}`);
+    assert.strictEqual(table.rows.length, 2);
+    assert.deepStrictEqual(table.rows.map((r) => r.scale), ['2', '5']);
+    assert.deepStrictEqual(table.rows.map((r) => r.total), ['85', '175']);
+    assert.deepStrictEqual(table.rows.map((r) => r.status), ['succeeded', 'succeeded']);
+    assert.deepStrictEqual(table.rows.map((r) => r.version), ['1', '2']);
+    assert.strictEqual(await runs.evaluate(() => document.getElementById('chart')?.dataset.points), '2');
+  });
+
+  it('ticking both runs names the changed parameter and metrics', async () => {
+    const boxes = runs.locator('table#runs tbody input[type=checkbox]');
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    const changes = await runs.evaluate(() => [...document.querySelectorAll('#diff tr[data-kind]')].map((tr) => `${(tr as HTMLElement).dataset.kind} ${(tr as HTMLElement).dataset.name}`));
+    console.log(`      differences: ${changes.join('; ')}`);
+    assert.ok(changes.includes('param scale'), changes.join('\n'));
+    assert.ok(changes.includes('metric total'), changes.join('\n'));
+    assert.ok(!changes.includes('param limit'), 'an unchanged parameter is not a difference');
+  });
+
+  it('sorts, filters and hides columns', async () => {
+    await runs.locator('th[data-column="metric:total"]').click();
+    await runs.locator('th[data-column="metric:total"]').click();
+    const totals = async () => runs.evaluate(() => [...document.querySelectorAll('table#runs tbody tr')].map((tr) => tr.getAttribute('data-run')));
+    const descending = await totals();
+    await runs.locator('th[data-column="metric:total"]').click();
+    assert.deepStrictEqual(await totals(), [...descending].reverse());
+    await runs.locator('#filter').fill('175');
+    assert.strictEqual(await runs.locator('table#runs tbody tr').count(), 1);
+    await runs.locator('#filter').fill('');
+    await runs.locator('#choose-columns').click();
+    await runs.locator('#columns input[data-column="where"]').uncheck();
+    assert.strictEqual(await runs.locator('th[data-column="where"]').count(), 0);
+    await runs.locator('#choose-columns').click();
+    await runFromPalette(session.page, 'View: Hide Panel'); // the run log would cover the chart
+    await session.page.mouse.move(5, 450);
+    console.log(`      screenshot: ${await screenshot(session.page, 'runs-compare')}`);
+  });
+});
