@@ -9,6 +9,7 @@ import { CancelledError, Nb2prodError } from '../core/errors';
 import type { LineageStore } from '../core/lineage';
 import type { Notebook } from '../core/notebook/model';
 import type { Plan } from '../core/plan/model';
+import type { StepState } from '../core/run/scheduler';
 import type { Config } from './config';
 import type { PlanDiagnostics } from './diagnostics';
 import { ActionableError } from './errors';
@@ -195,14 +196,18 @@ export class PipelineOps implements vscode.Disposable {
       this.log.stream(text);
       if (progress.feed(text)) publish('running');
     };
+    const onStep = (step: string, state: StepState) => {
+      progress.step(step, state);
+      publish('running');
+    };
     report(options.local ? 'running locally' : 'running in a container');
     const { pythonPath, jobs } = this.config.get(target.uri);
     const python = pythonPath || 'python3';
     let outcome: Awaited<ReturnType<typeof runner.runLocal>>;
     try {
       outcome = options.local
-        ? await runner.runLocal({ dir, params, jobs, python, env: this.config.env(target.uri), onOutput, signal })
-        : await runner.runInContainer({ dir, params, jobs, engine: await this.engine(target.uri), image: image!, onOutput, signal });
+        ? await runner.runLocal({ dir, params, jobs, python, env: this.config.env(target.uri), onOutput, onStep, signal })
+        : await runner.runInContainer({ dir, params, jobs, engine: await this.engine(target.uri), image: image!, onOutput, onStep, signal });
     } catch (e) {
       progress.finish({ status: e instanceof CancelledError ? 'cancelled' : 'failed', steps: [], artifacts: [] });
       publish(e instanceof CancelledError ? 'cancelled' : 'failed');

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { runLocal } from '../../src/core/docker/run';
 import { CLI, RUN_NOTEBOOK_AS_SCRIPT } from '../helpers/cli';
 import {
   artifactHashes,
@@ -206,6 +207,23 @@ describe('run --local: how many at a time, and which steps', () => {
     const one = await run(p, 'together', ['--jobs', '1']);
     assert.equal(one.code, 0, one.err.join('\n'));
     assert.ok(one.out.includes('squares [0, 1, 4, 9]'));
+  });
+
+  it('reports each step as it starts and ends (for the Pipeline Graph): the join after both branches, a skipped step at the end', async () => {
+    const p = await pipeline([...PYTHON_DIAMOND]);
+    const events: string[] = [];
+    const onStep = (step: string, state: string) => void events.push(`${step}:${state}`);
+    const ok = await runLocal({ dir: p.dir, python: SCIENTIFIC_PYTHON, jobs: 2, runId: 'events', onStep });
+    assert.equal(ok.status, 'succeeded');
+    assert.deepEqual(events.slice(0, 2), ['load:running', 'load:succeeded']);
+    assert.deepEqual(events.slice(-2), ['join:running', 'join:succeeded']);
+    assert.deepEqual(new Set(events.slice(2, 6)), new Set(['left:running', 'right:running', 'left:succeeded', 'right:succeeded']));
+
+    events.length = 0;
+    const failed = await runLocal({ dir: p.dir, python: SCIENTIFIC_PYTHON, jobs: 2, runId: 'events-failed', params: ['fail_left=true'], onStep });
+    assert.equal(failed.status, 'failed');
+    assert.ok(events.includes('left:failed'));
+    assert.equal(events[events.length - 1], 'join:skipped');
   });
 
   it('a parameter the package rejects is a usage error (exit 2), as without --jobs; so is --jobs 0', async () => {

@@ -18,6 +18,27 @@ describe('RunProgress', () => {
     assert.equal(p.feed('[pipeline] step 9/9 unknown\n'), false, 'a step the plan does not have is ignored');
   });
 
+  it('steps running together (jobs) move by the launcher\'s events; their prefixed progress lines change nothing', () => {
+    let now = 0;
+    const p = new RunProgress(['load', 'left', 'right', 'join'], () => now);
+    p.step('load', 'running');
+    now += 500;
+    p.step('load', 'succeeded');
+    p.step('left', 'running');
+    p.step('right', 'running');
+    assert.equal(p.feed('[left] [pipeline] step 1/1 left\n'), false);
+    now += 1000;
+    p.step('left', 'failed');
+    p.step('right', 'cancelled');
+    p.step('join', 'skipped');
+    assert.deepEqual(p.snapshot(), {
+      load: { state: 'done', seconds: 0.5 },
+      left: { state: 'failed', seconds: 1 },
+      right: { state: 'failed', seconds: 1, error: 'cancelled' },
+      join: { state: 'skipped' },
+    });
+  });
+
   it('the recorded run decides: statuses, times, output sizes; steps it never reached are skipped', () => {
     const p = new RunProgress(['load', 'train', 'report']);
     p.feed('[pipeline] step 1/3 load\n[pipeline] step 2/3 train\n');

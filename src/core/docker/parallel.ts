@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CancelledError } from '../errors';
 import type { StepGraph, StepNode } from '../run/graph';
-import { schedule, ScheduledStep } from '../run/scheduler';
+import { schedule, ScheduledStep, StepState } from '../run/scheduler';
 import type { OutputStream } from './engine';
 import { lineSplitter } from './lines';
 import type { PipelineManifest, RunArtifact, RunRecord, RunStepRecord } from './pipeline-dir';
@@ -34,6 +34,7 @@ export interface ParallelRun {
   runId: string;
   params: string[];
   onOutput?: (text: string, stream: OutputStream) => void;
+  onStep?: (step: string, state: StepState) => void;
   signal?: AbortSignal;
 }
 
@@ -53,6 +54,7 @@ export async function runParallel(run: ParallelRun): Promise<number | null> {
   const runStep = async (step: StepNode, signal: AbortSignal): Promise<boolean> => {
     // Whole lines with the step's name: steps running together interleave lines, never parts of lines.
     const output = lineSplitter((line, stream) => run.onOutput?.(`[${step.name}] ${line}\n`, stream));
+    run.onStep?.(step.name, 'running');
     try {
       const code = await run.launcher.launch(stepArgs(run, step), {
         manifest: run.manifest,
@@ -63,7 +65,11 @@ export async function runParallel(run: ParallelRun): Promise<number | null> {
         labels: { [STEP_LABEL]: step.name },
       });
       exitCodes.set(step.name, code);
+      run.onStep?.(step.name, code === 0 ? 'succeeded' : 'failed');
       return code === 0;
+    } catch (err) {
+      run.onStep?.(step.name, signal.aborted ? 'cancelled' : 'failed');
+      throw err;
     } finally {
       output.flush();
     }
@@ -76,6 +82,7 @@ export async function runParallel(run: ParallelRun): Promise<number | null> {
     throw err;
   }
   const skipped = steps.filter((s) => s.outcome === 'skipped').map((s) => s.name);
+  for (const name of skipped) run.onStep?.(name, 'skipped');
   if (skipped.length && !run.signal?.aborted) run.onOutput?.(`[nb2prod] not started after a failure: ${skipped.join(', ')}\n`, 'stderr');
 
   const records = await readStepRecords(runDir, steps);

@@ -16,6 +16,7 @@ import * as path from 'path';
 import { CancelledError, Nb2prodError } from '../errors';
 import { CONTAINER_ARTIFACTS, PIPELINE_UID } from '../generate/dockerfile';
 import { hasIndependentSteps, StepGraph, stepGraph } from '../run/graph';
+import type { StepState } from '../run/scheduler';
 import { ContainerEngine, OutputStream } from './engine';
 import { runParallel } from './parallel';
 import { newRunId, PipelineManifest, readManifest, readRunRecord, RunRecord, runnerArgs } from './pipeline-dir';
@@ -35,6 +36,8 @@ export interface RunOptions {
    */
   jobs?: number | 'auto';
   onOutput?: (text: string, stream: OutputStream) => void;
+  /** With jobs, when each step starts and how it ends (output lines alone cannot say for steps running together). */
+  onStep?: (step: string, state: StepState) => void;
   signal?: AbortSignal;
 }
 
@@ -185,7 +188,7 @@ async function execute(opts: RunOptions, launcher: Launcher): Promise<RunOutcome
   await launcher.prepare(runDir);
   try {
     exitCode = stepByStep
-      ? await runParallel({ manifest, graph, jobs, launcher, artifactsDir, runId, params: opts.params ?? [], onOutput, signal: opts.signal })
+      ? await runParallel({ manifest, graph, jobs, launcher, artifactsDir, runId, params: opts.params ?? [], onOutput, onStep: opts.onStep, signal: opts.signal })
       : await launcher.launch(args, { manifest, artifactsDir, runId, onOutput, signal: opts.signal });
   } catch (err) {
     if (err instanceof CancelledError) {

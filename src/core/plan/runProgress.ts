@@ -1,8 +1,11 @@
 /**
  * Where a run is, step by step, for the Pipeline Graph: read from the runner's own progress
  * lines while it runs (`[pipeline] step 2/5 train` on stderr, printed by both generated
- * runtimes), then settled from the recorded run when it ends.
+ * runtimes), or from the launcher's step events when steps run together (`jobs`), then
+ * settled from the recorded run when it ends.
  */
+import type { StepState } from '../run/scheduler';
+
 export type StepRunState = 'queued' | 'running' | 'done' | 'failed' | 'skipped';
 
 export interface StepRunView {
@@ -47,6 +50,21 @@ export class RunProgress {
       changed = true;
     }
     return changed;
+  }
+
+  /**
+   * A step's start or end as the launcher saw it, for steps running together (`jobs`): their
+   * progress lines cannot say which step finished.
+   */
+  step(name: string, state: StepState): void {
+    if (!this.views.has(name)) return;
+    if (state === 'running') {
+      this.startedAt.set(name, this.now());
+      this.views.set(name, { state: 'running' });
+      return;
+    }
+    const shown: StepRunState = state === 'succeeded' ? 'done' : state === 'skipped' ? 'skipped' : 'failed';
+    this.views.set(name, { state: shown, ...(state === 'skipped' ? {} : { seconds: this.elapsed(name) }), ...(state === 'cancelled' ? { error: 'cancelled' } : {}) });
   }
 
   /** The recorded run decides: its steps' statuses and times, and the sizes of what each wrote. */

@@ -9,6 +9,9 @@ import type { StepGraph, StepNode } from './graph';
 
 export type StepOutcome = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
+/** What a step is doing, as a launcher reports it: started, or how it ended. */
+export type StepState = 'running' | StepOutcome;
+
 export interface ScheduledStep {
   name: string;
   outcome: StepOutcome;
