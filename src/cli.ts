@@ -73,7 +73,11 @@ if (require.main === module) {
   const controller = new AbortController();
   let interrupted = 0;
   process.on('SIGINT', () => {
-    if (++interrupted > 1) process.exit(EXIT.cancelled);
+    // The first Ctrl-C stops every step and removes its container; quitting before that is done
+    // would leave them running, so only a third one quits at once.
+    interrupted++;
+    if (interrupted === 2) process.stderr.write('nb2prod: stopping the running steps; press Ctrl-C again to quit without waiting\n');
+    if (interrupted > 2) process.exit(EXIT.cancelled);
     controller.abort();
   });
   process.on('SIGTERM', () => controller.abort());

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -27,7 +27,7 @@ import {
   TYPESCRIPT_DIAMOND,
   TYPESCRIPT_METADATA,
 } from '../helpers/diamond';
-import { CellSpec, tempDir, writeNotebook } from '../helpers/notebooks';
+import { CellSpec, REPO_ROOT, tempDir, writeNotebook } from '../helpers/notebooks';
 
 /** A pipeline directory made from these cells, in a fresh workspace. */
 async function pipeline(cells: CellSpec[], metadata?: Record<string, unknown>): Promise<{ work: string; dir: string }> {
@@ -233,4 +233,13 @@ describe('run --local: how many at a time, and which steps', () => {
     assert.match(r.err.join('\n'), /pause/);
     assert.equal((await run(p, 'bad-jobs', ['--jobs', '0'])).code, 2);
   });
+
+  it('a package generated before the step contract: --jobs 2 says to productionize again (its runtime would reject the flags)', async () => {
+    const old = path.join(tempDir(), 'basic');
+    cpSync(path.join(REPO_ROOT, 'test', 'fixtures', 'pipeline-basic'), old, { recursive: true });
+    const r = await cli(['run', old, '--local', '--jobs', '2'], path.dirname(old));
+    assert.equal(r.code, 1, r.err.join('\n'));
+    assert.match(r.err.join('\n'), /productionize the notebook again .*or use --jobs 1/);
+  });
 });
+
