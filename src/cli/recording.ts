@@ -5,7 +5,7 @@ import type { PushOutcome } from '../core/docker/push';
 import type { RunOutcome } from '../core/docker/run';
 import type { ExportResult } from '../core/export/export';
 import type { PipelineManifest } from '../core/generate/manifest';
-import { buildFactsOf, pushFactsOf, recordBuild, recordExport, recordPush, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
+import { buildFactsOf, exportFactsOf, pushFactsOf, recordBuild, recordExport, recordPush, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
 import type { ProductionizeResult } from '../core/pipeline';
 import type { CliContext } from './context';
 
@@ -42,16 +42,7 @@ export async function recordRunOutcome(
 }
 
 export async function recordExportResult(ctx: CliContext, workspace: string | undefined, pipelineDir: string, result: ExportResult): Promise<void> {
-  await recordExport({
-    workspaceDir: workspaceDir(ctx, workspace),
-    notebookPath: notebookOf(ctx, result.manifest, pipelineDir),
-    target: result.target,
-    file: result.file,
-    sha256: result.sha256,
-    bytes: result.bytes,
-    image: result.image,
-    imageSource: result.imageSource,
-  });
+  await recordExport(exportFactsOf(result, workspaceDir(ctx, workspace), notebookOf(ctx, result.manifest, pipelineDir)));
 }
 
 export async function recordPushOutcome(ctx: CliContext, workspace: string | undefined, pipelineDir: string, outcome: PushOutcome): Promise<void> {

@@ -81,17 +81,7 @@ export class PublishOps {
       pushedImage: (dir) => lastPushedDigest(target.workspaceDir, dir, { baseImage }),
     });
     const record = await lineage.recordExport(
-      {
-        workspaceDir: target.workspaceDir,
-        notebookPath: target.uri.fsPath,
-        versionId: version.versionId,
-        target: result.target,
-        file: result.file,
-        sha256: result.sha256,
-        bytes: result.bytes,
-        image: result.image,
-        imageSource: result.imageSource,
-      },
+      { ...lineage.exportFactsOf(result, target.workspaceDir, target.uri.fsPath), versionId: version.versionId },
       { store: await this.ops.store(target.workspaceDir) },
     );
     for (const w of result.warnings) this.log.warn(w);

@@ -4,9 +4,10 @@
  */
 import type { BuildOutcome } from '../docker/build';
 import type { PushOutcome } from '../docker/push';
+import type { ExportResult } from '../export/export';
 import type { RunOutcome } from '../docker/run';
 import type { ProductionizeResult } from '../pipeline';
-import type { BuildFacts, PushFacts, RunFacts, VersionFacts } from './recording';
+import type { BuildFacts, ExportFacts, PushFacts, RunFacts, VersionFacts } from './recording';
 
 export function versionFactsOf(result: ProductionizeResult, workspaceDir: string, notebookPath: string): VersionFacts {
   return {
@@ -70,5 +71,19 @@ export function pushFactsOf(outcome: PushOutcome, workspaceDir: string, notebook
     imageId: outcome.imageId,
     contextHash: outcome.contextHash,
     seconds: outcome.seconds,
+  };
+}
+
+/** What an export record keeps: the file, its hash, and which image its tasks run (and why that one). */
+export function exportFactsOf(result: ExportResult, workspaceDir: string, notebookPath: string): ExportFacts {
+  return {
+    workspaceDir,
+    notebookPath,
+    target: result.target,
+    file: result.file,
+    sha256: result.sha256,
+    bytes: result.bytes,
+    image: result.image,
+    imageSource: result.imageSource,
   };
 }

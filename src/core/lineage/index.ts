@@ -37,4 +37,4 @@ export { artifactsFromRunJson } from './artifacts';
 export type { RunJson, RunArtifacts } from './artifacts';
 export { recordVersion, recordBuild, recordRun, recordPush, latestPush, recordExport, stableHash, tail } from './recording';
 export type { VersionFacts, BuildFacts, RunFacts, PushFacts, ExportFacts, RecordOptions } from './recording';
-export { buildFactsOf, pushFactsOf, runFactsOf, versionFactsOf } from './facts';
+export { buildFactsOf, exportFactsOf, pushFactsOf, runFactsOf, versionFactsOf } from './facts';
