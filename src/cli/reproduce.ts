@@ -127,8 +127,9 @@ const OUTCOME_WIDTH = 'missing'.length;
 
 function printComparison(c: Comparison, original: RunRecord, again: RunRecord, ctx: CliContext): void {
   const names = c.entries.map((e) => (e.kind === 'metric' ? `metric ${e.name}` : e.name));
-  const width = Math.max(...names.map((n) => n.length), 'artifact'.length);
-  ctx.out(`${'result'.padEnd(OUTCOME_WIDTH)}  ${'artifact'.padEnd(width)}  run ${original.runId} → run ${again.runId}`);
+  const header = 'artifact or metric';
+  const width = Math.max(...names.map((n) => n.length), header.length);
+  ctx.out(`${'result'.padEnd(OUTCOME_WIDTH)}  ${header.padEnd(width)}  run ${original.runId} → run ${again.runId}`);
   c.entries.forEach((e, i) => {
     const value = (v: string | undefined) => (v === undefined ? '-' : e.kind === 'artifact' ? short(v) : v);
     const change = e.outcome === 'same' ? value(e.was) : `${value(e.was)} → ${value(e.now)}`;
