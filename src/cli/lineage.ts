@@ -54,7 +54,7 @@ async function lineageCommand(args: ParsedArgs, ctx: CliContext): Promise<number
     return result.ok ? EXIT.ok : EXIT.failed;
   }
 
-  const model = load(workspace, ctx);
+  const model = loadLineage(workspace, ctx);
 
   if (first === 'diff') {
     if (rest.length !== 2) throw new UsageError('usage: nb2prod lineage diff V1 V2 (version ids; prefixes ok)');
@@ -94,7 +94,8 @@ async function lineageCommand(args: ParsedArgs, ctx: CliContext): Promise<number
   return EXIT.ok;
 }
 
-function load(workspace: string, ctx: CliContext): LineageModel {
+/** The model of the workspace's store, damaged lines reported on stderr. */
+export function loadLineage(workspace: string, ctx: CliContext): LineageModel {
   // Strict: every damaged line is reported and skipped, as a full read does. Through the
   // snapshot, only the lines appended since it was taken are read and checked.
   const { model, problems } = loadModel(openStore(workspace), { strict: true });

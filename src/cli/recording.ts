@@ -6,6 +6,7 @@ import type { RunOutcome } from '../core/docker/run';
 import type { ExportResult } from '../core/export/export';
 import type { PipelineManifest } from '../core/generate/manifest';
 import { buildFactsOf, exportFactsOf, pushFactsOf, recordBuild, recordExport, recordPush, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
+import type { RunRecord } from '../core/lineage';
 import type { ProductionizeResult } from '../core/pipeline';
 import type { CliContext } from './context';
 
@@ -35,10 +36,13 @@ export async function recordRunOutcome(
   pipelineDir: string,
   outcome: RunOutcome,
   build?: { id: string; imageId?: string },
-): Promise<void> {
-  const link = build ? { buildId: build.id, image: build.imageId ?? outcome.image } : {};
-  const { problems } = await recordRun(runFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir), link));
+  /** Defaults to the notebook's latest version; `reproduce` runs an older one. */
+  versionId?: string,
+): Promise<RunRecord> {
+  const link = { ...(build ? { buildId: build.id, image: build.imageId ?? outcome.image } : {}), versionId };
+  const { record, problems } = await recordRun(runFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir), link));
   for (const p of problems) ctx.err(`lineage: ${p}`);
+  return record;
 }
 
 export async function recordExportResult(ctx: CliContext, workspace: string | undefined, pipelineDir: string, result: ExportResult): Promise<void> {

@@ -81,7 +81,7 @@ async function runCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
 }
 
 /** The pipeline's output, line by line on the matching stream. */
-function lineWriter(ctx: CliContext) {
+export function lineWriter(ctx: CliContext) {
   return lineSplitter((line, stream) => (stream === 'stdout' ? ctx.out(line) : ctx.err(line)));
 }
 

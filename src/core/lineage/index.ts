@@ -12,6 +12,9 @@ export type {
   RunRecordInput,
   PushRecord,
   PushRecordInput,
+  ReproductionEntry,
+  ReproductionRecord,
+  ReproductionRecordInput,
   StoredFields,
   VersionRecord,
   VersionRecordInput,
@@ -20,7 +23,7 @@ export { openStore, storePath, LineageReader, STORE_DIR, STORE_FILE } from './st
 export type { LineageStore, ReadResult, ReadNewResult, StoreOptions } from './store';
 export type { LineageProblem } from './parse';
 export { LineageModel, foldRecords } from './model';
-export type { NotebookNode, VersionNode, BuildNode, RunNode, PushNode, ExportNode, StepNode, LineageNode } from './model';
+export type { NotebookNode, VersionNode, BuildNode, RunNode, PushNode, ExportNode, ReproductionNode, StepNode, LineageNode } from './model';
 export { LiveLineage, loadModel, SNAPSHOT_EVERY } from './live';
 export type { LiveOptions } from './live';
 export { readSnapshot, snapshotPath, SNAPSHOT_FILE, SNAPSHOT_FORMAT } from './snapshot';
@@ -35,6 +38,6 @@ export { gitInfo } from './git';
 export type { GitInfo } from './git';
 export { artifactsFromRunJson } from './artifacts';
 export type { RunJson, RunArtifacts } from './artifacts';
-export { recordVersion, recordBuild, recordRun, recordPush, latestPush, recordExport, stableHash, tail } from './recording';
-export type { VersionFacts, BuildFacts, RunFacts, PushFacts, ExportFacts, RecordOptions } from './recording';
+export { recordVersion, recordBuild, recordRun, recordPush, latestPush, recordExport, recordReproduction, stableHash, tail } from './recording';
+export type { VersionFacts, BuildFacts, RunFacts, PushFacts, ExportFacts, ReproductionFacts, RecordOptions } from './recording';
 export { buildFactsOf, exportFactsOf, pushFactsOf, runFactsOf, versionFactsOf } from './facts';

@@ -1,12 +1,12 @@
 /**
  * The lineage model: records folded into Notebook → Version → Build / Run / Export → Step → Artifact / Metric,
- * and Build → Push (an image pushed to a registry).
+ * Build → Push (an image pushed to a registry), and Run → Reproduction (the run run again and compared).
  *
  * Folding is incremental (`apply` takes only new records), so a tree can refresh on each appended
  * line. Records arrive in file order, which is time order: a build or run that does not name its
  * version belongs to the latest version of its notebook seen so far.
  */
-import type { ArtifactHash, BuildRecord, ExportRecord, LineageRecord, PushRecord, RunRecord, VersionRecord } from './records';
+import type { ArtifactHash, BuildRecord, ExportRecord, LineageRecord, PushRecord, ReproductionRecord, RunRecord, VersionRecord } from './records';
 import { entryOf, RecordEntry } from './scan';
 
 export interface NotebookNode {
@@ -52,6 +52,8 @@ export interface RunNode {
   version?: VersionNode;
   build?: BuildNode;
   inferredVersion: boolean;
+  /** Times this run was run again and compared (`nb2prod reproduce`). */
+  reproductions: ReproductionNode[];
 }
 
 export interface PushNode {
@@ -76,6 +78,18 @@ export interface ExportNode {
   inferredVersion: boolean;
 }
 
+/** A run run again and compared with it; listed under the original run. */
+export interface ReproductionNode {
+  kind: 'reproduction';
+  id: string;
+  ts: string;
+  status?: string;
+  readonly record: ReproductionRecord;
+  /** The run reproduced and the new run; undefined when a record is not in the store. */
+  original?: RunNode;
+  reproduction?: RunNode;
+}
+
 export interface StepNode {
   name: string;
   status?: string;
@@ -86,7 +100,7 @@ export interface StepNode {
   artifacts: ArtifactHash[];
 }
 
-export type LineageNode = VersionNode | BuildNode | RunNode | PushNode | ExportNode;
+export type LineageNode = VersionNode | BuildNode | RunNode | PushNode | ExportNode | ReproductionNode;
 
 export interface ModelIssue {
   id: string;
@@ -128,6 +142,7 @@ export class LineageModel {
       else if (e.type === 'run') this.addRun(e);
       else if (e.type === 'push') this.addPush(e);
       else if (e.type === 'export') this.addExport(e);
+      else if (e.type === 'reproduction') this.addReproduction(e);
     }
     return changed;
   }
@@ -226,6 +241,20 @@ export class LineageModel {
     this.byId.set(r.id, node);
   }
 
+  private addReproduction(r: RecordEntry): void {
+    // The header does not name the runs: parse the record (reproductions are few).
+    const record = r.record as ReproductionRecord;
+    const runOf = (id: string, what: string) => {
+      const node = this.byId.get(id);
+      if (node?.kind === 'run') return node;
+      this.issues.push({ id: r.id, message: `reproduction ${r.id} names ${what} run ${id || '(none)'}, which is not in the store` });
+      return undefined;
+    };
+    const node = new Reproduction(r, runOf(record.original, 'original'), runOf(record.reproduction, 'new'));
+    node.original?.reproductions.push(node);
+    this.byId.set(r.id, node);
+  }
+
   /** The build a run or push names, and its version (the build's, unless the record names one). */
   private buildFor(r: RecordEntry, what: string, nb: NotebookNode): { build?: BuildNode; version?: VersionNode; inferred: boolean } {
     let build: BuildNode | undefined;
@@ -313,6 +342,7 @@ class Export extends EntryNode<ExportRecord> implements ExportNode {
 
 class Run extends EntryNode<RunRecord> implements RunNode {
   readonly kind = 'run';
+  readonly reproductions: ReproductionNode[] = [];
   constructor(
     entry: RecordEntry,
     readonly version: VersionNode | undefined,
@@ -330,6 +360,17 @@ class Push extends EntryNode<PushRecord> implements PushNode {
     readonly version: VersionNode | undefined,
     readonly build: BuildNode | undefined,
     readonly inferredVersion: boolean,
+  ) {
+    super(entry);
+  }
+}
+
+class Reproduction extends EntryNode<ReproductionRecord> implements ReproductionNode {
+  readonly kind = 'reproduction';
+  constructor(
+    entry: RecordEntry,
+    readonly original: RunNode | undefined,
+    readonly reproduction: RunNode | undefined,
   ) {
     super(entry);
   }

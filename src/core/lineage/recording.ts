@@ -12,7 +12,21 @@ import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
 import { linesBackwards, withOpenFile } from './fileBytes';
 import { parseRecordLine } from './parse';
-import type { BuildRecord, BuildRecordInput, ExportRecord, ExportRecordInput, FileHash, LineageRecord, PushRecord, PushRecordInput, RunRecord, RunRecordInput, VersionRecord } from './records';
+import type {
+  BuildRecord,
+  BuildRecordInput,
+  ExportRecord,
+  ExportRecordInput,
+  FileHash,
+  LineageRecord,
+  PushRecord,
+  PushRecordInput,
+  ReproductionRecord,
+  ReproductionRecordInput,
+  RunRecord,
+  RunRecordInput,
+  VersionRecord,
+} from './records';
 
 export interface VersionFacts {
   workspaceDir: string;
@@ -229,6 +243,17 @@ export async function recordExport(facts: ExportFacts, options: RecordOptions = 
     file: workspaceRelative(ws, path.resolve(ws, file)),
   };
   return (await store.append(input)) as ExportRecord;
+}
+
+export interface ReproductionFacts extends Omit<ReproductionRecordInput, 'type'> {
+  workspaceDir: string;
+}
+
+/** Record the comparison of a run with its reproduction (both runs already recorded; they are its parents). */
+export async function recordReproduction(facts: ReproductionFacts, options: RecordOptions = {}): Promise<ReproductionRecord> {
+  const { workspaceDir, ...rest } = facts;
+  const store = options.store ?? openStore(path.resolve(workspaceDir));
+  return (await store.append({ type: 'reproduction', ...rest })) as ReproductionRecord;
 }
 
 /** sha256 of a JSON value with object keys sorted, for plan hashes and the like. */

@@ -101,7 +101,45 @@ export interface ExportRecordInput {
   imageSource: 'option' | 'pushed' | 'local';
 }
 
-export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput | ExportRecordInput;
+/** One artifact or metric of a reproduced run, against the run it reproduces. */
+export interface ReproductionEntry {
+  kind: 'artifact' | 'metric';
+  /** `step/name` for an artifact (the run directory differs between runs), the key for a metric. */
+  name: string;
+  step?: string;
+  outcome: 'same' | 'differs' | 'new' | 'missing';
+  /** sha256 of an artifact or JSON of a metric, in the original run and in the new one. */
+  was?: string;
+  now?: string;
+}
+
+/**
+ * A run run again (`nb2prod reproduce`) and compared with the original; its parents are the
+ * original run and the new one.
+ */
+export interface ReproductionRecordInput {
+  type: 'reproduction';
+  versionId?: string;
+  notebook: string;
+  /** 'identical' only when every artifact and metric is the same; 'failed': the new run did not succeed. */
+  status: 'identical' | 'differs' | 'failed';
+  /** Lineage record ids of the run reproduced and of the new run. */
+  original: string;
+  reproduction: string;
+  /** Run ids (directory names) of both, for people. */
+  originalRunId: string;
+  reproductionRunId: string;
+  local: boolean;
+  /** Image the new run used; `rebuilt` when the original's image was gone and was built again. */
+  image?: string;
+  rebuilt?: boolean;
+  counts: { same: number; differs: number; new: number; missing: number };
+  entries: ReproductionEntry[];
+  /** Steps whose outputs differ although nothing upstream of them does, with the first differing artifact. */
+  nondeterministic: { step: string; artifact: string }[];
+}
+
+export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput | ExportRecordInput | ReproductionRecordInput;
 
 /** What the store adds to every record. */
 export interface StoredFields {
@@ -121,3 +159,4 @@ export type BuildRecord = BuildRecordInput & StoredFields;
 export type RunRecord = RunRecordInput & StoredFields;
 export type PushRecord = PushRecordInput & StoredFields;
 export type ExportRecord = ExportRecordInput & StoredFields;
+export type ReproductionRecord = ReproductionRecordInput & StoredFields;

@@ -1,6 +1,6 @@
 /** Text and JSON views of the model, diffs, traces and verify results (what the CLI prints). */
 import { digestReference } from '../docker/reference';
-import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, RunNode, VersionNode } from './model';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, ReproductionNode, RunNode, VersionNode } from './model';
 import type { FileChanges, TraceHit, VersionDiff } from './queries';
 import type { VerifyResult } from './verify';
 
@@ -121,6 +121,33 @@ function runLines(model: LineageModel, run: RunNode, indent: string, lines: stri
     lines.push(`${indent}  ${sp.join('  ')}`);
     for (const a of s.artifacts) lines.push(`${indent}    artifact ${a.path}  ${short(a.sha256)}  ${formatBytes(a.bytes)}`);
   }
+  for (const x of run.reproductions) lines.push(`${indent}  ${reproductionLine(x)}`);
+}
+
+function reproductionLine(x: ReproductionNode): string {
+  const r = x.record;
+  const c = r.counts;
+  const parts = [`reproduction ${short(x.id)}`, r.status, shortTime(r.ts), `run ${r.reproductionRunId}`, `same ${c.same}, differs ${c.differs}, new ${c.new}, missing ${c.missing}`];
+  if (r.nondeterministic.length > 0) parts.push(`nondeterministic: ${r.nondeterministic.map((n) => `${n.step} (${n.artifact})`).join(', ')}`);
+  return parts.join('  ');
+}
+
+function reproductionJson(x: ReproductionNode): Record<string, unknown> {
+  const r = x.record;
+  return {
+    id: x.id,
+    status: r.status,
+    created: r.ts,
+    original: r.original,
+    reproduction: r.reproduction,
+    reproductionRunId: r.reproductionRunId,
+    local: r.local,
+    image: r.image ?? null,
+    ...(r.rebuilt ? { rebuilt: true } : {}),
+    counts: r.counts,
+    entries: r.entries,
+    nondeterministic: r.nondeterministic,
+  };
 }
 
 function lastLine(text: string): string {
@@ -213,6 +240,7 @@ function runJson(model: LineageModel, run: RunNode): Record<string, unknown> {
     steps: model.steps(run).map((s) => ({ name: s.name, status: s.status ?? null, seconds: s.seconds ?? null, cells: s.cells })),
     ...(r.error ? { error: r.error } : {}),
     ...(r.notes ? { notes: r.notes } : {}),
+    ...(run.reproductions.length > 0 ? { reproductions: run.reproductions.map(reproductionJson) } : {}),
   };
 }
 

@@ -118,7 +118,7 @@ interface Encoded {
   /** Notebook paths, ids and statuses that several entries name, each once. */
   strings: string[];
   ids: string[];
-  /** One letter per entry: v, b, r, p or e. */
+  /** One letter per entry: v, b, r, p, e or x (reproduction). */
   types: string;
   ts: string[];
   notebook: number[];
@@ -135,8 +135,8 @@ interface Encoded {
   problems: LineageProblem[];
 }
 
-const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e' };
-const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export' };
+const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e', reproduction: 'x' };
+const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export', x: 'reproduction' };
 
 function encode(s: Snapshot): Encoded {
   const strings: string[] = [];

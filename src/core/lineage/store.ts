@@ -87,9 +87,7 @@ class FileStore implements LineageStore {
     try {
       const size = fs.fstatSync(fd).size;
       const last = readLastLine(fd, size);
-      const parents = [input.type !== 'version' ? input.versionId : undefined, input.type === 'run' || input.type === 'push' ? input.buildId : undefined].filter(
-        (p): p is string => typeof p === 'string' && p !== '',
-      );
+      const parents = parentsOf(input);
       const ts = (this.options.now?.() ?? new Date()).toISOString();
       const { record, line } = sealRecord(input, { ts, parents, prev: last ? sha256(last.bytes) : '' });
       // A torn last line (crash mid-write) is kept as evidence and closed with a newline; we chain to
@@ -226,4 +224,13 @@ function writeAll(fd: number, buf: Buffer): void {
   // One write call in practice; the loop only matters on a short write (disk full), still under the lock.
   let done = 0;
   while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done);
+}
+
+/** A record's parents: its version and build, or for a reproduction the two runs it compares. */
+function parentsOf(input: RecordInput): string[] {
+  const ids =
+    input.type === 'reproduction'
+      ? [input.original, input.reproduction]
+      : [input.type !== 'version' ? input.versionId : undefined, input.type === 'run' || input.type === 'push' ? input.buildId : undefined];
+  return ids.filter((p): p is string => typeof p === 'string' && p !== '');
 }

@@ -1,0 +1,142 @@
+/**
+ * `nb2prod reproduce RUN [--local [--python PY]] [--workspace DIR] [--json]`
+ * Runs a recorded run's version again with the same parameters (in the same image when it was a
+ * container run and the image is still here), compares every artifact and metric lineage lists,
+ * prints same / differs / new / missing, and records the comparison. Exit 0 only when all are the same.
+ */
+import * as path from 'path';
+import { createDockerEngine } from '../core/docker/dockerode-engine';
+import type { ContainerEngine } from '../core/docker/engine';
+import { RunOptions, RunOutcome, runInContainer, runLocal } from '../core/docker/run';
+import { Nb2prodError } from '../core/errors';
+import { LABELS } from '../core/generate/dockerfile';
+import { readManifest } from '../core/docker/pipeline-dir';
+import { recordReproduction, RunRecord } from '../core/lineage';
+import { short } from '../core/lineage/render';
+import { compareRuns, Comparison, nondeterminismHint } from '../core/reproduce/compare';
+import { prepareReproduction, ReproductionPlan } from '../core/reproduce/prepare';
+import { CommandSpec, OPTIONS, ParsedArgs, stringFlag } from './args';
+import { buildForCli } from './build';
+import { CliContext, EXIT, UsageError } from './context';
+import { loadLineage } from './lineage';
+import { recordBuildOutcome, recordRunOutcome, workspaceDir } from './recording';
+import { lineWriter } from './run';
+
+export const reproduceSpec: CommandSpec = {
+  name: 'reproduce',
+  arguments: '<run>',
+  summary: 'run a recorded run again (same version, parameters, image) and compare every artifact and metric',
+  options: [
+    { flags: '--local', help: 'run with a local interpreter instead of the image' },
+    { flags: '--python <path>', help: 'interpreter for --local (default: NB2PROD_PYTHON, else python3)' },
+    OPTIONS.workspace,
+    OPTIONS.verbose,
+    OPTIONS.json,
+  ],
+  handler: reproduceCommand,
+};
+
+async function reproduceCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
+  if (args.flags.has('python') && !args.flags.has('local')) throw new UsageError('--python only applies with --local');
+  const workspace = stringFlag(args, 'workspace');
+  const ws = workspaceDir(ctx, workspace);
+  const plan = await prepareReproduction(loadLineage(ws, ctx), args.positionals[0], ws);
+  const original = plan.run.record;
+  if (plan.drift.length > 0) throw needsCheckout(plan);
+
+  const output = lineWriter(ctx);
+  const options: RunOptions = {
+    dir: plan.pipelineDir,
+    params: plan.params,
+    // Beside the original, so both runs' artifacts sit in the same place.
+    artifactsDir: original.runDir ? path.dirname(path.resolve(ws, original.runDir)) : undefined,
+    onOutput: output.write,
+    signal: ctx.signal,
+  };
+  const local = args.flags.has('local') || original.local;
+  if (args.flags.has('local') && !original.local) ctx.err(`run ${original.runId} ran in image ${short(original.image)}; running it with a local interpreter instead`);
+  ctx.err(`reproducing run ${original.runId} (${plan.run.id}) of version ${plan.run.version!.id}`);
+
+  let outcome: RunOutcome;
+  let built: { id: string; imageId?: string } | undefined;
+  let rebuilt = false;
+  if (local) {
+    const python = stringFlag(args, 'python') ?? ctx.env.NB2PROD_PYTHON ?? 'python3';
+    outcome = await runLocal({ ...options, python, env: ctx.env });
+  } else {
+    const engine = createDockerEngine(ctx.env);
+    const image = await sameImage(plan, engine, ctx);
+    if (image) {
+      built = { id: plan.run.build!.id, imageId: image };
+      outcome = await runInContainer({ ...options, engine, image });
+    } else {
+      const build = await buildForCli({ dir: plan.pipelineDir }, args, ctx, engine);
+      const buildId = await recordBuildOutcome(ctx, workspace, plan.pipelineDir, build);
+      if (build.status !== 'succeeded' && build.status !== 'up-to-date') throw new Nb2prodError(`the image of run ${original.runId} could not be built again`);
+      ctx.err(`image ${short(original.image)} of run ${original.runId} is gone: rebuilt as ${short(build.imageId)} (a newer base image or package may change results)`);
+      rebuilt = true;
+      built = { id: buildId, imageId: build.imageId };
+      outcome = await runInContainer({ ...options, engine, image: build.tags[0] });
+    }
+  }
+  output.flush();
+  const again = await recordRunOutcome(ctx, workspace, plan.pipelineDir, outcome, built, plan.run.version!.id);
+  if (outcome.status === 'cancelled') return EXIT.cancelled;
+
+  const comparison = compareRuns(original, again, (await readManifest(plan.pipelineDir)).edges);
+  const record = await recordReproduction({
+    workspaceDir: ws,
+    versionId: plan.run.version!.id,
+    notebook: original.notebook,
+    ...comparison,
+    original: plan.run.id,
+    reproduction: again.id,
+    originalRunId: original.runId,
+    reproductionRunId: again.runId,
+    local,
+    ...(built?.imageId ? { image: built.imageId } : {}),
+    ...(rebuilt ? { rebuilt } : {}),
+  });
+
+  if (args.flags.has('json')) ctx.out(JSON.stringify({ id: record.id, original: original.runId, reproduction: again.runId, ...comparison }, null, 2));
+  else printComparison(comparison, original, again, ctx);
+  if (outcome.error) ctx.err(`error: ${outcome.error.describe()}`);
+  return comparison.status === 'identical' ? EXIT.ok : EXIT.failed;
+}
+
+/** The original image when the engine still has it (found by the build's context label, matched by id). */
+async function sameImage(plan: ReproductionPlan, engine: ContainerEngine, ctx: CliContext): Promise<string | undefined> {
+  const id = plan.run.record.image;
+  const build = plan.run.build?.record;
+  if (!id || !build) return undefined;
+  const bare = (s: string) => s.replace(/^sha256:/, '');
+  const images = await engine.findImages({ [LABELS.contextHash]: build.contextHash }, ctx.signal);
+  return images.find((i) => bare(i.id) === bare(id))?.id;
+}
+
+function needsCheckout(plan: ReproductionPlan): Nb2prodError {
+  const listed = plan.drift.slice(0, 5).map((d) => `${d.path} (${d.why})`);
+  const more = plan.drift.length > listed.length ? `, and ${plan.drift.length - listed.length} more` : '';
+  return new Nb2prodError(
+    `run ${plan.run.record.runId} was made by version ${plan.run.version!.id}, but the workspace no longer holds it: ${listed.join(', ')}${more}. ` +
+      'Reproducing it needs that version checked out first (nb2prod checkout), or the files restored.',
+  );
+}
+
+const OUTCOME_WIDTH = 'missing'.length;
+
+function printComparison(c: Comparison, original: RunRecord, again: RunRecord, ctx: CliContext): void {
+  const names = c.entries.map((e) => (e.kind === 'metric' ? `metric ${e.name}` : e.name));
+  const header = 'artifact or metric';
+  const width = Math.max(...names.map((n) => n.length), header.length);
+  ctx.out(`${'result'.padEnd(OUTCOME_WIDTH)}  ${header.padEnd(width)}  run ${original.runId} → run ${again.runId}`);
+  c.entries.forEach((e, i) => {
+    const value = (v: string | undefined) => (v === undefined ? '-' : e.kind === 'artifact' ? short(v) : v);
+    const change = e.outcome === 'same' ? value(e.was) : `${value(e.was)} → ${value(e.now)}`;
+    ctx.out(`${e.outcome.padEnd(OUTCOME_WIDTH)}  ${names[i].padEnd(width)}  ${change}`);
+  });
+  const { same, differs, new: added, missing } = c.counts;
+  ctx.out(`${c.status}: ${same} same, ${differs} differs, ${added} new, ${missing} missing`);
+  if (c.status === 'failed') ctx.err(`the new run ${again.status}${again.error ? `: ${again.error}` : ''}`);
+  for (const n of c.nondeterministic) ctx.err(nondeterminismHint(n.step, n.artifact));
+}
