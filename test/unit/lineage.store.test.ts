@@ -38,13 +38,12 @@ function lines(workspace: string): string[] {
 test('four processes appending 250 records each: 1,000 records, none lost or interleaved, chain valid', async () => {
   const ws = tempWorkspace();
   const worker = path.join(__dirname, '..', 'fixtures', 'lineage', 'append-worker.js');
-  const startAt = Date.now() + 400;
   const tags = ['a', 'b', 'c', 'd'];
   const exits = await Promise.all(
     tags.map(
       (tag) =>
         new Promise<{ code: number | null; stderr: string }>((resolve) => {
-          const child = spawn(process.execPath, [worker, ws, '250', tag, String(startAt)], { stdio: ['ignore', 'ignore', 'pipe'] });
+          const child = spawn(process.execPath, [worker, ws, '250', tag, String(tags.length)], { stdio: ['ignore', 'ignore', 'pipe'] });
           let stderr = '';
           child.stderr.on('data', (d) => (stderr += d));
           child.on('close', (code) => resolve({ code, stderr }));
