@@ -135,8 +135,8 @@ interface Encoded {
   problems: LineageProblem[];
 }
 
-const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e' };
-const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export' };
+const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e', gc: 'g' };
+const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export', g: 'gc' };
 
 function encode(s: Snapshot): Encoded {
   const strings: string[] = [];

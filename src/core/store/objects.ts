@@ -33,9 +33,10 @@ export interface StoredObject {
 export interface ObjectStore {
   readonly dir: string;
   /**
-   * Store a file's bytes. With `expect` (the sha256 lineage already computed) an object that is
-   * already there costs one stat, not a read; the bytes stored are always hashed as copied, so a
-   * file that changed since it was hashed is stored under its real hash (returned), never a wrong one.
+   * Store a file's bytes. With `expect` (the sha256 lineage recorded) an object that is already
+   * there costs one stat, not a read, and a file that no longer hashes to `expect` (changed since it
+   * was recorded) is not stored: its real sha256 comes back with `added: false`. The bytes stored
+   * are hashed as they are copied, so an object never holds other bytes than its name says.
    */
   put(file: string, options?: { expect?: string }): Promise<PutResult>;
   has(sha256: string): boolean;
@@ -94,7 +95,7 @@ class FileObjectStore implements ObjectStore {
     try {
       const { sha256, bytes } = await copyHashing(file, temp);
       const target = this.pathOf(sha256);
-      if (fs.existsSync(target)) return { sha256, bytes, added: false };
+      if (fs.existsSync(target) || (options.expect && options.expect !== sha256)) return { sha256, bytes, added: false };
       await fs.promises.chmod(temp, 0o444);
       await fs.promises.mkdir(path.dirname(target), { recursive: true });
       // Two writers of the same bytes may both get here: rename replaces one identical object with another.
