@@ -12,8 +12,9 @@ import { runSpec } from './cli/run';
 import { lineageSpec } from './cli/lineage';
 import { exportSpec } from './cli/export';
 import { pushSpec } from './cli/push';
+import { checkoutSpec, gcSpec } from './cli/store';
 
-export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, pushSpec, exportSpec, lineageSpec];
+export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, pushSpec, exportSpec, lineageSpec, checkoutSpec, gcSpec];
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

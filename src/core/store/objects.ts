@@ -71,6 +71,7 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 
 class FileObjectStore implements ObjectStore {
   private readonly tmp: string;
+  private prepared = false;
 
   constructor(readonly dir: string) {
     this.tmp = path.join(dir, 'tmp');
@@ -90,7 +91,7 @@ class FileObjectStore implements ObjectStore {
       const { size } = await fs.promises.stat(file);
       return { sha256: options.expect, bytes: size, added: false };
     }
-    await fs.promises.mkdir(this.tmp, { recursive: true });
+    await this.prepare();
     const temp = path.join(this.tmp, tempName());
     try {
       const { sha256, bytes } = await copyHashing(file, temp);
@@ -104,6 +105,16 @@ class FileObjectStore implements ObjectStore {
     } finally {
       await fs.promises.rm(temp, { force: true });
     }
+  }
+
+  /** The temp directory, and a .gitignore so a store inside a repository (the default) is never committed. */
+  private async prepare(): Promise<void> {
+    if (this.prepared) return;
+    await fs.promises.mkdir(this.tmp, { recursive: true });
+    await fs.promises.writeFile(path.join(this.dir, '.gitignore'), '*\n', { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EEXIST') throw e;
+    });
+    this.prepared = true;
   }
 
   async restore(sha256: string, dest: string, options: { link?: boolean; mode?: number } = {}): Promise<'linked' | 'unlinked' | 'copied'> {
