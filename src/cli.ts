@@ -13,8 +13,9 @@ import { lineageSpec } from './cli/lineage';
 import { exportSpec } from './cli/export';
 import { pushSpec } from './cli/push';
 import { reproduceSpec } from './cli/reproduce';
+import { checkoutSpec, gcSpec } from './cli/store';
 
-export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, reproduceSpec, pushSpec, exportSpec, lineageSpec];
+export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, reproduceSpec, pushSpec, exportSpec, lineageSpec, checkoutSpec, gcSpec];
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

@@ -41,9 +41,10 @@ export const OPTIONS = {
   baseImage: { flags: '--base-image <ref>', help: 'base image (default: NB2PROD_BASE_IMAGE, else the built-in one)' },
   noCache: { flags: '--no-cache', help: 'do not read or write the analysis cache' },
   workspace: { flags: '--workspace <dir>', help: 'workspace holding .nb2prod/lineage.jsonl (default: current directory)' },
+  objects: { flags: '--objects <dir>', help: 'object store (default: NB2PROD_OBJECTS, else <workspace>/.nb2prod/objects)' },
   json: { flags: '--json', help: 'print JSON' },
   verbose: { flags: '--verbose', help: 'print the whole build log' },
 } satisfies Record<string, OptionSpec>;
 
 /** What `productionize` and the commands that productionize a notebook first accept. */
-export const PRODUCTIONIZE_OPTIONS: OptionSpec[] = [OPTIONS.out, OPTIONS.force, OPTIONS.baseImage, OPTIONS.noCache, OPTIONS.workspace];
+export const PRODUCTIONIZE_OPTIONS: OptionSpec[] = [OPTIONS.out, OPTIONS.force, OPTIONS.baseImage, OPTIONS.noCache, OPTIONS.workspace, OPTIONS.objects];

@@ -18,6 +18,8 @@ import {
   LineageModel,
   TraceHit,
 } from '../core/lineage';
+import { auditObjects, ObjectAudit } from '../core/store/gc';
+import { objectsOf } from './recording';
 import { renderDiffText, renderTraceText, renderTreeText, renderVerifyText, traceJson, treeJson } from '../core/lineage/render';
 
 const LINEAGE_OPTIONS = [OPTIONS.json, OPTIONS.workspace];
@@ -36,7 +38,7 @@ export const lineageSpec: CommandSpec = {
   subcommands: [
     { name: 'diff', arguments: '<v1> <v2>', summary: 'compare two versions (id prefixes ok)', options: LINEAGE_OPTIONS, handler: as('diff') },
     { name: 'trace', arguments: '<image|file|sha>', summary: 'walk from an image, artifact or hash back to its run, version and cells', options: LINEAGE_OPTIONS, handler: as('trace') },
-    { name: 'verify', summary: 'check the audit chain of every record', options: LINEAGE_OPTIONS, handler: as('verify') },
+    { name: 'verify', summary: 'check the audit chain of every record, and say which recorded files the object store holds', options: [...LINEAGE_OPTIONS, OPTIONS.objects], handler: as('verify') },
   ],
 };
 
@@ -48,9 +50,15 @@ async function lineageCommand(args: ParsedArgs, ctx: CliContext): Promise<number
 
   if (first === 'verify') {
     if (rest.length > 0) throw new UsageError('verify takes no arguments');
-    const result = verifyStore(openStore(workspace).file);
-    if (json) print(result);
-    else for (const line of renderVerifyText(result)) (result.ok ? ctx.out : ctx.err)(line);
+    const store = openStore(workspace);
+    const result = verifyStore(store.file);
+    // Objects pruned by gc are reported as such, never as a break: the chain alone decides the exit code.
+    const audit = auditObjects(store.read().records, objectsOf(ctx, args));
+    if (json) print({ ...result, objects: { ...audit, pruned: Object.fromEntries(audit.pruned) } });
+    else {
+      for (const line of renderVerifyText(result)) (result.ok ? ctx.out : ctx.err)(line);
+      for (const line of renderAudit(audit)) ctx.out(line);
+    }
     return result.ok ? EXIT.ok : EXIT.failed;
   }
 
@@ -92,6 +100,16 @@ async function lineageCommand(args: ParsedArgs, ctx: CliContext): Promise<number
     lines.forEach((l) => ctx.out(l));
   }
   return EXIT.ok;
+}
+
+function renderAudit(audit: ObjectAudit): string[] {
+  if (audit.referenced === 0) return [];
+  const dates = [...new Set(audit.pruned.values())].sort().map((ts) => ts.slice(0, 10));
+  return [
+    `objects: ${audit.referenced} recorded, ${audit.present} in the object store` +
+      (audit.pruned.size > 0 ? `, ${audit.pruned.size} pruned by gc (${[...new Set(dates)].join(', ')})` : '') +
+      (audit.missing.length > 0 ? `, ${audit.missing.length} never stored or removed by hand` : ''),
+  ];
 }
 
 /** The model of the workspace's store, damaged lines reported on stderr. */

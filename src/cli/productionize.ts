@@ -32,7 +32,7 @@ export async function productionizeForCli(notebook: string, args: ParsedArgs, ct
   });
   for (const w of result.warnings) ctx.err(`warning: ${w}`);
   for (const k of result.kept) ctx.err(`kept your edited ${k} (not overwritten; use --force to regenerate it)`);
-  await recordVersion(ctx, stringFlag(args, 'workspace'), result);
+  await recordVersion(ctx, args, result);
   return result;
 }
 

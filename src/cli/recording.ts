@@ -8,15 +8,30 @@ import type { PipelineManifest } from '../core/generate/manifest';
 import { buildFactsOf, exportFactsOf, pushFactsOf, recordBuild, recordExport, recordPush, recordRun, recordVersion as appendVersion, runFactsOf, versionFactsOf } from '../core/lineage';
 import type { RunRecord } from '../core/lineage';
 import type { ProductionizeResult } from '../core/pipeline';
+import { objectStoreDir, openObjectStore, ObjectStore } from '../core/store/objects';
+import type { IngestResult } from '../core/store/ingest';
+import { ParsedArgs, stringFlag } from './args';
 import type { CliContext } from './context';
 
 export function workspaceDir(ctx: CliContext, option: string | undefined): string {
   return path.resolve(ctx.cwd, option ?? '.');
 }
 
-export async function recordVersion(ctx: CliContext, workspace: string | undefined, result: ProductionizeResult): Promise<string> {
-  const { record } = await appendVersion(versionFactsOf(result, workspaceDir(ctx, workspace), path.resolve(ctx.cwd, result.plan.notebook)));
+/** The object store for this command: --objects, else NB2PROD_OBJECTS, else the workspace's. */
+export function objectsOf(ctx: CliContext, args: ParsedArgs): ObjectStore {
+  const given = stringFlag(args, 'objects');
+  return openObjectStore(objectStoreDir(workspaceDir(ctx, stringFlag(args, 'workspace')), ctx.env, given && path.resolve(ctx.cwd, given)));
+}
+
+export async function recordVersion(ctx: CliContext, args: ParsedArgs, result: ProductionizeResult): Promise<string> {
+  const ws = workspaceDir(ctx, stringFlag(args, 'workspace'));
+  const { record, stored } = await appendVersion(versionFactsOf(result, ws, path.resolve(ctx.cwd, result.plan.notebook)), { objects: objectsOf(ctx, args) });
+  reportStored(ctx, stored);
   return record.id;
+}
+
+function reportStored(ctx: CliContext, stored: IngestResult | undefined): void {
+  for (const p of stored?.problems ?? []) ctx.err(`object store: ${p}`);
 }
 
 /** The notebook a pipeline came from: its manifest names it relative to the pipeline directory. */
@@ -30,9 +45,10 @@ export async function recordBuildOutcome(ctx: CliContext, workspace: string | un
   return record.id;
 }
 
+/** Record the run, then store its run.json and artifacts (each artifact becomes a read-only view of its object). */
 export async function recordRunOutcome(
   ctx: CliContext,
-  workspace: string | undefined,
+  args: ParsedArgs,
   pipelineDir: string,
   outcome: RunOutcome,
   build?: { id: string; imageId?: string },
@@ -40,7 +56,8 @@ export async function recordRunOutcome(
   versionId?: string,
 ): Promise<RunRecord> {
   const link = { ...(build ? { buildId: build.id, image: build.imageId ?? outcome.image } : {}), versionId };
-  const { record, problems } = await recordRun(runFactsOf(outcome, workspaceDir(ctx, workspace), notebookOf(ctx, outcome.manifest, pipelineDir), link));
+  const ws = workspaceDir(ctx, stringFlag(args, 'workspace'));
+  const { record, problems } = await recordRun(runFactsOf(outcome, ws, notebookOf(ctx, outcome.manifest, pipelineDir), link), { objects: objectsOf(ctx, args) });
   for (const p of problems) ctx.err(`lineage: ${p}`);
   return record;
 }

@@ -80,7 +80,7 @@ async function reproduceCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
     }
   }
   output.flush();
-  const again = await recordRunOutcome(ctx, workspace, plan.pipelineDir, outcome, built, plan.run.version!.id);
+  const again = await recordRunOutcome(ctx, args, plan.pipelineDir, outcome, built, plan.run.version!.id);
   if (outcome.status === 'cancelled') return EXIT.cancelled;
 
   const comparison = compareRuns(original, again, (await readManifest(plan.pipelineDir)).edges);

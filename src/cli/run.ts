@@ -65,7 +65,7 @@ async function runCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
     built = { id: buildId, imageId: build.imageId };
   }
   output.flush();
-  await recordRunOutcome(ctx, workspace, target.dir, outcome, built);
+  await recordRunOutcome(ctx, args, target.dir, outcome, built);
 
   if (args.flags.has('json')) {
     ctx.out(JSON.stringify(runJson(outcome), null, 2));

@@ -18,6 +18,8 @@ export interface Settings {
   registry: string;
   /** Steps Run Pipeline runs at once, each in its own container or process; 'auto': the CPUs. */
   jobs: number | 'auto';
+  /** Empty: NB2PROD_OBJECTS, then `.nb2prod/objects` in the workspace. */
+  objectStore: string;
 }
 
 export class Config {
@@ -32,6 +34,7 @@ export class Config {
       pythonPath: str(Setting.pythonPath, ''),
       registry: str(Setting.registry, ''),
       jobs: jobs(c.get<number>(Setting.jobs)),
+      objectStore: str(Setting.objectStore, ''),
     };
   }
 

@@ -39,6 +39,7 @@ export const Setting = {
   pythonPath: 'pythonPath',
   registry: 'registry',
   jobs: 'jobs',
+  objectStore: 'objectStore',
 } as const;
 
 /**

@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { CancelledError, Nb2prodError } from '../core/errors';
 import type { LineageStore } from '../core/lineage';
+import type { ObjectStore } from '../core/store/objects';
 import type { Notebook } from '../core/notebook/model';
 import type { Plan } from '../core/plan/model';
 import type { StepState } from '../core/run/scheduler';
@@ -113,7 +114,7 @@ export class PipelineOps implements vscode.Disposable {
     // The same facts the CLI records (versionFactsOf), whichever shell productionized.
     const { record, created } = await lineage.recordVersion(
       lineage.versionFactsOf(result, target.workspaceDir, target.uri.fsPath),
-      { store: await this.store(target.workspaceDir) },
+      { store: await this.store(target.workspaceDir), objects: await this.objects(target) },
     );
     for (const w of result.warnings) this.log.warn(w);
     for (const k of result.kept) this.log.warn(`kept your edited ${k} (not overwritten)`);
@@ -215,7 +216,7 @@ export class PipelineOps implements vscode.Disposable {
     }
     const { record } = await lineage.recordRun(
       lineage.runFactsOf(outcome, target.workspaceDir, target.uri.fsPath, { image: options.local ? undefined : image, versionId, buildId }),
-      { store: await this.store(target.workspaceDir) },
+      { store: await this.store(target.workspaceDir), objects: await this.objects(target) },
     );
     progress.finish(record);
     publish(record.status, record.runId);
@@ -223,6 +224,12 @@ export class PipelineOps implements vscode.Disposable {
     if (outcome.status === 'cancelled') throw new CancelledError('Run');
     if (outcome.error) throw outcome.error;
     return { status: outcome.status, runId: outcome.runId, runDir: outcome.runDir, recordId: record.id, metrics: record.metrics };
+  }
+
+  /** The object store for this notebook's workspace, per the setting (read each time: it may change). */
+  private async objects(target: NotebookTarget): Promise<ObjectStore> {
+    const { objectStoreDir, openObjectStore } = await import('../core/store/objects');
+    return openObjectStore(objectStoreDir(target.workspaceDir, this.config.env(target.uri), this.config.get(target.uri).objectStore));
   }
 
   async store(workspaceDir: string): Promise<LineageStore> {

@@ -1,8 +1,9 @@
 /** Reading the run.json a generated pipeline writes, and checking its artifacts against the disk. */
 import * as fs from 'fs';
 import * as path from 'path';
+import { sha256 } from '../hash';
 import { hashFile, workspaceRelative } from './hashing';
-import type { ArtifactHash } from './records';
+import type { ArtifactHash, FileHash } from './records';
 
 /** run.json as the generated `_runtime.py` writes it. */
 export interface RunJson {
@@ -22,6 +23,8 @@ export interface RunArtifacts {
   run?: RunJson;
   /** Artifacts with workspace-relative paths and the sha256/size of the file on disk now. */
   artifacts: ArtifactHash[];
+  /** run.json's own hash, from the bytes parsed. */
+  runJson?: FileHash;
   /** Human-readable: missing run.json, missing files, hash mismatches, paths escaping the run dir. */
   problems: string[];
 }
@@ -35,8 +38,11 @@ export async function artifactsFromRunJson(runDir: string, workspaceDir: string)
   const file = path.join(dir, 'run.json');
   const problems: string[] = [];
   let run: RunJson;
+  let runJson: FileHash | undefined;
   try {
-    run = JSON.parse(await fs.promises.readFile(file, 'utf8')) as RunJson;
+    const bytes = await fs.promises.readFile(file);
+    runJson = { path: workspaceRelative(workspaceDir, file), sha256: sha256(bytes), bytes: bytes.length };
+    run = JSON.parse(bytes.toString('utf8')) as RunJson;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     problems.push(code === 'ENOENT' ? `no run.json in ${workspaceRelative(workspaceDir, dir)}` : `run.json is unreadable: ${(e as Error).message}`);
@@ -70,5 +76,5 @@ export async function artifactsFromRunJson(runDir: string, workspaceDir: string)
       if (typeof a.sha256 === 'string') artifacts.push({ path: wsPath, sha256: a.sha256, bytes: Number(a.bytes) || 0, ...extra });
     }
   }
-  return { run, artifacts, problems };
+  return { run, runJson, artifacts, problems };
 }

@@ -7,6 +7,7 @@ import type { PushOutcome } from '../docker/push';
 import type { ExportResult } from '../export/export';
 import type { RunOutcome } from '../docker/run';
 import type { ProductionizeResult } from '../pipeline';
+import { MANIFEST } from '../write/writer';
 import type { BuildFacts, ExportFacts, PushFacts, RunFacts, VersionFacts } from './recording';
 
 export function versionFactsOf(result: ProductionizeResult, workspaceDir: string, notebookPath: string): VersionFacts {
@@ -17,7 +18,9 @@ export function versionFactsOf(result: ProductionizeResult, workspaceDir: string
     planHash: result.manifest.planHash,
     outDir: result.outDir,
     packageName: result.manifest.package,
-    generatedFiles: Object.keys(result.manifest.files),
+    // The manifest and the data copied into the package too: the object store can then give back
+    // the whole package of a version, not files that disagree with the pipeline.json beside them.
+    generatedFiles: [...Object.keys(result.manifest.files), MANIFEST, ...Object.keys(result.manifest.data ?? {})],
     steps: result.plan.steps.map((s) => ({ name: s.name, cells: s.cells, outputs: s.outputs })),
     stringLiterals: result.dataFiles.map((f) => f.relPath),
     code: result.plan.steps.map((s) => s.code),

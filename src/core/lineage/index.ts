@@ -6,6 +6,8 @@ export type {
   ExportRecord,
   ExportRecordInput,
   FileHash,
+  GcRecord,
+  GcRecordInput,
   LineageRecord,
   RecordInput,
   RunRecord,

@@ -136,6 +136,8 @@ export class LineageModel {
         continue;
       }
       this.count++;
+      // A gc belongs to no notebook: nothing in the tree changes (checkout and verify read gc records).
+      if (e.type === 'gc') continue;
       changed.add(e.notebook);
       if (e.type === 'version') this.addVersion(e);
       else if (e.type === 'build') this.addBuild(e);

@@ -12,6 +12,8 @@ import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
 import { linesBackwards, withOpenFile } from './fileBytes';
 import { parseRecordLine } from './parse';
+import { ingestRun, ingestVersion, IngestResult } from '../store/ingest';
+import type { ObjectStore } from '../store/objects';
 import type {
   BuildRecord,
   BuildRecordInput,
@@ -51,13 +53,15 @@ export interface VersionFacts {
 export interface RecordOptions {
   /** Reuse an open store (the extension keeps one); otherwise one is opened for `workspaceDir`. */
   store?: LineageStore;
+  /** Store the files a version or run hashed here, after its record is appended (see store/ingest). */
+  objects?: ObjectStore;
 }
 
 /**
  * Record a version, unless the latest version of this notebook is the same (same notebook, plan,
  * generated files and data): then that one is returned with `created: false`.
  */
-export async function recordVersion(facts: VersionFacts, options: RecordOptions = {}): Promise<{ record: VersionRecord; created: boolean }> {
+export async function recordVersion(facts: VersionFacts, options: RecordOptions = {}): Promise<{ record: VersionRecord; created: boolean; stored?: IngestResult }> {
   const ws = path.resolve(facts.workspaceDir);
   const store = options.store ?? openStore(ws);
   const notebookAbs = path.resolve(ws, facts.notebookPath);
@@ -82,7 +86,8 @@ export async function recordVersion(facts: VersionFacts, options: RecordOptions 
     latest.git?.dirty === git?.dirty &&
     latest.git?.commit === git?.commit
   ) {
-    return { record: latest, created: false };
+    // Stored again all the same: a store moved or pruned since gets the files back.
+    return { record: latest, created: false, ...(options.objects ? { stored: await ingestVersion(options.objects, ws, latest) } : {}) };
   }
   const record = (await store.append({
     type: 'version',
@@ -96,7 +101,7 @@ export async function recordVersion(facts: VersionFacts, options: RecordOptions 
     steps: facts.steps.map((s) => ({ name: s.name, cells: s.cells.map((c) => ({ index: c.index, id: c.id })), outputs: [...s.outputs] })),
     data,
   })) as VersionRecord;
-  return { record, created: true };
+  return { record, created: true, ...(options.objects ? { stored: await ingestVersion(options.objects, ws, record) } : {}) };
 }
 
 export interface BuildFacts extends Omit<BuildRecordInput, 'type' | 'notebook' | 'versionId' | 'error'> {
@@ -143,7 +148,7 @@ export interface RunFacts {
 }
 
 /** Record a run from its run.json (artifacts re-hashed on disk). Problems are recorded as notes and returned. */
-export async function recordRun(facts: RunFacts, options: RecordOptions = {}): Promise<{ record: RunRecord; problems: string[] }> {
+export async function recordRun(facts: RunFacts, options: RecordOptions = {}): Promise<{ record: RunRecord; problems: string[]; stored?: IngestResult }> {
   const ws = path.resolve(facts.workspaceDir);
   const store = options.store ?? openStore(ws);
   const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));
@@ -183,8 +188,12 @@ export async function recordRun(facts: RunFacts, options: RecordOptions = {}): P
     ...(run?.started ? { started: run.started } : {}),
     ...(run?.finished ? { finished: run.finished } : {}),
     ...(problems.length > 0 && run ? { notes: problems } : {}),
+    ...(fromJson.runJson && run ? { runJson: fromJson.runJson } : {}),
   };
-  return { record: (await store.append(input)) as RunRecord, problems };
+  const record = (await store.append(input)) as RunRecord;
+  if (!options.objects) return { record, problems };
+  const stored = await ingestRun(options.objects, ws, record);
+  return { record, problems: [...problems, ...stored.problems], stored };
 }
 
 export interface PushFacts extends Omit<PushRecordInput, 'type' | 'notebook' | 'versionId' | 'buildId' | 'status' | 'notes'> {

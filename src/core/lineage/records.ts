@@ -62,6 +62,8 @@ export interface RunRecordInput {
   finished?: string;
   /** What did not add up while recording (e.g. an artifact whose hash differs from run.json). */
   notes?: string[];
+  /** run.json itself (workspace-relative), so the object store can give it back with the artifacts. */
+  runJson?: FileHash;
 }
 
 /** An image pushed to a registry; its parent is the build that made the image. Only pushes that succeeded are recorded. */
@@ -139,7 +141,23 @@ export interface ReproductionRecordInput {
   nondeterministic: { step: string; artifact: string }[];
 }
 
-export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput | ExportRecordInput | ReproductionRecordInput;
+/**
+ * Objects `nb2prod gc` removed from the object store: a record referencing one of them is then
+ * "pruned by gc on <ts>", not tampered with or lost.
+ */
+export interface GcRecordInput {
+  type: 'gc';
+  /** Always '': a gc covers the whole store, not one notebook (every record line has the field). */
+  notebook: '';
+  /** sha256 of every object removed. */
+  pruned: string[];
+  bytes: number;
+  /** The policy it kept by. */
+  keepRuns: number;
+  keepDays: number;
+}
+
+export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput | ExportRecordInput | ReproductionRecordInput | GcRecordInput;
 
 /** What the store adds to every record. */
 export interface StoredFields {
@@ -160,3 +178,4 @@ export type RunRecord = RunRecordInput & StoredFields;
 export type PushRecord = PushRecordInput & StoredFields;
 export type ExportRecord = ExportRecordInput & StoredFields;
 export type ReproductionRecord = ReproductionRecordInput & StoredFields;
+export type GcRecord = GcRecordInput & StoredFields;

@@ -72,7 +72,7 @@ const OPTIONAL: { key: 'versionId' | 'buildId' | 'status'; open: Buffer }[] = [
 const PREV_OPEN = lit(',"prev":"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const TYPES: Record<string, RecordType> = { version: 'version', build: 'build', run: 'run', push: 'push', export: 'export', reproduction: 'reproduction' };
+const TYPES: Record<string, RecordType> = { version: 'version', build: 'build', run: 'run', push: 'push', export: 'export', reproduction: 'reproduction', gc: 'gc' };
 
 class EagerEntry implements RecordEntry {
   readonly id: string;
@@ -92,7 +92,7 @@ class EagerEntry implements RecordEntry {
     this.type = record.type;
     this.ts = record.ts;
     this.notebook = record.notebook;
-    if (record.type !== 'version') this.versionId = record.versionId;
+    if (record.type !== 'version' && record.type !== 'gc') this.versionId = record.versionId;
     if (record.type === 'run' || record.type === 'push') this.buildId = record.buildId;
     if (record.type === 'build' || record.type === 'run' || record.type === 'push' || record.type === 'reproduction') this.status = record.status;
   }
@@ -165,6 +165,7 @@ export class LazyEntry implements RecordEntry {
         entries: [],
         nondeterministic: [],
       };
+    if (this.type === 'gc') return { ...base, notebook: '', type: 'gc', pruned: [], bytes: 0, keepRuns: 0, keepDays: 0 };
     if (this.type === 'export') return { ...base, type: 'export', versionId: this.versionId, target: 'kfp', file: '', sha256: '', bytes: 0, image: '', imageSource: 'local' };
     return { ...base, type: 'run', versionId: this.versionId, buildId: this.buildId, runId: '', local: true, params: {}, steps: [], artifacts: [], metrics: {}, status: (this.status ?? 'failed') as 'failed', error: note };
   }

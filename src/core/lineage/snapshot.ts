@@ -135,8 +135,8 @@ interface Encoded {
   problems: LineageProblem[];
 }
 
-const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e', reproduction: 'x' };
-const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export', x: 'reproduction' };
+const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e', reproduction: 'x', gc: 'g' };
+const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export', x: 'reproduction', g: 'gc' };
 
 function encode(s: Snapshot): Encoded {
   const strings: string[] = [];

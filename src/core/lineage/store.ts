@@ -40,6 +40,11 @@ export interface LineageStore {
   readonly workspaceDir: string;
   readonly file: string;
   append(input: RecordInput): Promise<LineageRecord>;
+  /**
+   * Run `fn` holding the store's lock, so nothing is appended meanwhile; `append` inside it writes
+   * without taking the lock again. For work that must see a store nobody changes (gc).
+   */
+  exclusive<T>(fn: (append: (input: RecordInput) => LineageRecord) => T | Promise<T>): Promise<T>;
   /** Read the whole store. Never throws on content; a missing file is an empty store. */
   read(): ReadResult;
   /** A reader that returns only what was appended since its last call. */
@@ -75,6 +80,21 @@ class FileStore implements LineageStore {
     );
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  exclusive<T>(fn: (append: (input: RecordInput) => LineageRecord) => T | Promise<T>): Promise<T> {
+    // Queued like appends: this process's own appends wait for it instead of timing out on the lock.
+    const next = this.queue.then(
+      () => this.exclusiveLocked(fn),
+      () => this.exclusiveLocked(fn),
+    );
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async exclusiveLocked<T>(fn: (append: (input: RecordInput) => LineageRecord) => T | Promise<T>): Promise<T> {
+    fs.mkdirSync(path.dirname(this.file), { recursive: true });
+    return withLock(this.lockFile, () => fn((input) => this.writeRecord(input)), this.options);
   }
 
   private async appendLocked(input: RecordInput): Promise<LineageRecord> {
@@ -231,6 +251,6 @@ function parentsOf(input: RecordInput): string[] {
   const ids =
     input.type === 'reproduction'
       ? [input.original, input.reproduction]
-      : [input.type !== 'version' ? input.versionId : undefined, input.type === 'run' || input.type === 'push' ? input.buildId : undefined];
+      : [input.type !== 'version' && input.type !== 'gc' ? input.versionId : undefined, input.type === 'run' || input.type === 'push' ? input.buildId : undefined];
   return ids.filter((p): p is string => typeof p === 'string' && p !== '');
 }
