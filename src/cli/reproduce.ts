@@ -3,6 +3,8 @@
  * Runs a recorded run's version again with the same parameters (in the same image when it was a
  * container run and the image is still here), compares every artifact and metric lineage lists,
  * prints same / differs / new / missing, and records the comparison. Exit 0 only when all are the same.
+ * When the workspace no longer holds that version, it runs in a temporary directory the object
+ * store restores the version into; artifacts still go beside the original run's.
  */
 import * as path from 'path';
 import { createDockerEngine } from '../core/docker/dockerode-engine';
@@ -11,15 +13,16 @@ import { RunOptions, RunOutcome, runInContainer, runLocal } from '../core/docker
 import { Nb2prodError } from '../core/errors';
 import { LABELS } from '../core/generate/dockerfile';
 import { readManifest } from '../core/docker/pipeline-dir';
-import { recordReproduction, RunRecord } from '../core/lineage';
+import { openStore, recordReproduction, RunRecord } from '../core/lineage';
 import { short } from '../core/lineage/render';
 import { compareRuns, Comparison, nondeterminismHint } from '../core/reproduce/compare';
 import { prepareReproduction, ReproductionPlan } from '../core/reproduce/prepare';
+import { stageVersion, StagedVersion } from '../core/reproduce/stage';
 import { CommandSpec, OPTIONS, ParsedArgs, stringFlag } from './args';
 import { buildForCli } from './build';
 import { CliContext, EXIT, UsageError } from './context';
 import { loadLineage } from './lineage';
-import { recordBuildOutcome, recordRunOutcome, workspaceDir } from './recording';
+import { objectsOf, recordBuildOutcome, recordRunOutcome, workspaceDir } from './recording';
 import { lineWriter } from './run';
 
 export const reproduceSpec: CommandSpec = {
@@ -30,6 +33,7 @@ export const reproduceSpec: CommandSpec = {
     { flags: '--local', help: 'run with a local interpreter instead of the image' },
     { flags: '--python <path>', help: 'interpreter for --local (default: NB2PROD_PYTHON, else python3)' },
     OPTIONS.workspace,
+    OPTIONS.objects,
     OPTIONS.verbose,
     OPTIONS.json,
   ],
@@ -41,15 +45,34 @@ async function reproduceCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
   const workspace = stringFlag(args, 'workspace');
   const ws = workspaceDir(ctx, workspace);
   const plan = await prepareReproduction(loadLineage(ws, ctx), args.positionals[0], ws);
-  const original = plan.run.record;
-  if (plan.drift.length > 0) throw needsCheckout(plan);
+  const staged = plan.drift.length > 0 ? await stage(plan, ws, args, ctx) : undefined;
+  try {
+    return await reproduceIn(staged?.pipelineDir ?? plan.pipelineDir, plan, args, ctx);
+  } finally {
+    await staged?.dispose();
+  }
+}
 
+async function stage(plan: ReproductionPlan, ws: string, args: ParsedArgs, ctx: CliContext): Promise<StagedVersion> {
+  const changed = plan.drift.slice(0, 3).map((d) => `${d.path} (${d.why})`);
+  const more = plan.drift.length > changed.length ? ` and ${plan.drift.length - changed.length} more` : '';
+  ctx.err(`the workspace no longer holds version ${plan.version.id} (${changed.join(', ')}${more}): restoring it from the object store into a temporary directory`);
+  const staged = await stageVersion(plan, objectsOf(ctx, args), openStore(ws).read().records, ws);
+  if (staged.copied > 0) ctx.err(`${staged.copied} file(s) not in the object store were copied from the workspace, where they are still as recorded`);
+  return staged;
+}
+
+/** `dir` is the version's pipeline directory: the workspace's, or the restored one. */
+async function reproduceIn(dir: string, plan: ReproductionPlan, args: ParsedArgs, ctx: CliContext): Promise<number> {
+  const workspace = stringFlag(args, 'workspace');
+  const ws = workspaceDir(ctx, workspace);
+  const original = plan.run.record;
   const output = lineWriter(ctx);
   const options: RunOptions = {
-    dir: plan.pipelineDir,
+    dir,
     params: plan.params,
-    // Beside the original, so both runs' artifacts sit in the same place.
-    artifactsDir: original.runDir ? path.dirname(path.resolve(ws, original.runDir)) : undefined,
+    // Beside the original, so both runs' artifacts sit in the same place, and in the workspace even when `dir` is temporary.
+    artifactsDir: original.runDir ? path.dirname(path.resolve(ws, original.runDir)) : path.join(plan.pipelineDir, 'artifacts'),
     onOutput: output.write,
     signal: ctx.signal,
   };
@@ -70,7 +93,7 @@ async function reproduceCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
       built = { id: plan.run.build!.id, imageId: image };
       outcome = await runInContainer({ ...options, engine, image });
     } else {
-      const build = await buildForCli({ dir: plan.pipelineDir }, args, ctx, engine);
+      const build = await buildForCli({ dir }, args, ctx, engine);
       const buildId = await recordBuildOutcome(ctx, workspace, plan.pipelineDir, build);
       if (build.status !== 'succeeded' && build.status !== 'up-to-date') throw new Nb2prodError(`the image of run ${original.runId} could not be built again`);
       ctx.err(`image ${short(original.image)} of run ${original.runId} is gone: rebuilt as ${short(build.imageId)} (a newer base image or package may change results)`);
@@ -80,10 +103,11 @@ async function reproduceCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
     }
   }
   output.flush();
+  // Recorded against the workspace's pipeline directory, not the temporary one: the manifest names the notebook relative to it.
   const again = await recordRunOutcome(ctx, args, plan.pipelineDir, outcome, built, plan.run.version!.id);
   if (outcome.status === 'cancelled') return EXIT.cancelled;
 
-  const comparison = compareRuns(original, again, (await readManifest(plan.pipelineDir)).edges);
+  const comparison = compareRuns(original, again, (await readManifest(dir)).edges);
   const record = await recordReproduction({
     workspaceDir: ws,
     versionId: plan.run.version!.id,
@@ -112,15 +136,6 @@ async function sameImage(plan: ReproductionPlan, engine: ContainerEngine, ctx: C
   const bare = (s: string) => s.replace(/^sha256:/, '');
   const images = await engine.findImages({ [LABELS.contextHash]: build.contextHash }, ctx.signal);
   return images.find((i) => bare(i.id) === bare(id))?.id;
-}
-
-function needsCheckout(plan: ReproductionPlan): Nb2prodError {
-  const listed = plan.drift.slice(0, 5).map((d) => `${d.path} (${d.why})`);
-  const more = plan.drift.length > listed.length ? `, and ${plan.drift.length - listed.length} more` : '';
-  return new Nb2prodError(
-    `run ${plan.run.record.runId} was made by version ${plan.run.version!.id}, but the workspace no longer holds it: ${listed.join(', ')}${more}. ` +
-      'Reproducing it needs that version checked out first (nb2prod checkout), or the files restored.',
-  );
 }
 
 const OUTCOME_WIDTH = 'missing'.length;

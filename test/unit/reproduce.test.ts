@@ -4,7 +4,7 @@
  * `reproduction` record under the original run, and the audit chain still verifies.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { compareRuns } from '../../src/core/reproduce/compare';
@@ -21,6 +21,31 @@ const TIMED: CellSpec[] = [
   { source: "print(report)", tags: ['step:show'] },
   { source: 'total', tags: ['metrics'] },
 ];
+
+/** Seeded, reading a CSV: a version is its code and its data. */
+const CSV_CELLS: CellSpec[] = [
+  { source: 'import numpy as np\nimport pandas as pd\nnp.random.seed(3)', tags: ['imports'] },
+  { source: "data_path = 'data/points.csv'\nscale = 1", tags: ['parameters'] },
+  { source: 'frame = pd.read_csv(data_path)', tags: ['step:load'] },
+  { source: 'fit = (frame.x * scale + np.random.rand(len(frame))).round(6).tolist()', tags: ['step:fit'] },
+  { source: 'total = round(sum(fit), 6)', tags: ['step:sum'] },
+  { source: 'total', tags: ['metrics'] },
+];
+
+/** Every file of the notebook, its data and its package (not run artifacts, not .nb2prod) by content. */
+function snapshot(work: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    for (const e of readdirSync(path.join(work, rel), { withFileTypes: true })) {
+      const child = path.join(rel, e.name);
+      if (e.isDirectory()) {
+        if (e.name !== 'artifacts' && e.name !== '.nb2prod') walk(child);
+      } else out[child] = readFileSync(path.join(work, child), 'utf8');
+    }
+  };
+  walk('.');
+  return out;
+}
 
 async function productionizeAndRun(cells: CellSpec[], runId: string, params: string[] = []) {
   const work = tempDir();
@@ -91,12 +116,49 @@ describe('nb2prod reproduce', () => {
     assert.equal((await cli(['lineage', 'verify'], work)).code, 0);
   });
 
-  it('says the version must be checked out when the pipeline files changed since the run', async () => {
-    const { work, pipeline } = await productionizeAndRun(SEEDED_DIAMOND, 'seeded-2');
-    appendFileSync(path.join(work, pipeline, 'requirements.txt'), '\n# edited\n');
-    const r = await cli(['reproduce', 'seeded-2', '--local'], work);
-    assert.equal(r.code, 1);
-    assert.match(r.err.join('\n'), /requirements\.txt \(changed\).*checkout/);
+  it('runs an older version restored from the object store: all same, exit 0, the current package and data untouched', async () => {
+    const work = tempDir();
+    mkdirSync(path.join(work, 'data'));
+    writeFileSync(path.join(work, 'data', 'points.csv'), 'x,y\n1,2\n3,4\n5,6\n');
+    writeNotebook(work, 'nb.ipynb', CSV_CELLS);
+    const pipeline = path.join(work, 'pipelines', 'nb');
+    assert.equal((await cli(['productionize', 'nb.ipynb'], work)).code, 0);
+    const v1 = await cli(['run', 'pipelines/nb', '--local', '--run-id', 'v1-run', '--param', 'scale=2'], work);
+    assert.equal(v1.code, 0, v1.err.join('\n'));
+
+    // Version 2: another formula and another CSV, productionized and run.
+    writeNotebook(work, 'nb.ipynb', CSV_CELLS.map((c) => (c.tags?.includes('step:fit') ? { ...c, source: c.source.replace('* scale', '* scale + 1') } : c)));
+    writeFileSync(path.join(work, 'data', 'points.csv'), 'x,y\n7,8\n9,10\n');
+    assert.equal((await cli(['productionize', 'nb.ipynb'], work)).code, 0);
+    assert.equal((await cli(['run', 'pipelines/nb', '--local', '--run-id', 'v2-run'], work)).code, 0);
+    const current = snapshot(work);
+
+    const r = await cli(['reproduce', 'v1-run', '--local'], work);
+    assert.equal(r.code, 0, [...r.out, ...r.err].join('\n'));
+    assert.match(r.err.join('\n'), /no longer holds version .*restoring it from the object store/);
+    assert.match(r.out.join('\n'), /^identical: [1-9]\d* same, 0 differs, 0 new, 0 missing$/m);
+    assert.match(r.out.join('\n'), /^same +metric total +/m);
+    assert.deepEqual(snapshot(work), current, 'the workspace package, data and notebook are as they were');
+
+    const tree = JSON.parse((await cli(['lineage', '--json'], work)).out.join('\n'));
+    const v1Version = tree.notebooks[0].versions.find((v: { runs: { runId: string }[] }) => v.runs.some((x) => x.runId === 'v1-run'));
+    const [original, again] = v1Version.runs;
+    assert.equal(original.reproductions[0].status, 'identical');
+    assert.equal(again.id, original.reproductions[0].reproduction, 'the reproduction is recorded under version 1');
+    assert.deepEqual(again.params, original.params);
+    assert.equal(again.params.scale, 2);
+    // Its artifacts sit beside the original's, in the workspace; no temporary directory is left.
+    assert.ok(existsSync(path.join(pipeline, 'artifacts', again.runId, 'run.json')));
+    assert.equal((await cli(['lineage', 'verify'], work)).code, 0);
+
+    // After gc pruned version 1's objects, reproducing it says so. (The reproduction is a run of version 1:
+    // a run of version 2 after it makes version 1 no kept run's.)
+    assert.equal((await cli(['run', 'pipelines/nb', '--local', '--run-id', 'v2-again'], work)).code, 0);
+    assert.equal((await cli(['gc', '--keep-runs', '1', '--keep-days', '0'], work)).code, 0);
+    const pruned = await cli(['reproduce', 'v1-run', '--local'], work);
+    assert.equal(pruned.code, 1);
+    assert.match(pruned.err.join('\n'), /cannot be reproduced: .*pruned by gc on .*--keep-runs/);
+    assert.deepEqual(snapshot(work), current);
   });
 
   it('compares by step and name, not by run directory, and reports new and missing artifacts and metrics', () => {
