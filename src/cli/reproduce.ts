@@ -6,18 +6,14 @@
  * When the workspace no longer holds that version, it runs in a temporary directory the object
  * store restores the version into; artifacts still go beside the original run's.
  */
-import * as path from 'path';
 import { createDockerEngine } from '../core/docker/dockerode-engine';
-import type { ContainerEngine } from '../core/docker/engine';
 import { RunOptions, RunOutcome, runInContainer, runLocal } from '../core/docker/run';
 import { Nb2prodError } from '../core/errors';
-import { LABELS } from '../core/generate/dockerfile';
-import { readManifest } from '../core/docker/pipeline-dir';
-import { openStore, recordReproduction, RunRecord } from '../core/lineage';
+import { openStore, RunRecord } from '../core/lineage';
 import { short } from '../core/lineage/render';
-import { compareRuns, Comparison, nondeterminismHint } from '../core/reproduce/compare';
-import { prepareReproduction, ReproductionPlan } from '../core/reproduce/prepare';
-import { stageVersion, StagedVersion } from '../core/reproduce/stage';
+import { Comparison, nondeterminismHint } from '../core/reproduce/compare';
+import { prepareReproduction } from '../core/reproduce/prepare';
+import { reproduceRun, RunAgain, sameImage, stagingMessage } from '../core/reproduce/reproduce';
 import { CommandSpec, OPTIONS, ParsedArgs, stringFlag } from './args';
 import { buildForCli } from './build';
 import { CliContext, EXIT, UsageError } from './context';
@@ -45,97 +41,62 @@ async function reproduceCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
   const workspace = stringFlag(args, 'workspace');
   const ws = workspaceDir(ctx, workspace);
   const plan = await prepareReproduction(loadLineage(ws, ctx), args.positionals[0], ws);
-  const staged = plan.drift.length > 0 ? await stage(plan, ws, args, ctx) : undefined;
-  try {
-    return await reproduceIn(staged?.pipelineDir ?? plan.pipelineDir, plan, args, ctx);
-  } finally {
-    await staged?.dispose();
-  }
-}
-
-async function stage(plan: ReproductionPlan, ws: string, args: ParsedArgs, ctx: CliContext): Promise<StagedVersion> {
-  const changed = plan.drift.slice(0, 3).map((d) => `${d.path} (${d.why})`);
-  const more = plan.drift.length > changed.length ? ` and ${plan.drift.length - changed.length} more` : '';
-  ctx.err(`the workspace no longer holds version ${plan.version.id} (${changed.join(', ')}${more}): restoring it from the object store into a temporary directory`);
-  const staged = await stageVersion(plan, objectsOf(ctx, args), openStore(ws).read().records, ws);
-  if (staged.copied > 0) ctx.err(`${staged.copied} file(s) not in the object store were copied from the workspace, where they are still as recorded`);
-  return staged;
-}
-
-/** `dir` is the version's pipeline directory: the workspace's, or the restored one. */
-async function reproduceIn(dir: string, plan: ReproductionPlan, args: ParsedArgs, ctx: CliContext): Promise<number> {
-  const workspace = stringFlag(args, 'workspace');
-  const ws = workspaceDir(ctx, workspace);
   const original = plan.run.record;
-  const output = lineWriter(ctx);
-  const options: RunOptions = {
-    dir,
-    params: plan.params,
-    // Beside the original, so both runs' artifacts sit in the same place, and in the workspace even when `dir` is temporary.
-    artifactsDir: original.runDir ? path.dirname(path.resolve(ws, original.runDir)) : path.join(plan.pipelineDir, 'artifacts'),
-    onOutput: output.write,
-    signal: ctx.signal,
-  };
   const local = args.flags.has('local') || original.local;
   if (args.flags.has('local') && !original.local) ctx.err(`run ${original.runId} ran in image ${short(original.image)}; running it with a local interpreter instead`);
-  ctx.err(`reproducing run ${original.runId} (${plan.run.id}) of version ${plan.run.version!.id}`);
 
-  let outcome: RunOutcome;
-  let built: { id: string; imageId?: string } | undefined;
-  let rebuilt = false;
-  if (local) {
-    const python = stringFlag(args, 'python') ?? ctx.env.NB2PROD_PYTHON ?? 'python3';
-    outcome = await runLocal({ ...options, python, env: ctx.env });
-  } else {
-    const engine = createDockerEngine(ctx.env);
-    const image = await sameImage(plan, engine, ctx);
-    if (image) {
-      built = { id: plan.run.build!.id, imageId: image };
-      outcome = await runInContainer({ ...options, engine, image });
-    } else {
-      const build = await buildForCli({ dir }, args, ctx, engine);
-      const buildId = await recordBuildOutcome(ctx, workspace, plan.pipelineDir, build);
-      if (build.status !== 'succeeded' && build.status !== 'up-to-date') throw new Nb2prodError(`the image of run ${original.runId} could not be built again`);
-      ctx.err(`image ${short(original.image)} of run ${original.runId} is gone: rebuilt as ${short(build.imageId)} (a newer base image or package may change results)`);
-      rebuilt = true;
-      built = { id: buildId, imageId: build.imageId };
-      outcome = await runInContainer({ ...options, engine, image: build.tags[0] });
-    }
-  }
-  output.flush();
-  // Recorded against the workspace's pipeline directory, not the temporary one: the manifest names the notebook relative to it.
-  const again = await recordRunOutcome(ctx, args, plan.pipelineDir, outcome, built, plan.run.version!.id);
-  if (outcome.status === 'cancelled') return EXIT.cancelled;
+  let error: Nb2prodError | undefined;
+  const result = await reproduceRun(
+    plan,
+    {
+      workspaceDir: ws,
+      objects: objectsOf(ctx, args),
+      records: () => openStore(ws).read().records,
+      onStaging: (p) => ctx.err(stagingMessage(p)),
+      onStaged: (staged) => {
+        if (staged.copied > 0) ctx.err(`${staged.copied} file(s) not in the object store were copied from the workspace, where they are still as recorded`);
+      },
+    },
+    async (dir, artifactsDir): Promise<RunAgain> => {
+      ctx.err(`reproducing run ${original.runId} (${plan.run.id}) of version ${plan.version.id}`);
+      const output = lineWriter(ctx);
+      const options: RunOptions = { dir, params: plan.params, artifactsDir, onOutput: output.write, signal: ctx.signal };
+      let outcome: RunOutcome;
+      let built: { id: string; imageId?: string } | undefined;
+      let rebuilt = false;
+      if (local) {
+        const python = stringFlag(args, 'python') ?? ctx.env.NB2PROD_PYTHON ?? 'python3';
+        outcome = await runLocal({ ...options, python, env: ctx.env });
+      } else {
+        const engine = createDockerEngine(ctx.env);
+        const image = await sameImage(plan, engine, ctx.signal);
+        if (image) {
+          built = { id: plan.run.build!.id, imageId: image };
+          outcome = await runInContainer({ ...options, engine, image });
+        } else {
+          const build = await buildForCli({ dir }, args, ctx, engine);
+          const buildId = await recordBuildOutcome(ctx, workspace, plan.pipelineDir, build);
+          if (build.status !== 'succeeded' && build.status !== 'up-to-date') throw new Nb2prodError(`the image of run ${original.runId} could not be built again`);
+          ctx.err(`image ${short(original.image)} of run ${original.runId} is gone: rebuilt as ${short(build.imageId)} (a newer base image or package may change results)`);
+          rebuilt = true;
+          built = { id: buildId, imageId: build.imageId };
+          outcome = await runInContainer({ ...options, engine, image: build.tags[0] });
+        }
+      }
+      output.flush();
+      error = outcome.error;
+      // Recorded against the workspace's pipeline directory, not a temporary one: the manifest names the notebook relative to it.
+      const record = await recordRunOutcome(ctx, args, plan.pipelineDir, outcome, built, plan.version.id);
+      return { record, local, ...(built?.imageId ? { image: built.imageId } : {}), ...(rebuilt ? { rebuilt } : {}) };
+    },
+  );
+  if (result.status === 'cancelled') return EXIT.cancelled;
 
-  const comparison = compareRuns(original, again, (await readManifest(dir)).edges);
-  const record = await recordReproduction({
-    workspaceDir: ws,
-    versionId: plan.run.version!.id,
-    notebook: original.notebook,
-    ...comparison,
-    original: plan.run.id,
-    reproduction: again.id,
-    originalRunId: original.runId,
-    reproductionRunId: again.runId,
-    local,
-    ...(built?.imageId ? { image: built.imageId } : {}),
-    ...(rebuilt ? { rebuilt } : {}),
-  });
-
-  if (args.flags.has('json')) ctx.out(JSON.stringify({ id: record.id, original: original.runId, reproduction: again.runId, ...comparison }, null, 2));
-  else printComparison(comparison, original, again, ctx);
-  if (outcome.error) ctx.err(`error: ${outcome.error.describe()}`);
+  const { comparison, again, record } = result;
+  if (args.flags.has('json')) ctx.out(JSON.stringify({ id: record.id, original: original.runId, reproduction: again.record.runId, ...comparison }, null, 2));
+  else printComparison(comparison, original, again.record, ctx);
+  if (error) ctx.err(`error: ${error.describe()}`);
   return comparison.status === 'identical' ? EXIT.ok : EXIT.failed;
-}
-
-/** The original image when the engine still has it (found by the build's context label, matched by id). */
-async function sameImage(plan: ReproductionPlan, engine: ContainerEngine, ctx: CliContext): Promise<string | undefined> {
-  const id = plan.run.record.image;
-  const build = plan.run.build?.record;
-  if (!id || !build) return undefined;
-  const bare = (s: string) => s.replace(/^sha256:/, '');
-  const images = await engine.findImages({ [LABELS.contextHash]: build.contextHash }, ctx.signal);
-  return images.find((i) => bare(i.id) === bare(id))?.id;
 }
 
 const OUTCOME_WIDTH = 'missing'.length;
