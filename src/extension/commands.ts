@@ -7,6 +7,7 @@ import * as path from 'path';
 import * as vscode from 'vscode';
 import { Nb2prodError } from '../core/errors';
 import type { ExportTarget } from '../core/export/tasks';
+import type { LineageModel, RunNode, VersionNode } from '../core/lineage';
 import type { Config } from './config';
 import { Command, CommandId, Setting } from './constants';
 import type { ReadonlyDocuments } from './documents';
@@ -17,15 +18,17 @@ import type { LineageElement } from './lineageTree';
 import type { LineageView } from './lineageView';
 import type { OutputLog } from './log';
 import { NotebookTarget, openNotebookDocument, resolveTarget, revealCell } from './notebooks';
-import { noNotebook, PipelineOps } from './pipelineOps';
+import { noNotebook, PipelineOps, requireTrust } from './pipelineOps';
 import { planMarkdown } from './planText';
 import { EXPORT_TARGET_LABELS, isExportTarget, normalizedRegistry, PublishOps, requirePushTrust } from './publishOps';
 import { withCancellableProgress } from './progress';
+import { checkoutSummary, conflictQuestion, StoreOps } from './storeOps';
 import { setStepTag, targetCell } from './tagging';
 
 export interface CommandDeps {
   ops: PipelineOps;
   publish: PublishOps;
+  store: StoreOps;
   config: Config;
   lineage: LineageView;
   documents: ReadonlyDocuments;
@@ -39,7 +42,7 @@ export interface CommandDeps {
 type Handler = (...args: never[]) => Promise<unknown>;
 
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
-  const { ops, publish, config, lineage, documents, log } = deps;
+  const { ops, publish, store, config, lineage, documents, log } = deps;
 
   const target = async (arg: unknown): Promise<NotebookTarget | undefined> => (isLineageElement(arg) ? lineageTarget(arg) : resolveTarget(arg));
   const name = (t: NotebookTarget) => path.basename(t.uri.fsPath);
@@ -157,6 +160,44 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
         .then((picked) => picked && copy(result.digestReference));
       return result;
     },
+    [Command.checkoutVersion]: async (arg?: unknown, options?: { force?: boolean }) => {
+      const subject = await lineageSubject(arg, ['version', 'run'] as const, lineage);
+      if (!subject) return undefined;
+      const { node, folder } = subject;
+      const t = notebookTarget(folder, node.record.notebook);
+      const what = node.kind === 'version' ? `version ${node.id.slice(0, 12)} of ${name(t)}` : `run ${node.record.runId} of ${name(t)}`;
+      const checkout = (force: boolean) => long(`Checking out ${what}`, () => store.checkout(t, node, force));
+      let result = await checkout(options?.force === true);
+      // Asked only when the caller did not say: `{force: false}` returns the conflicts unwritten.
+      if (result.conflicts.length > 0 && options?.force === undefined) {
+        const overwrite = 'Overwrite My Changes';
+        const picked = await vscode.window.showWarningMessage(conflictQuestion(what, result.conflicts), { modal: true }, overwrite);
+        if (picked === overwrite) result = await checkout(true);
+      }
+      if (result.conflicts.length > 0) return result;
+      const { message, complete } = checkoutSummary(what, result);
+      void (complete ? vscode.window.showInformationMessage(message) : vscode.window.showWarningMessage(message));
+      return result;
+    },
+    [Command.reproduceRun]: async (arg?: unknown) => {
+      // Refused before anything is looked up: it runs the notebook's code.
+      requireTrust('Reproducing a run');
+      const subject = await lineageSubject(arg, ['run'] as const, lineage);
+      if (!subject) return undefined;
+      const { node, folder, model } = subject;
+      const t = notebookTarget(folder, node.record.notebook);
+      log.show();
+      const result = await long(`Reproducing run ${node.record.runId} of ${name(t)}`, (signal, report) => store.reproduce(t, model, node.id, signal, report));
+      if (result.status !== 'compared') return result;
+      const { comparison: c, again } = result;
+      const lead = `Run ${node.record.runId} reproduced as ${again.record.runId}`;
+      if (c.status === 'identical') void vscode.window.showInformationMessage(`${lead}: all ${c.counts.same} artifacts and metrics the same.`);
+      else if (c.status === 'differs') {
+        const names = c.entries.filter((x) => x.outcome !== 'same').map((x) => `${x.name} (${x.outcome})`);
+        void vscode.window.showWarningMessage(`${lead}, with differences: ${names.slice(0, 3).join(', ')}${names.length > 3 ? `, and ${names.length - 3} more` : ''}.`);
+      } else void vscode.window.showErrorMessage(`${lead}: the new run ${again.record.status}${again.record.error ? `: ${again.record.error}` : ''}.`);
+      return result;
+    },
     [Command.diffWithPrevious]: async (e: LineageElement) => {
       if (e.type !== 'version' || e.index === 0) return;
       const previous = e.node.notebook.versions[e.index - 1];
@@ -239,10 +280,14 @@ function isLineageElement(v: unknown): v is LineageElement {
 
 /** The notebook a tree item belongs to. */
 function lineageTarget(e: LineageElement): NotebookTarget {
-  const notebook = lineageNotebook(e);
+  return notebookTarget(e.source.folder, lineageNotebook(e));
+}
+
+/** `notebook` as lineage records it: relative to the workspace folder. */
+function notebookTarget(folder: string, notebook: string | undefined): NotebookTarget {
   if (!notebook) throw noNotebook();
-  const uri = vscode.Uri.file(path.resolve(e.source.folder, notebook));
-  return { uri, workspaceDir: e.source.folder, document: openNotebookDocument(uri) };
+  const uri = vscode.Uri.file(path.resolve(folder, notebook));
+  return { uri, workspaceDir: folder, document: openNotebookDocument(uri) };
 }
 
 function lineageNotebook(e: LineageElement): string {
@@ -258,7 +303,42 @@ function lineageNotebook(e: LineageElement): string {
     case 'push':
     case 'export':
       return e.node.record.notebook;
+    case 'difference':
+      return e.reproduction.record.notebook;
     default:
       return e.run.record.notebook;
   }
+}
+
+/**
+ * The version or run a tree command works on: its tree element, or (for automation) its lineage
+ * record id or prefix, or a run's run id, looked up in each workspace folder's lineage.
+ */
+async function lineageSubject<K extends 'version' | 'run'>(
+  arg: unknown,
+  kinds: readonly K[],
+  lineage: LineageView,
+): Promise<{ folder: string; model: LineageModel; node: Extract<VersionNode | RunNode, { kind: K }> } | undefined> {
+  const wanted = (n: { kind: string }): n is Extract<VersionNode | RunNode, { kind: K }> => (kinds as readonly string[]).includes(n.kind);
+  if (isLineageElement(arg)) {
+    if ((arg.type !== 'version' && arg.type !== 'run') || !wanted(arg.node)) return undefined;
+    return { folder: arg.source.folder, model: arg.source.model, node: arg.node };
+  }
+  const id = typeof arg === 'string' ? arg : arg && typeof arg === 'object' && typeof (arg as { id?: unknown }).id === 'string' ? (arg as { id: string }).id : undefined;
+  if (!id) throw new Nb2prodError(`choose a ${kinds.join(' or ')} in the Lineage view`, undefined, 'USAGE');
+  await lineage.refresh();
+  const { checkoutTarget } = await import('../core/store/checkout');
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    const model = lineage.model(folder.uri.fsPath);
+    if (!model) continue;
+    let node: VersionNode | RunNode;
+    try {
+      node = checkoutTarget(model, id);
+    } catch {
+      continue;
+    }
+    if (!wanted(node)) throw new Nb2prodError(`${id} is a ${node.kind}; this takes a ${kinds.join(' or ')}`, undefined, 'USAGE');
+    return { folder: folder.uri.fsPath, model, node };
+  }
+  throw new Nb2prodError(`no ${kinds.join(' or ')} ${id} in the lineage of this workspace`, undefined, 'NOT_FOUND');
 }

@@ -23,6 +23,8 @@ export const Command = {
   exportPipeline: 'nb2prod.exportPipeline',
   pushImage: 'nb2prod.pushImage',
   copyReference: 'nb2prod.lineage.copyReference',
+  checkoutVersion: 'nb2prod.lineage.checkoutVersion',
+  reproduceRun: 'nb2prod.lineage.reproduceRun',
 } as const;
 export type CommandId = (typeof Command)[keyof typeof Command];
 
@@ -58,6 +60,8 @@ export const ItemType = {
   artifact: 'artifact',
   metric: 'metric',
   export: 'export',
+  reproduction: 'reproduction',
+  difference: 'difference',
 } as const;
 export const ItemFlag = { previous: '+previous', image: '+image', cells: '+cells' } as const;
 

@@ -16,6 +16,8 @@ import { LineageView } from './lineageView';
 import { OutputLog } from './log';
 import { PipelineOps } from './pipelineOps';
 import { PublishOps } from './publishOps';
+import { StoreOps } from './storeOps';
+import { objectStoreDir } from '../core/store/objects';
 import type { LineageTreeProvider } from './lineageTree';
 
 /** What `activate` returns: for other extensions and for the integration tests. */
@@ -39,14 +41,15 @@ export class Extension implements vscode.Disposable {
     const config = new Config();
     const diagnostics = this.own(new PlanDiagnostics());
     const documents = this.own(new ReadonlyDocuments());
-    const lineage = this.own(new LineageView(log));
+    const lineage = this.own(new LineageView(log, (folder) => objectStoreDir(folder.uri.fsPath, config.env(folder.uri), config.get(folder.uri).objectStore)));
     const cellStatus = this.own(new CellStepStatusProvider());
     const ops = this.own(new PipelineOps(config, log, diagnostics));
     const publish = new PublishOps(ops, config, log);
+    const store = new StoreOps(ops, config, log);
     const errors = new ErrorHandler(log);
     const graphs = this.own(new GraphPanels(context.extensionUri, ops, log));
     const runs = this.own(new RunsPanels(context.extensionUri, lineage));
-    this.disposables.push(...registerCommands({ ops, publish, config, lineage, documents, log, errors, graphs, runs }));
+    this.disposables.push(...registerCommands({ ops, publish, store, config, lineage, documents, log, errors, graphs, runs }));
     this.disposables.push(
       vscode.workspace.onDidCloseNotebookDocument((doc) => diagnostics.clear(doc.uri)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build, run and push are available')),

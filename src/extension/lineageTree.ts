@@ -5,9 +5,9 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, RunNode, StepNode, VersionNode } from '../core/lineage';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, ReproductionNode, RunNode, StepNode, VersionNode } from '../core/lineage';
 import { digestReference } from '../core/docker/reference';
-import type { ArtifactHash, FileHash } from '../core/lineage';
+import type { ArtifactHash, FileHash, ReproductionEntry } from '../core/lineage';
 import { Command, ItemFlag, ItemType } from './constants';
 import { EXPORT_TARGET_LABELS } from './publishOps';
 
@@ -29,7 +29,9 @@ export type LineageElement =
   | { type: 'export'; source: LineageSource; node: ExportNode }
   | { type: 'step'; source: LineageSource; run: RunNode; step: StepNode }
   | { type: 'artifact'; source: LineageSource; run: RunNode; artifact: ArtifactHash }
-  | { type: 'metric'; source: LineageSource; run: RunNode; name: string; value: unknown };
+  | { type: 'metric'; source: LineageSource; run: RunNode; name: string; value: unknown }
+  | { type: 'reproduction'; source: LineageSource; run: RunNode; node: ReproductionNode }
+  | { type: 'difference'; source: LineageSource; reproduction: ReproductionNode; entry: ReproductionEntry };
 
 export class LineageTreeProvider implements vscode.TreeDataProvider<LineageElement>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LineageElement | undefined>();
@@ -85,8 +87,11 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const run = element.node;
         const steps = source.model.steps(run).map((step) => ({ type: 'step' as const, source, run, step }));
         const metrics = Object.entries(run.record.metrics ?? {}).map(([name, value]) => ({ type: 'metric' as const, source, run, name, value }));
-        return [...steps, ...metrics];
+        const reproductions = run.reproductions.map((node) => ({ type: 'reproduction' as const, source, run, node }));
+        return [...steps, ...metrics, ...reproductions];
       }
+      case 'reproduction':
+        return differences(element.node).map((entry) => ({ type: 'difference' as const, source, reproduction: element.node, entry }));
       case 'step':
         return element.step.artifacts.map((artifact) => ({ type: 'artifact' as const, source, run: element.run, artifact }));
       default:
@@ -177,7 +182,7 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
       }
       case 'run': {
         const r = e.node.record;
-        const hasChildren = (r.steps?.length ?? 0) + (r.artifacts?.length ?? 0) + Object.keys(r.metrics ?? {}).length > 0;
+        const hasChildren = (r.steps?.length ?? 0) + (r.artifacts?.length ?? 0) + Object.keys(r.metrics ?? {}).length + e.node.reproductions.length > 0;
         const item = new vscode.TreeItem(`Run ${r.runId}`, hasChildren ? collapsed : none);
         item.description = [r.status, r.local ? 'local' : 'container', this.ago(r.ts)].join(' · ');
         item.iconPath = statusIcon(r.status);
@@ -261,6 +266,36 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         item.contextValue = ItemType.metric;
         return item;
       }
+      case 'reproduction': {
+        const r = e.node.record;
+        const { same, differs, new: added, missing } = r.counts;
+        const item = new vscode.TreeItem(`Reproduced as ${r.reproductionRunId}`, differences(e.node).length ? vscode.TreeItemCollapsibleState.Expanded : none);
+        const differing = differs + added + missing;
+        item.description = [r.status, r.status === 'identical' ? `${same} same` : `${differing} of ${same + differing} differ`, this.ago(r.ts)].join(' · ');
+        item.iconPath = reproductionIcon(r.status);
+        item.tooltip = markdown([
+          `**Reproduction** of run \`${r.originalRunId}\`: ${r.status}`,
+          '',
+          row('New run', r.reproductionRunId),
+          row('Counts', `${same} same, ${differs} differs, ${added} new, ${missing} missing`),
+          row('Where', r.local ? 'local Python' : `image ${r.image ?? '-'}${r.rebuilt ? ' (rebuilt)' : ''}`),
+          ...r.nondeterministic.map((n) => row('Not deterministic', `step ${n.step} (${n.artifact})`)),
+          row('Recorded', r.ts),
+          row('Record', r.id),
+        ]);
+        item.contextValue = ItemType.reproduction;
+        return item;
+      }
+      case 'difference': {
+        const d = e.entry;
+        const item = new vscode.TreeItem(d.kind === 'metric' ? `metric ${d.name}` : d.name, none);
+        const value = (v: string | undefined) => (v === undefined ? '-' : d.kind === 'artifact' ? short(v) : v);
+        item.description = `${d.outcome} · ${value(d.was)} → ${value(d.now)}`;
+        item.iconPath = new vscode.ThemeIcon(d.outcome === 'new' ? 'diff-added' : d.outcome === 'missing' ? 'diff-removed' : 'diff-modified');
+        item.tooltip = markdown([`**${d.outcome}**: ${d.kind} \`${d.name}\``, '', row('Original', d.was ?? '-'), row('Reproduction', d.now ?? '-')]);
+        item.contextValue = ItemType.difference;
+        return item;
+      }
     }
   }
 
@@ -298,6 +333,27 @@ function elementId(e: LineageElement): string {
       return `${base}${e.run.id}/artifact/${e.artifact.path}`;
     case 'metric':
       return `${base}${e.run.id}/metric/${e.name}`;
+    case 'reproduction':
+      return `${base}${e.node.id}`;
+    case 'difference':
+      return `${base}${e.reproduction.id}/${e.entry.kind}/${e.entry.name}`;
+  }
+}
+
+/** What a reproduction shows under it: only what did not come out the same. */
+function differences(node: ReproductionNode): ReproductionEntry[] {
+  return node.record.entries.filter((x) => x.outcome !== 'same');
+}
+
+/** A check when every artifact and metric came out the same. */
+function reproductionIcon(status: string): vscode.ThemeIcon {
+  switch (status) {
+    case 'identical':
+      return new vscode.ThemeIcon('check', new vscode.ThemeColor('testing.iconPassed'));
+    case 'differs':
+      return new vscode.ThemeIcon('diff', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+    default:
+      return statusIcon(status);
   }
 }
 

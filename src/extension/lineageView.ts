@@ -32,7 +32,14 @@ export class LineageView implements vscode.Disposable {
   /** Fires after a refresh that read new records (Compare Runs follows it). */
   readonly onDidRefresh = this.refreshed.event;
 
-  constructor(private readonly log: Log) {
+  /**
+   * `objectsDir` says where a folder's object store is (the setting, NB2PROD_OBJECTS, or the
+   * default); its size is the view's description.
+   */
+  constructor(
+    private readonly log: Log,
+    private readonly objectsDir?: (folder: vscode.WorkspaceFolder) => string,
+  ) {
     this.view = vscode.window.createTreeView(View.lineage, { treeDataProvider: this.tree, showCollapseAll: true });
     this.subscriptions.push(
       this.view,
@@ -78,6 +85,27 @@ export class LineageView implements vscode.Disposable {
     this.drawn = true;
     this.tree.setSources(sources);
     this.refreshed.fire();
+    // Objects are only added or removed along with a record (a run, a version, a gc), so a
+    // refresh that read new records is when the size can have changed. Not awaited: listing a
+    // large store must not hold up the tree.
+    void this.describeStore().catch((e) => this.log.warn(`object store size: ${(e as Error).message}`));
+  }
+
+  /** Sums the object sizes of every folder's store (a store two folders share counts once). */
+  private async describeStore(): Promise<void> {
+    if (!this.objectsDir) return;
+    const { openObjectStore } = await import('../core/store/objects');
+    const { formatBytes } = await import('../core/lineage/render');
+    const dirs = new Set((vscode.workspace.workspaceFolders ?? []).map((f) => this.objectsDir!(f)));
+    let bytes = 0;
+    let count = 0;
+    for (const dir of dirs) {
+      for (const o of await openObjectStore(dir).list()) {
+        bytes += o.bytes;
+        count++;
+      }
+    }
+    this.view.description = count > 0 ? `object store ${formatBytes(bytes)}` : undefined;
   }
 
   /** The folded lineage of a workspace folder, as of the last refresh. */

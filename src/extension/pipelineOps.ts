@@ -227,7 +227,7 @@ export class PipelineOps implements vscode.Disposable {
   }
 
   /** The object store for this notebook's workspace, per the setting (read each time: it may change). */
-  private async objects(target: NotebookTarget): Promise<ObjectStore> {
+  async objects(target: NotebookTarget): Promise<ObjectStore> {
     const { objectStoreDir, openObjectStore } = await import('../core/store/objects');
     return openObjectStore(objectStoreDir(target.workspaceDir, this.config.env(target.uri), this.config.get(target.uri).objectStore));
   }

@@ -21,6 +21,8 @@ describe('restricted mode', () => {
       [Command.runPipelineLocally, uri],
       [Command.pushImage, uri],
       [Command.pushImage, { notebook: uri, registry: '127.0.0.1:5000' }],
+      // Refused before the run is looked up: there is none.
+      [Command.reproduceRun, 'no-such-run'],
     ] as const) {
       const failure = await vscode.commands.executeCommand(command, arg);
       assert.ok(isCommandFailure(failure), `${command} refused`);
