@@ -26,6 +26,8 @@ export interface Nb2prodApi {
   readonly activationMs: number;
   readonly lineageTree: LineageTreeProvider;
   refreshLineage(): Promise<void>;
+  /** The Lineage view's description: the object store's size once a refresh has summed it. */
+  lineageDescription(): string | undefined;
   readonly diagnostics: PlanDiagnostics;
   readonly cellStatus: CellStepStatusProvider;
   readonly graphs: GraphPanels;
@@ -56,7 +58,7 @@ export class Extension implements vscode.Disposable {
     );
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms (${context.extensionMode === vscode.ExtensionMode.Production ? 'production' : 'development'})`);
-    this.api = { activationMs, lineageTree: lineage.tree, refreshLineage: () => lineage.refresh(), diagnostics, cellStatus, graphs };
+    this.api = { activationMs, lineageTree: lineage.tree, refreshLineage: () => lineage.refresh(), lineageDescription: () => lineage.view.description, diagnostics, cellStatus, graphs };
   }
 
   private own<T extends vscode.Disposable>(d: T): T {

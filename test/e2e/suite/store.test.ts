@@ -13,7 +13,7 @@ import type { Reproduced, RunAgain } from '../../../src/core/reproduce/reproduce
 import { Command } from '../../../src/extension/constants';
 import { CommandFailure, isCommandFailure } from '../../../src/extension/errors';
 import type { LineageElement } from '../../../src/extension/lineageTree';
-import { api, copyNotebook, EXTENSION_ID, lineageRecords, workspaceDir } from './helpers';
+import { api, copyNotebook, EXTENSION_ID, lineageRecords, waitFor, workspaceDir } from './helpers';
 
 type Menu = { command: string; when: string };
 
@@ -50,6 +50,9 @@ describe('check out and reproduce', () => {
     const { lineageTree } = await api();
     const runEl = (await versionOf('repro_nb.ipynb')).children.find((e) => e.type === 'run' && e.node.id === run.recordId)!;
     assert.ok(runEl, 'the run is in the tree');
+    // Summed after the refresh that read the run, without holding the tree up.
+    const description = await waitFor('the store size in the view description', async () => (await api()).lineageDescription());
+    assert.match(description, /^object store \d+(\.\d)? (B|KB|MB)$/);
 
     const result = ok((await vscode.commands.executeCommand(Command.reproduceRun, runEl)) as Reproduced<RunAgain> | CommandFailure);
     assert.strictEqual(result.status, 'compared');
