@@ -44,6 +44,8 @@ export const OPTIONS = {
   objects: { flags: '--objects <dir>', help: 'object store (default: NB2PROD_OBJECTS, else <workspace>/.nb2prod/objects)' },
   json: { flags: '--json', help: 'print JSON' },
   verbose: { flags: '--verbose', help: 'print the whole build log' },
+  local: { flags: '--local', help: 'run with a local interpreter instead of the image' },
+  python: { flags: '--python <path>', help: 'interpreter for --local (default: NB2PROD_PYTHON, else python3)' },
 } satisfies Record<string, OptionSpec>;
 
 /** What `productionize` and the commands that productionize a notebook first accept. */

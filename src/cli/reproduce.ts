@@ -26,8 +26,8 @@ export const reproduceSpec: CommandSpec = {
   arguments: '<run>',
   summary: 'run a recorded run again (same version, parameters, image) and compare every artifact and metric',
   options: [
-    { flags: '--local', help: 'run with a local interpreter instead of the image' },
-    { flags: '--python <path>', help: 'interpreter for --local (default: NB2PROD_PYTHON, else python3)' },
+    OPTIONS.local,
+    OPTIONS.python,
     OPTIONS.workspace,
     OPTIONS.objects,
     OPTIONS.verbose,

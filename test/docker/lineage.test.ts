@@ -8,10 +8,8 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { after, test } from 'node:test';
-import { main } from '../../src/cli';
-import type { CliContext } from '../../src/cli/context';
 import type { ContainerEngine } from '../../src/core/docker/engine';
-import { removeRepository, removeTempDirs, requireEngine, ROOT, tempDir } from './helpers';
+import { cli, removeRepository, removeTempDirs, requireEngine, ROOT, tempDir } from './helpers';
 
 let engine: ContainerEngine | undefined;
 let repository: string | undefined;
@@ -20,14 +18,6 @@ after(async () => {
   if (engine && repository) await removeRepository(engine, repository);
   await removeTempDirs();
 });
-
-async function cli(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = { cwd, env: process.env, out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal };
-  const code = await main(args, ctx);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 test('productionize -> build -> run is recorded; artifacts verify and trace back to cells', async (t) => {
   engine = await requireEngine(t);

@@ -7,10 +7,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as path from 'path';
 import { after, test } from 'node:test';
-import { main } from '../../src/cli';
-import type { CliContext } from '../../src/cli/context';
 import type { ContainerEngine } from '../../src/core/docker/engine';
-import { removeRepository, removeTempDirs, requireEngine, ROOT, tempDir } from './helpers';
+import { cli, removeRepository, removeTempDirs, requireEngine, ROOT, tempDir } from './helpers';
 
 let engine: ContainerEngine | undefined;
 const REPOSITORY = 'nb2prod/reproduce_e2e';
@@ -19,14 +17,6 @@ after(async () => {
   if (engine) await removeRepository(engine, REPOSITORY);
   await removeTempDirs();
 });
-
-async function cli(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = { cwd, env: process.env, out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal };
-  const code = await main(args, ctx);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 test('reproduce a container run in its image, then in a rebuilt one once the image is gone', async (t) => {
   engine = await requireEngine(t);
