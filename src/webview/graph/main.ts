@@ -122,7 +122,8 @@ function render(readOnly: boolean): void {
   }
   drawnKey = key;
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  placed = layoutGraph(graph, (id) => nodeSize(byId.get(id)!), (text) => ({ width: textWidth(text, '11px') + 8, height: 16 }));
+  // From the layout on screen: a re-plan moves as little as it can, and costs less (see layoutGraph).
+  placed = layoutGraph(graph, (id) => nodeSize(byId.get(id)!), (text) => ({ width: textWidth(text, '11px') + 8, height: 16 }), placed);
   const t1 = performance.now();
   const edges = el('g', { class: 'edges' });
   for (const e of placed.edges) {
