@@ -54,10 +54,22 @@ let view: Viewport = state.viewport ?? { x: 0, y: 0, scale: 1 };
 
 const measureContext = document.createElement('canvas').getContext('2d')!;
 const fontFamily = getComputedStyle(document.body).fontFamily;
+/**
+ * Widths by font and text. A re-plan measures every node again, and switching the canvas font
+ * costs more than the measuring: with this cache an edit measures only the texts it changed.
+ */
+const widths = new Map<string, number>();
 function textWidth(text: string, font: string): number {
-  const spec = `${font} ${fontFamily}`;
-  if (measureContext.font !== spec) measureContext.font = spec;
-  return measureContext.measureText(text).width;
+  const key = `${font}\u0000${text}`;
+  let width = widths.get(key);
+  if (width === undefined) {
+    const spec = `${font} ${fontFamily}`;
+    if (measureContext.font !== spec) measureContext.font = spec;
+    width = measureContext.measureText(text).width;
+    if (widths.size > 10_000) widths.clear(); // texts of graphs long gone
+    widths.set(key, width);
+  }
+  return width;
 }
 
 function statusLine(view: StepRunView | undefined): string {
@@ -122,7 +134,8 @@ function render(readOnly: boolean): void {
   }
   drawnKey = key;
   const byId = new Map(graph.nodes.map((n) => [n.id, n]));
-  placed = layoutGraph(graph, (id) => nodeSize(byId.get(id)!), (text) => ({ width: textWidth(text, '11px') + 8, height: 16 }));
+  // From the layout on screen: a re-plan moves as little as it can, and costs less (see layoutGraph).
+  placed = layoutGraph(graph, (id) => nodeSize(byId.get(id)!), (text) => ({ width: textWidth(text, '11px') + 8, height: 16 }), placed);
   const t1 = performance.now();
   const edges = el('g', { class: 'edges' });
   for (const e of placed.edges) {
@@ -265,32 +278,35 @@ canvas.addEventListener(
 
 // ---- keyboard: arrows move between nodes, Enter opens the cell ----
 
+/**
+ * The node an arrow key moves to. Ranks run down the page, so Up and Down go to the nearest
+ * rank that way and Left and Right stay in the nearest rank; among those, the closest one.
+ */
 function neighbour(from: PlacedNode, key: string): PlacedNode | undefined {
   const dir = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] }[key];
   if (!dir || !placed) return undefined;
-  let best: { node: PlacedNode; cost: number } | undefined;
+  let best: { node: PlacedNode; dy: number; dx: number } | undefined;
   for (const n of placed.nodes) {
-    const dx = n.x - from.x;
-    const dy = n.y - from.y;
-    const along = dx * dir[0] + dy * dir[1];
-    if (n === from || along <= 1) continue;
-    const across = Math.abs(dx * dir[1]) + Math.abs(dy * dir[0]);
-    const cost = along + 2 * across;
-    if (!best || cost < best.cost) best = { node: n, cost };
+    const dx = Math.abs(n.x - from.x);
+    const dy = Math.abs(n.y - from.y);
+    if (n === from || (n.x - from.x) * dir[0] + (n.y - from.y) * dir[1] <= 1) continue;
+    if (!best || dy < best.dy - 1 || (Math.abs(dy - best.dy) <= 1 && dx < best.dx)) best = { node: n, dy, dx };
   }
   return best?.node;
 }
 
 document.addEventListener('keydown', (e) => {
   if ((e.target as Element).closest('button')) return;
+  // The node with the keyboard focus (Tab, a click) is where keys act; else the selected one.
+  const at = (e.target as Element).closest<SVGGElement>('g.node')?.dataset.step ?? state.selected;
   if (e.key === '+' || e.key === '=') zoom(1.2);
   else if (e.key === '-') zoom(1 / 1.2);
   else if (e.key === '0') fit();
   else if (e.key.startsWith('Arrow') && placed) {
-    const current = placed.nodes.find((n) => n.id === state.selected) ?? placed.nodes[0];
-    const next = state.selected ? neighbour(current, e.key) : current;
+    const current = placed.nodes.find((n) => n.id === at) ?? placed.nodes[0];
+    const next = at ? neighbour(current, e.key) : current;
     if (next) choose(next.id, false);
-  } else if ((e.key === 'Enter' || e.key === ' ') && state.selected) api.postMessage({ type: 'reveal', step: state.selected });
+  } else if ((e.key === 'Enter' || e.key === ' ') && at) choose(at, true);
   else return;
   e.preventDefault();
 });

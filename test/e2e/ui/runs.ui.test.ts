@@ -8,7 +8,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { runFromPalette, screenshot, showSideBar, startUiSession, UiSession, webviewFrame } from './session';
+import { restoredWebview, runFromPalette, saveAs, screenshot, showSideBar, startUiSession, UiSession, waitForFile, webviewFrame } from './session';
 
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -55,10 +55,11 @@ describe('UI: Compare Runs', function () {
     await page.locator('.cell-statusbar-container', { hasText: 'step: load' }).first().waitFor({ timeout: 60_000 });
     await runLocally(page, workspace, 1);
 
-    // A different parameter: scale 2 -> 5 in the parameters cell.
+    // A different parameter: scale 2 -> 5 in the parameters cell, and a text that a spreadsheet
+    // would take for a formula (for the CSV export below).
     await page.locator('.notebook-editor .monaco-list-row', { hasText: /scale\s=\s2/ }).locator('.view-lines').click();
     await page.keyboard.press('Control+A');
-    await page.keyboard.type('scale = 5\nlimit = 10');
+    await page.keyboard.type('scale = 5\nlimit = 10\nnote = "=1+2"');
     await page.keyboard.press('Escape');
     await runLocally(page, workspace, 2);
 
@@ -107,5 +108,33 @@ describe('UI: Compare Runs', function () {
     await runFromPalette(session.page, 'View: Hide Panel'); // the run log would cover the chart
     await session.page.mouse.move(5, 450);
     console.log(`      screenshot: ${await screenshot(session.page, 'runs-compare')}`);
+  });
+
+  it('Export CSV saves the table: a header row, a row per run, formula-looking cells guarded', async () => {
+    const { page, workspace } = session;
+    const file = path.join(workspace, 'diamond-runs.csv');
+    await runs.locator('#export').click();
+    // code-server's save dialog is VS Code's own path input, so the test answers it like a user.
+    await saveAs(page, file);
+    await waitForFile(file, 10_000);
+    const lines = fs.readFileSync(file, 'utf8').split('\r\n');
+    assert.strictEqual(lines.pop(), '', 'ends with a line break');
+    const [header, ...rows] = lines.map((l) => l.split(','));
+    console.log(`      CSV header: ${header.join(',')}`);
+    assert.ok(['status', 'scale', 'total'].every((c) => header.includes(c)), header.join(','));
+    assert.strictEqual(rows.length, 2);
+    const column = (name: string) => rows.map((r) => r[header.indexOf(name)]);
+    assert.deepStrictEqual(column('scale'), ['2', '5']);
+    assert.deepStrictEqual(column('total'), ['85', '175']);
+    assert.deepStrictEqual(column('note'), ['', "'=1+2"], 'a leading = is quoted away from spreadsheet formulas');
+  });
+
+  it('after a window reload the Compare Runs panel comes back with its runs', async () => {
+    const { page } = session;
+    // The command, not page.reload(): it lets the workbench save which editors were open.
+    await runFromPalette(page, 'Developer: Reload Window');
+    const restored = await restoredWebview(page, 'Runs: diamond.ipynb', 'table#runs tbody tr');
+    assert.strictEqual(await restored.locator('table#runs tbody tr').count(), 2);
+    assert.strictEqual(await restored.locator('th[data-column="where"]').count(), 0, 'the hidden column stays hidden (webview state)');
   });
 });

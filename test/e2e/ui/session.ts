@@ -101,6 +101,42 @@ export async function contextMenu(page: Page, target: Locator, label: string): P
   }
 }
 
+/**
+ * The frame of a webview panel restored by a window reload. code-server sometimes loads a
+ * restored webview's page before its new service worker is in control, and the page stays blank
+ * (the toolbar too, so not our script); showing the tab again loads it afresh. That cannot hide
+ * a panel our serializer failed to adopt: its page would have no HTML either time.
+ */
+export async function restoredWebview(page: Page, tab: string, selector: string): Promise<Frame> {
+  const tabLocator = page.locator('.tabs-container .tab', { hasText: tab });
+  await tabLocator.waitFor({ timeout: 90_000 });
+  try {
+    return await webviewFrame(page, selector, 20_000);
+  } catch {
+    // Another tab of the same group hides the webview (which drops its page), this one shows it again.
+    const others = tabLocator.locator('xpath=..').locator('.tab').filter({ hasNotText: tab });
+    if (await others.count()) await others.first().click();
+    await tabLocator.click();
+    return webviewFrame(page, selector, 40_000);
+  }
+}
+
+/**
+ * Answers a save dialog by accepting the file it offers, which must be `file`. In code-server the
+ * dialog is VS Code's own path input (no native dialog); typing into it races its completion.
+ */
+export async function saveAs(page: Page, file: string): Promise<void> {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ timeout: 10_000 });
+  const deadline = Date.now() + 10_000;
+  let offered = '';
+  while (!(offered = await input.inputValue()).endsWith(path.basename(file))) {
+    if (Date.now() > deadline) throw new Error(`the save dialog offers ${offered}, not ${file}`);
+    await page.waitForTimeout(100);
+  }
+  await input.press('Enter');
+}
+
 /** Runs a command from the palette by its title, as a user types it. */
 export async function runFromPalette(page: Page, title: string): Promise<void> {
   await page.keyboard.press('F1');
