@@ -8,7 +8,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame } from 'playwright-core';
-import { contextMenu, restoredWebview, runFromPalette, saveAs, screenshot, showSideBar, startUiSession, UiSession, waitForFile, webviewFrame } from './session';
+import { contextMenu, restoredWebview, runFromPalette, saveAs, screenshot, showSideBar, waitForFile, webviewFrame, uiSessionPerSuite } from './session';
 
 /** Debian's Python starts in 50 ms (the pyenv shim in 500): the runs here are about the graph, not Python. */
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -45,23 +45,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | false
 }
 
 describe('UI: Pipeline Graph', function () {
-  let session: UiSession;
+  const session = uiSessionPerSuite({ settings: { 'nb2prod.pythonPath': PYTHON } });
   let graph: Frame;
-
-  before(async function () {
-    this.timeout(240_000);
-    session = await startUiSession({ settings: { 'nb2prod.pythonPath': PYTHON } });
-  });
-
-  after(async () => {
-    await session?.close();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && session) {
-      console.log(`      screenshot: ${await screenshot(session.page, `ui-failed-${this.currentTest.title.replace(/\W+/g, '-')}`)}`);
-    }
-  });
 
   it('draws exactly the plan of the diamond: its steps, data edges labelled with the values, the after: edge dashed', async () => {
     const { page } = session;

@@ -5,25 +5,10 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { contextMenu, screenshot, showSideBar, startUiSession, UiSession, waitForFile } from './session';
+import { contextMenu, screenshot, showSideBar, waitForFile, uiSessionPerSuite } from './session';
 
 describe('UI: productionize from the Explorer (installed .vsix)', function () {
-  let session: UiSession;
-
-  before(async function () {
-    this.timeout(240_000);
-    session = await startUiSession();
-  });
-
-  after(async () => {
-    await session?.close();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && session) {
-      console.log(`      screenshot: ${await screenshot(session.page, `ui-failed-${this.currentTest.title.replace(/\W+/g, '-')}`)}`);
-    }
-  });
+  const session = uiSessionPerSuite();
 
   it('installs the packaged extension with --install-extension', () => {
     assert.match(session.installLog, /notebook-to-production\.vsix' was successfully installed/);

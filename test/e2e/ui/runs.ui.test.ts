@@ -8,7 +8,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Frame, Page } from 'playwright-core';
-import { restoredWebview, runFromPalette, saveAs, screenshot, showSideBar, startUiSession, UiSession, waitForFile, webviewFrame } from './session';
+import { restoredWebview, runFromPalette, saveAs, screenshot, showSideBar, waitForFile, webviewFrame, uiSessionPerSuite } from './session';
 
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
@@ -29,23 +29,8 @@ async function runLocally(page: Page, workspace: string, expected: number): Prom
 }
 
 describe('UI: Compare Runs', function () {
-  let session: UiSession;
+  const session = uiSessionPerSuite({ settings: { 'nb2prod.pythonPath': PYTHON } });
   let runs: Frame;
-
-  before(async function () {
-    this.timeout(240_000);
-    session = await startUiSession({ settings: { 'nb2prod.pythonPath': PYTHON } });
-  });
-
-  after(async () => {
-    await session?.close();
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && session) {
-      console.log(`      screenshot: ${await screenshot(session.page, `ui-failed-${this.currentTest.title.replace(/\W+/g, '-')}`)}`);
-    }
-  });
 
   it('two runs with different parameters: the table shows both with their metrics, the chart two points', async () => {
     const { page, workspace } = session;

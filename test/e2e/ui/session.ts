@@ -58,6 +58,45 @@ export async function startUiSession(options: { settings?: Record<string, unknow
   }
 }
 
+/**
+ * One session for the tests of a `describe` block: started before them, closed after them, and a
+ * screenshot of the workbench saved for each test that fails. Call it in the block's body.
+ */
+export function uiSessionPerSuite(options: { settings?: Record<string, unknown> } = {}): UiSession {
+  let session: UiSession | undefined;
+  const current = (): UiSession => {
+    if (!session) throw new Error('the UI session did not start');
+    return session;
+  };
+  before(async function () {
+    this.timeout(240_000);
+    session = await startUiSession(options);
+  });
+  after(async () => {
+    await session?.close();
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && session) {
+      console.log(`      screenshot: ${await screenshot(session.page, `ui-failed-${this.currentTest.title.replace(/\W+/g, '-')}`)}`);
+    }
+  });
+  return {
+    get page() {
+      return current().page;
+    },
+    get workspace() {
+      return current().workspace;
+    },
+    get vsix() {
+      return current().vsix;
+    },
+    get installLog() {
+      return current().installLog;
+    },
+    close: () => current().close(),
+  };
+}
+
 export async function screenshot(page: Page, name: string): Promise<string> {
   fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, `${name}.png`);
