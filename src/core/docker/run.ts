@@ -7,7 +7,8 @@
  * Artifacts: the host directory is bind-mounted at the image's artifacts directory. The
  * container runs as the host user's uid:gid, so files land owned by whoever ran nb2prod and
  * can be deleted without sudo. As root we keep the image's unprivileged user instead, hand it
- * the run directory, and give the files back to root afterwards.
+ * the run directory (but not the read-only hard links to stored objects in it), and give the
+ * files back to root afterwards.
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -258,8 +259,19 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   for (const e of entries) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) await chownTree(p, uid, gid);
-    else await fs.promises.lchown(p, uid, gid).catch(() => undefined);
+    else if (!(await isSharedInode(p))) await fs.promises.lchown(p, uid, gid).catch(() => undefined);
   }
+}
+
+/**
+ * An artifact an earlier run stored is a hard link to its object (store/ingest): chowning it would
+ * hand the object itself to the container user, who could then chmod and rewrite the stored
+ * bytes (and keep them if we died before chowning back). The container never needs to own such a
+ * file: the runtime replaces an output by unlinking it, which only takes the directory.
+ */
+async function isSharedInode(file: string): Promise<boolean> {
+  const st = await fs.promises.lstat(file).catch(() => undefined);
+  return st !== undefined && st.isFile() && st.nlink > 1;
 }
 
 function seconds(started: number): number {
