@@ -17,7 +17,7 @@ import type { LineageModel, RunNode, VersionNode } from '../lineage/model';
 import { findByIdPrefix } from '../lineage/queries';
 import type { FileHash, LineageRecord } from '../lineage/records';
 import { filesOf } from './ingest';
-import type { ObjectStore } from './objects';
+import { isViewOf, ObjectStore } from './objects';
 
 export interface CheckoutOptions {
   workspaceDir: string;
@@ -85,6 +85,8 @@ export async function checkout(node: VersionNode | RunNode, options: CheckoutOpt
   await mapLimited(checkoutFiles(node), FILES_AT_ONCE, async (file) => {
     const dest = destination(ws, options.to, file.path);
     if (!dest) return void result.skipped.push(file.path);
+    // A view of the object holds its bytes without reading them: hundreds of MB of artifacts are not hashed again.
+    if (await isViewOf(options.objects, dest, file.sha256)) return void result.unchanged.push(file.path);
     const current = await hashFile(dest).catch(() => undefined);
     if (current?.sha256 === file.sha256) return void result.unchanged.push(file.path);
     if (!options.objects.has(file.sha256)) {

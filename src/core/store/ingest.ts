@@ -12,7 +12,7 @@ import * as path from 'path';
 import { mapLimited } from '../mapLimited';
 import { FILES_AT_ONCE } from '../lineage/hashing';
 import type { FileHash, LineageRecord, RunRecord, VersionRecord } from '../lineage/records';
-import type { ObjectStore } from './objects';
+import { isViewOf, ObjectStore } from './objects';
 
 export interface IngestResult {
   /** Files the record lists that are now in the store. */
@@ -71,7 +71,6 @@ async function ingest(objects: ObjectStore, workspaceDir: string, files: FileHas
 
 /** Replace the artifact with a hard link to its object, unless it already is one. */
 async function linkView(objects: ObjectStore, abs: string, sha256: string): Promise<boolean> {
-  const [file, object] = await Promise.all([fs.promises.stat(abs), fs.promises.stat(objects.pathOf(sha256))]);
-  if (file.ino === object.ino && file.dev === object.dev) return true;
+  if (await isViewOf(objects, abs, sha256)) return true;
   return (await objects.restore(sha256, abs, { link: true })) === 'linked';
 }

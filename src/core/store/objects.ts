@@ -65,6 +65,13 @@ export function openObjectStore(dir: string): ObjectStore {
   return new FileObjectStore(path.resolve(dir));
 }
 
+/** Whether `file` is a hard link to the object `sha256` (a read-only view): false when either is missing. */
+export async function isViewOf(objects: ObjectStore, file: string, sha256: string): Promise<boolean> {
+  if (!objects.has(sha256)) return false;
+  const [view, object] = await Promise.all([fs.promises.stat(file).catch(() => undefined), fs.promises.stat(objects.pathOf(sha256)).catch(() => undefined)]);
+  return view !== undefined && object !== undefined && view.ino === object.ino && view.dev === object.dev;
+}
+
 const SHA256 = /^[0-9a-f]{64}$/;
 /** A temp file this old is no writer's any more (a put of gigabytes still renames well within it). */
 const STALE_TEMP_MS = 60 * 60 * 1000;
