@@ -12,6 +12,7 @@ const SECTIONS: Section[] = [
   { title: 'Pipeline Graph layout', module: './graph', fn: 'benchGraph' },
   { title: 'Containers', module: './docker', fn: 'benchDocker' },
   { title: 'Parallel steps (run --jobs)', module: './jobs', fn: 'benchJobs' },
+  { title: 'Object store (checkout)', module: './store', fn: 'benchStore' },
 ];
 
 async function main(): Promise<void> {
