@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { sha256 } from '../../src/core/hash';
-import { objectStoreDir, openObjectStore } from '../../src/core/store/objects';
+import { isViewOf, objectStoreDir, openObjectStore } from '../../src/core/store/objects';
 
 function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'nb2prod-objects-'));
@@ -125,4 +125,20 @@ test('the store lives in the workspace unless --objects or NB2PROD_OBJECTS moves
   assert.equal(objectStoreDir('/ws'), path.join('/ws', '.nb2prod', 'objects'));
   assert.equal(objectStoreDir('/ws', { NB2PROD_OBJECTS: '/shared/objects' }), '/shared/objects');
   assert.equal(objectStoreDir('/ws', { NB2PROD_OBJECTS: '/shared/objects' }, 'mine'), path.join('/ws', 'mine'));
+});
+
+test('isViewOf: a hard link to the object is a view; a copy of the same bytes, a missing file or a missing object is not', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'a.bin');
+  fs.writeFileSync(file, 'view me');
+  const store = openObjectStore(path.join(dir, 'objects'));
+  const { sha256: sha } = await store.put(file);
+  assert.equal(await isViewOf(store, file, sha), false, 'the original file is not the object');
+  assert.equal(await store.restore(sha, file, { link: true }), 'linked');
+  assert.equal(await isViewOf(store, file, sha), true);
+  const copy = path.join(dir, 'copy.bin');
+  await store.restore(sha, copy);
+  assert.equal(await isViewOf(store, copy, sha), false);
+  assert.equal(await isViewOf(store, path.join(dir, 'gone.bin'), sha), false);
+  assert.equal(await isViewOf(store, file, sha256('other bytes')), false);
 });
