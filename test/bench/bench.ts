@@ -12,6 +12,7 @@ const SECTIONS: Section[] = [
   { title: 'Pipeline Graph layout', module: './graph', fn: 'benchGraph' },
   { title: 'Containers', module: './docker', fn: 'benchDocker' },
   { title: 'Parallel steps (run --jobs)', module: './jobs', fn: 'benchJobs' },
+  { title: 'Three million rows (python -m beside the notebook as a script)', module: './rows', fn: 'benchRows' },
 ];
 
 async function main(): Promise<void> {
