@@ -13,6 +13,7 @@ const SECTIONS: Section[] = [
   { title: 'Containers', module: './docker', fn: 'benchDocker' },
   { title: 'Parallel steps (run --jobs)', module: './jobs', fn: 'benchJobs' },
   { title: 'Object store (checkout)', module: './store', fn: 'benchStore' },
+  { title: 'Three million rows (python -m beside the notebook as a script)', module: './rows', fn: 'benchRows' },
 ];
 
 async function main(): Promise<void> {

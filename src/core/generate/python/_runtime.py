@@ -3,7 +3,8 @@
 Steps run in order, passing values in memory; every output is also saved as an artifact
 (numpy and pandas values in their own formats, pickle otherwise) with its sha256 and size.
 Each step leaves a record (<run>/<step>/.step.json) and the run one (<run>/run.json), also when
-a step fails. A launcher runs one step per process with --only STEP, telling it where values
+a step fails. A step's outputs are copied into bytes when it ends and written and hashed by a
+thread while the next step runs; the run ends when every write has, and a failed write fails it. A launcher runs one step per process with --only STEP, telling it where values
 (--input, --output), process state (--state-in, --state-out) and metrics (--metrics-out) go.
 
 Imports stay few and cheap: a launcher starts one process per step.
@@ -19,6 +20,7 @@ import os
 import pickle
 import re
 import sys
+import threading
 import time
 import types
 from collections import namedtuple
@@ -215,18 +217,24 @@ def run_pipeline(steps, args):
         "metrics": {},
     }
     values = {}
-    status = 0
+    writing = []
     for number, step in enumerate(selected, 1):
+        if any(earlier.failed for earlier in writing):
+            break  # the run has failed already: its later steps would only be thrown away
         _log("step %d/%d %s" % (number, len(selected), step.name))
         # Only the first step of a process needs what the steps before it left in the process.
-        entry = _run_step(step, steps, values, args, run_dir, steps[:first] if number == 1 else None)
-        _write_json(os.path.join(run_dir, step.name, _STEP_RECORD), entry)
+        entry, files = _run_step(step, steps, values, args, run_dir, steps[:first] if number == 1 else None)
+        writing.append(_Writes(entry, files, os.path.join(run_dir, step.name, _STEP_RECORD)))
+        if entry["status"] == "failed":
+            break
+    # Nothing is recorded as the run's until its files are: a launcher or a later --only run reads them.
+    for writes in writing:
+        writes.thread.join()
+        entry = writes.entry
         record["steps"].append(_step_summary(entry))
         record["artifacts"].extend(entry["artifacts"])
         record["metrics"].update(entry["metrics"])
-        if entry["status"] == "failed":
-            status = 1
-            break
+    status = 1 if any(writes.entry["status"] == "failed" for writes in writing) else 0
     if args.only:
         # Steps of one run may each run in their own process, container or machine (sharing the
         # artifacts directory): the run's record is all the step records there, not this one alone.
@@ -240,7 +248,7 @@ def run_pipeline(steps, args):
 
 
 def _run_step(step, steps, values, args, run_dir, earlier):
-    """Run one step; the returned entry is its record (.step.json), failed or not."""
+    """Run one step; its record (.step.json), failed or not, and its outputs' files to write (_Writes)."""
     started = time.monotonic()
     entry = {
         "name": step.name,
@@ -252,6 +260,7 @@ def _run_step(step, steps, values, args, run_dir, earlier):
         "artifacts": [],
         "metrics": {},
     }
+    files = []
     folder = os.path.join(run_dir, step.name)
     os.makedirs(folder, exist_ok=True)
     try:
@@ -272,9 +281,12 @@ def _run_step(step, steps, values, args, run_dir, earlier):
         _save_random_states(args.state_out or folder, passed_on)
         values.update({(step.name, name): value for name, value in outputs.items()})
         for name, value in outputs.items():
+            output_folder = args.outputs.get(name, folder)
             try:
-                entry["artifacts"].append(_save(value, args.outputs.get(name, folder), run_dir, step.name, name))
+                files.append(_ArtifactFile(output_folder, name, *_snapshot(value), run_dir, step.name))
             except _CannotSave as error:
+                # Its file from an earlier save must go all the same (_Writes removes it).
+                files.append(_ArtifactFile(output_folder, name, None, None, run_dir, step.name))
                 # In one process the value still flows in memory; a step run alone has no one to hand it to.
                 if args.only:
                     raise _StepError(_unsaved_message(step, steps, name, value, error)) from None
@@ -295,7 +307,7 @@ def _run_step(step, steps, values, args, run_dir, earlier):
         traceback.print_exc()
     entry["finished"] = _now()
     entry["seconds"] = round(time.monotonic() - started, 3)
-    return entry
+    return entry, files
 
 
 def _step_summary(entry):
@@ -539,35 +551,101 @@ def _replay_settings(earlier_steps):
             module.configure()
 
 
-def _save(value, folder, run_dir, step, name):
-    """Write one output into folder as <name>.<format>; its artifact entry. _CannotSave says why not."""
-    os.makedirs(folder, exist_ok=True)
-    # One file per output in a folder: a value that changed kind since an earlier save must not
-    # leave its old file for a later step (or --input DIR) to read.
-    for ext in _FORMATS:
-        stale = os.path.join(folder, name + ext)
-        if os.path.exists(stale):
-            os.remove(stale)
+def _snapshot(value):
+    """The file extension and bytes of one output, taken now: a later step may change the value in
+    place while a thread writes them. _CannotSave says why the value cannot be saved."""
     kind = type(value).__module__.split(".", 1)[0]
-    path = None
+    copy = _Copy()
     try:
         if kind == "numpy" and type(value).__name__ == "ndarray" and value.dtype != object:
             import numpy
 
-            path = os.path.join(folder, name + ".npy")
-            numpy.save(path, value, allow_pickle=False)
-        else:
-            # What DataFrame.to_pickle writes (pandas.read_pickle reads it), with equal values giving equal bytes.
-            path = os.path.join(folder, name + (".pandas.pkl" if kind == "pandas" and hasattr(value, "to_pickle") else ".pkl"))
-            with open(path, "wb") as handle:
-                _Pickler(handle, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+            numpy.save(copy, value, allow_pickle=False)
+            return ".npy", copy.parts
+        # What DataFrame.to_pickle writes (pandas.read_pickle reads it), with equal values giving equal bytes.
+        _Pickler(copy, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+        return (".pandas.pkl" if kind == "pandas" and hasattr(value, "to_pickle") else ".pkl"), copy.parts
     except Exception as error:
-        # A half-written file would be loaded by a later --only run as if it were the value.
-        if path and os.path.exists(path):
-            os.remove(path)
         raise _CannotSave("%s: %s" % (type(error).__name__, error)) from error
-    digest, size = _hash(path)
-    return {"path": _record_path(path, run_dir), "sha256": digest, "bytes": size, "step": step, "name": name}
+
+
+class _Copy:
+    """A file's bytes in memory. Copied as they come: pickle hands write() a view of a large
+    buffer (a numpy array's own memory) rather than a copy."""
+
+    def __init__(self):
+        self.parts = []
+
+    def write(self, data):
+        part = bytes(data)
+        self.parts.append(part)
+        return len(part)
+
+
+_ArtifactFile = namedtuple("_ArtifactFile", "folder name ext parts run_dir step")
+
+
+class _Writes:
+    """A thread writing and hashing a step's output files, then its record (.step.json) with their
+    entries: the next step runs meanwhile. A file that cannot be written fails the step."""
+
+    def __init__(self, entry, files, record_path):
+        self.entry = entry
+        self.failed = False
+        self.thread = threading.Thread(target=self._write, args=(files, record_path), name="nb2prod-writes")
+        self.thread.start()
+
+    def _write(self, files, record_path):
+        name = None
+        try:
+            while files:
+                file = files.pop(0)  # its bytes are freed once written
+                name = file.name
+                artifact = _write_artifact(file)
+                if artifact:
+                    self.entry["artifacts"].append(artifact)
+            name = None
+            _write_json(record_path, self.entry)
+        except Exception as error:
+            what = "output %r" % name if name else "the record"
+            self.entry["status"] = "failed"
+            self.entry["error"] = "%s of step %r could not be written (%s: %s)" % (what, self.entry["name"], type(error).__name__, error)
+            _log("error: " + self.entry["error"])
+            self.failed = True
+            if name:
+                try:
+                    _write_json(record_path, self.entry)
+                except Exception:  # the run's record still says why
+                    pass
+
+
+def _write_artifact(file):
+    """Write one output into its folder as <name>.<format>; its artifact entry (None for a value
+    that could not be saved, whose file only goes)."""
+    os.makedirs(file.folder, exist_ok=True)
+    # One file per output in a folder: a value that changed kind since an earlier save must not
+    # leave its old file for a later step (or --input DIR) to read.
+    for ext in _FORMATS:
+        stale = os.path.join(file.folder, file.name + ext)
+        if os.path.lexists(stale):
+            os.remove(stale)
+    if file.parts is None:
+        return None
+    path = os.path.join(file.folder, file.name + file.ext)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(path, "wb") as handle:
+            for part in file.parts:
+                handle.write(part)
+                digest.update(part)
+                size += len(part)
+    except BaseException:
+        # A half-written file would be loaded by a later --only run as if it were the value.
+        if os.path.exists(path):
+            os.remove(path)
+        raise
+    return {"path": _record_path(path, file.run_dir), "sha256": digest.hexdigest(), "bytes": size, "step": file.step, "name": file.name}
 
 
 class _Pickler(pickle.Pickler):
@@ -624,16 +702,6 @@ def _load(path):
         return pandas.read_pickle(path)
     with open(path, "rb") as handle:
         return pickle.load(handle)
-
-
-def _hash(path):
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def _metric(value):
