@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { sha256 } from '../../src/core/hash';
@@ -8,6 +9,17 @@ import { writeTree } from '../../src/core/write/writer';
 import { REPO_ROOT, tempDir } from '../helpers/notebooks';
 
 describe('writer, regenerating', () => {
+  it('removes the staging directory a killed writer left beside the output, never a live writer\'s', async () => {
+    const parent = tempDir();
+    const out = path.join(parent, 'out');
+    const dead = path.join(parent, `.out.nb2prod-abc.${2 ** 22 + 12345}.${os.hostname()}`);
+    const live = path.join(parent, `.out.nb2prod-def.${process.pid}.${os.hostname()}`);
+    const otherOutput = path.join(parent, `.other.nb2prod-abc.${2 ** 22 + 12345}.${os.hostname()}`);
+    for (const dir of [dead, live, otherOutput]) mkdirSync(path.join(dir, 'new'), { recursive: true });
+    await writeTree(out, [{ path: 'pipeline.json', content: '{}\n' }], [], undefined, new Set());
+    assert.deepEqual(readdirSync(parent).sort(), [path.basename(live), path.basename(otherOutput), 'out'].sort());
+  });
+
   it('leaves files whose content did not change untouched (editors, watchers and Docker layers see no change)', async () => {
     const out = path.join(tempDir(), 'out');
     const files = [

@@ -5,12 +5,16 @@
  * by one with the previous versions kept aside, so a failure restores the old tree. A file
  * the user edited since the last generation (its hash differs from the manifest's) is kept
  * and reported unless `force`. Files we never generated (artifacts, user notes) are left alone.
+ *
+ * The staging directory is named for its writer (pid, host): a writer killed before it could remove
+ * its own leaves it behind, and the next write of the same package removes it, never a live one's.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { Nb2prodError } from '../errors';
 import { sha256 } from '../hash';
 import type { GeneratedFile } from '../generate/files';
+import { besideName, removeLeftoversBeside } from '../leftovers';
 
 export const MANIFEST = 'pipeline.json';
 
@@ -51,7 +55,9 @@ export async function writeTree(outDir: string, files: GeneratedFile[], copies: 
   for (const f of [...files.map((f) => f.path), ...copies.map((c) => c.relPath)]) assertInside(f);
   const parent = path.dirname(path.resolve(outDir));
   await fs.mkdir(parent, { recursive: true });
-  const stage = await fs.mkdtemp(path.join(parent, `.${path.basename(outDir)}.nb2prod-`));
+  await removeLeftoversBeside(parent, new Set([path.basename(path.resolve(outDir))]));
+  const stage = besideName(path.resolve(outDir));
+  await fs.mkdir(stage);
   const backup = path.join(stage, '.previous');
   const result: WriteResult = { written: [], unchanged: [], kept: [], removed: [] };
   const moved: { target: string; saved?: string }[] = [];
