@@ -46,26 +46,28 @@ export async function leftOver(file: string, suffix: string, olderThanMs = STALE
   return !!st && Date.now() - st.mtimeMs >= olderThanMs;
 }
 
-/**
- * Remove the temps and stages killed writers left beside files in `dir` (`.<name>.nb2prod-*`);
- * `names`, when given, limits it to those beside these names. Returns how many were removed.
- */
-export async function removeLeftoversBeside(dir: string, names?: ReadonlySet<string>): Promise<number> {
+/** The temps and stages killed writers left beside files in `dir` (`.<name>.nb2prod-*`), only beside `names` when given. */
+export async function leftoversBeside(dir: string, names?: ReadonlySet<string>): Promise<string[]> {
   let entries: string[];
   try {
     entries = await fs.promises.readdir(dir);
   } catch {
-    return 0;
+    return [];
   }
-  let removed = 0;
+  const left: string[] = [];
   for (const entry of entries) {
     const at = entry.lastIndexOf(BESIDE_MARK);
     if (!entry.startsWith('.') || at <= 0) continue;
     if (names && !names.has(entry.slice(1, at))) continue;
     const file = path.join(dir, entry);
-    if (!(await leftOver(file, entry.slice(at + BESIDE_MARK.length)))) continue;
-    await fs.promises.rm(file, { recursive: true, force: true });
-    removed++;
+    if (await leftOver(file, entry.slice(at + BESIDE_MARK.length))) left.push(file);
   }
-  return removed;
+  return left;
+}
+
+/** Remove what `leftoversBeside` finds; returns how many. */
+export async function removeLeftoversBeside(dir: string, names?: ReadonlySet<string>): Promise<number> {
+  const left = await leftoversBeside(dir, names);
+  for (const file of left) await fs.promises.rm(file, { recursive: true, force: true });
+  return left.length;
 }
