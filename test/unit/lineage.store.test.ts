@@ -257,6 +257,20 @@ test('a lock left by a dead process is broken; a live one is waited for', async 
   await assert.rejects(acquire(lock, { timeoutMs: 100 }), /locked by process/);
 });
 
+test('an empty lock file (its owner killed between creating and writing it) is broken within seconds, not after staleMs', async () => {
+  const lock = path.join(tempWorkspace(), 'x.lock');
+  fs.writeFileSync(lock, '');
+  const aWhileAgo = new Date(Date.now() - 3_000);
+  fs.utimesSync(lock, aWhileAgo, aWhileAgo);
+  // Waiting out the default staleMs (30 s) would outlast the default timeout (15 s): the store stayed locked.
+  (await acquire(lock, { timeoutMs: 1000 }))();
+  assert.ok(!fs.existsSync(lock));
+
+  // One just created may be its owner's, about to be written: waited for.
+  fs.writeFileSync(lock, '');
+  await assert.rejects(acquire(lock, { timeoutMs: 100 }), /locked by another process/);
+});
+
 test('the fast header scan agrees with a full parse, and falls back for lines shaped otherwise', async () => {
   const ws = tempWorkspace();
   const store = openStore(ws, { durable: false });

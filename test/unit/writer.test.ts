@@ -1,13 +1,40 @@
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { sha256 } from '../../src/core/hash';
 import { productionize } from '../../src/core/pipeline';
-import { writeTree } from '../../src/core/write/writer';
+import { editedFiles, writeTree } from '../../src/core/write/writer';
 import { REPO_ROOT, tempDir } from '../helpers/notebooks';
 
 describe('writer, regenerating', () => {
+  it('a file a killed writer already moved in is not taken for a user edit (its staged manifest lists it)', async () => {
+    const parent = tempDir();
+    const out = path.join(parent, 'out');
+    await writeTree(out, [{ path: 'a.py', content: 'old\n' }, { path: 'pipeline.json', content: '{}\n' }], [], undefined, new Set());
+    const previous = { files: { 'a.py': sha256('old\n') } };
+    // The killed generation moved a.py in; its manifest (moved last) stayed staged.
+    writeFileSync(path.join(out, 'a.py'), 'killed\n');
+    const stage = path.join(parent, `.out.nb2prod-abc.${2 ** 22 + 12345}.${os.hostname()}`, 'new');
+    mkdirSync(stage, { recursive: true });
+    writeFileSync(path.join(stage, 'pipeline.json'), JSON.stringify({ files: { 'a.py': sha256('killed\n') } }));
+    assert.deepEqual(await editedFiles(out, previous), []);
+    writeFileSync(path.join(out, 'a.py'), 'the user\'s\n');
+    assert.deepEqual(await editedFiles(out, previous), ['a.py']);
+  });
+
+  it('removes the staging directory a killed writer left beside the output, never a live writer\'s', async () => {
+    const parent = tempDir();
+    const out = path.join(parent, 'out');
+    const dead = path.join(parent, `.out.nb2prod-abc.${2 ** 22 + 12345}.${os.hostname()}`);
+    const live = path.join(parent, `.out.nb2prod-def.${process.pid}.${os.hostname()}`);
+    const otherOutput = path.join(parent, `.other.nb2prod-abc.${2 ** 22 + 12345}.${os.hostname()}`);
+    for (const dir of [dead, live, otherOutput]) mkdirSync(path.join(dir, 'new'), { recursive: true });
+    await writeTree(out, [{ path: 'pipeline.json', content: '{}\n' }], [], undefined, new Set());
+    assert.deepEqual(readdirSync(parent).sort(), [path.basename(live), path.basename(otherOutput), 'out'].sort());
+  });
+
   it('leaves files whose content did not change untouched (editors, watchers and Docker layers see no change)', async () => {
     const out = path.join(tempDir(), 'out');
     const files = [

@@ -24,10 +24,18 @@ interface Owner {
   host: string;
   token: string;
   time: number;
+  /** The file names no owner (yet): `time` is its mtime. */
+  unwritten?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 const DEFAULT_STALE_MS = 30_000;
+/**
+ * An owner writes its lock file right after creating it, in microseconds: a file still without an
+ * owner after this long was left by a process killed in between. Waiting the full `staleMs` for it
+ * would outlast every waiter's timeout, locking the store until someone deletes the file by hand.
+ */
+const UNWRITTEN_STALE_MS = 2_000;
 
 /** Run `fn` while holding the lock file at `lockPath`. */
 export async function withLock<T>(lockPath: string, fn: () => T | Promise<T>, options: LockOptions = {}): Promise<T> {
@@ -56,7 +64,7 @@ export async function acquire(lockPath: string, options: LockOptions = {}): Prom
       continue;
     }
     if (Date.now() > deadline) {
-      const who = owner ? `process ${owner.pid} on ${owner.host}` : 'another process';
+      const who = owner && !owner.unwritten ? `process ${owner.pid} on ${owner.host}` : 'another process';
       throw new Nb2prodError(`the lineage store is locked by ${who} (${lockPath}); try again, or delete the lock file if that process is gone`);
     }
     // Jittered backoff: appends hold the lock for about a millisecond, so start small.
@@ -99,7 +107,7 @@ function readOwner(lockPath: string): Owner | undefined | 'gone' {
   }
   try {
     const st = fs.statSync(lockPath);
-    return { pid: 0, host: '', token: '', time: st.mtimeMs };
+    return { pid: 0, host: '', token: '', time: st.mtimeMs, unwritten: true };
   } catch {
     return 'gone';
   }
@@ -107,7 +115,7 @@ function readOwner(lockPath: string): Owner | undefined | 'gone' {
 
 function isStale(owner: Owner | undefined, staleMs: number): boolean {
   if (!owner) return false;
-  if (Date.now() - owner.time > staleMs) return true;
+  if (Date.now() - owner.time > (owner.unwritten ? Math.min(staleMs, UNWRITTEN_STALE_MS) : staleMs)) return true;
   if (owner.pid > 0 && owner.host === os.hostname()) return !pidAlive(owner.pid);
   return false;
 }

@@ -12,7 +12,7 @@ import { artifactsFromRunJson } from './artifacts';
 import { diffFiles } from './queries';
 import { linesBackwards, withOpenFile } from './fileBytes';
 import { parseRecordLine } from './parse';
-import { ingestRun, ingestVersion, IngestResult } from '../store/ingest';
+import { filesOf, ingestRun, ingestVersion, IngestResult } from '../store/ingest';
 import type { ObjectStore } from '../store/objects';
 import type {
   BuildRecord,
@@ -190,10 +190,24 @@ export async function recordRun(facts: RunFacts, options: RecordOptions = {}): P
     ...(problems.length > 0 && run ? { notes: problems } : {}),
     ...(fromJson.runJson && run ? { runJson: fromJson.runJson } : {}),
   };
+  const unstored = options.objects ? unstoredPreviousRun(store, options.objects, notebook) : undefined;
   const record = (await store.append(input)) as RunRecord;
   if (!options.objects) return { record, problems };
   const stored = await ingestRun(options.objects, ws, record);
+  // Its files were checked against its record's hashes by the put; what is gone stays reported by `lineage verify`.
+  if (unstored) await ingestRun(options.objects, ws, unstored);
   return { record, problems: [...problems, ...stored.problems], stored };
+}
+
+/**
+ * The notebook's previous run when some of its files are not in the store: a run killed between
+ * appending its record and storing its files (ingest runs after the append, see store/ingest).
+ * Not when a gc came after it: then an object gone is one gc pruned, not one never stored.
+ */
+function unstoredPreviousRun(store: LineageStore, objects: ObjectStore, notebook: string): RunRecord | undefined {
+  const last = findLast(store, (r) => r.type === 'gc' || (r.type === 'run' && r.notebook === notebook));
+  if (last?.type !== 'run') return undefined;
+  return filesOf(last).some((f) => !objects.has(f.sha256)) ? last : undefined;
 }
 
 export interface PushFacts extends Omit<PushRecordInput, 'type' | 'notebook' | 'versionId' | 'buildId' | 'status' | 'notes'> {

@@ -6,11 +6,13 @@
  * layout. A file there whose content is neither the target's, nor the last content lineage
  * recorded at that path, nor an earlier recorded content still in the store (an earlier checkout)
  * is the user's work: nothing is written then (a half checkout mixes two versions) unless
- * `force`. Each file is replaced atomically (temp beside it, then rename).
+ * `force`. Each file is replaced atomically (temp beside it, then rename); temps a killed checkout
+ * left beside these files are removed by the next checkout of any version that has them.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Nb2prodError } from '../errors';
+import { removeLeftoversBeside } from '../leftovers';
 import { mapLimited } from '../mapLimited';
 import { FILES_AT_ONCE, hashFile } from '../lineage/hashing';
 import type { LineageModel, RunNode, VersionNode } from '../lineage/model';
@@ -82,8 +84,9 @@ export async function checkout(node: VersionNode | RunNode, options: CheckoutOpt
   const artifacts = new Set(node.kind === 'run' ? (node.record.artifacts ?? []).map((a) => a.path) : []);
 
   const plan: { file: FileHash; dest: string; mode?: number }[] = [];
-  await mapLimited(checkoutFiles(node), FILES_AT_ONCE, async (file) => {
-    const dest = destination(ws, options.to, file.path);
+  const files = checkoutFiles(node).map((file) => ({ file, dest: destination(ws, options.to, file.path) }));
+  await removeTempsBeside(files.flatMap((f) => (f.dest ? [f.dest] : [])));
+  await mapLimited(files, FILES_AT_ONCE, async ({ file, dest }) => {
     if (!dest) return void result.skipped.push(file.path);
     // A view of the object holds its bytes without reading them: hundreds of MB of artifacts are not hashed again.
     if (await isViewOf(options.objects, dest, file.sha256)) return void result.unchanged.push(file.path);
@@ -110,6 +113,13 @@ export async function checkout(node: VersionNode | RunNode, options: CheckoutOpt
     result.restored.push(file.path);
   });
   return sorted(result);
+}
+
+/** What killed writers left beside these files: per directory, the temps of these names only. */
+async function removeTempsBeside(dests: string[]): Promise<void> {
+  const byDir = new Map<string, Set<string>>();
+  for (const dest of dests) byDir.set(path.dirname(dest), (byDir.get(path.dirname(dest)) ?? new Set()).add(path.basename(dest)));
+  await mapLimited([...byDir], FILES_AT_ONCE, ([dir, names]) => removeLeftoversBeside(dir, names));
 }
 
 function destination(ws: string, to: string | undefined, recorded: string): string | undefined {

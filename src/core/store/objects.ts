@@ -8,11 +8,11 @@
  * system has them), because read-only bits do not stop root and an editor writing into a hard
  * link would change the stored bytes.
  */
-import { createHash, randomBytes } from 'crypto';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Nb2prodError } from '../errors';
+import { besideName, leftOver, STALE_MS, writerSuffix } from '../leftovers';
 
 export const OBJECTS_DIR = 'objects';
 /** Moves the store (e.g. to a shared disk); a relative path is taken from the workspace. */
@@ -42,7 +42,7 @@ export interface ObjectStore {
   has(sha256: string): boolean;
   pathOf(sha256: string): string;
   /**
-   * Write the object to `dest` atomically (temp beside it, then rename). `link: true` makes `dest`
+   * Write the object to `dest` atomically (a temp named for its writer, then rename). `link: true` makes `dest`
    * a hard link to the object (a read-only view) and returns 'linked', or returns 'unlinked' and
    * leaves `dest` alone when linking is impossible (another file system). Otherwise `dest` is an
    * independent, writable copy: 'copied'.
@@ -73,8 +73,6 @@ export async function isViewOf(objects: ObjectStore, file: string, sha256: strin
 }
 
 const SHA256 = /^[0-9a-f]{64}$/;
-/** A temp file this old is no writer's any more (a put of gigabytes still renames well within it). */
-const STALE_TEMP_MS = 60 * 60 * 1000;
 
 class FileObjectStore implements ObjectStore {
   private readonly tmp: string;
@@ -99,7 +97,7 @@ class FileObjectStore implements ObjectStore {
       return { sha256: options.expect, bytes: size, added: false };
     }
     await this.prepare();
-    const temp = path.join(this.tmp, tempName());
+    const temp = path.join(this.tmp, writerSuffix());
     try {
       const { sha256, bytes } = await copyHashing(file, temp);
       const target = this.pathOf(sha256);
@@ -126,19 +124,10 @@ class FileObjectStore implements ObjectStore {
 
   async restore(sha256: string, dest: string, options: { link?: boolean; mode?: number } = {}): Promise<'linked' | 'unlinked' | 'copied'> {
     const source = this.pathOf(sha256);
-    const temp = path.join(path.dirname(dest), `.${path.basename(dest)}.nb2prod-${randomBytes(6).toString('hex')}`);
     await fs.promises.mkdir(path.dirname(dest), { recursive: true });
+    if (options.link) return this.linkTo(source, dest);
+    const temp = besideName(dest);
     try {
-      if (options.link) {
-        try {
-          await fs.promises.link(source, temp);
-        } catch (e) {
-          if (['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'].includes((e as NodeJS.ErrnoException).code ?? '')) return 'unlinked';
-          throw e;
-        }
-        await fs.promises.rename(temp, dest);
-        return 'linked';
-      }
       // COPYFILE_FICLONE: a reflink where the file system has one (no bytes copied), else a real copy.
       await fs.promises.copyFile(source, temp, fs.constants.COPYFILE_FICLONE);
       // The copy is the user's to edit: not the object's read-only bits.
@@ -146,6 +135,26 @@ class FileObjectStore implements ObjectStore {
       await fsyncFile(temp);
       await fs.promises.rename(temp, dest);
       return 'copied';
+    } finally {
+      await fs.promises.rm(temp, { force: true });
+    }
+  }
+
+  /**
+   * The link is made in the store's temp directory, not beside `dest`: a killed writer's leftover
+   * is then where the next put or gc cleans it, not in a run's artifacts that no later command
+   * visits. It reaches `dest` by a rename, which fails across file systems as a link would.
+   */
+  private async linkTo(source: string, dest: string): Promise<'linked' | 'unlinked'> {
+    await this.prepare();
+    const temp = path.join(this.tmp, writerSuffix());
+    try {
+      await fs.promises.link(source, temp);
+      await fs.promises.rename(temp, dest);
+      return 'linked';
+    } catch (e) {
+      if (['EXDEV', 'EPERM', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP'].includes((e as NodeJS.ErrnoException).code ?? '')) return 'unlinked';
+      throw e;
     } finally {
       await fs.promises.rm(temp, { force: true });
     }
@@ -174,35 +183,15 @@ class FileObjectStore implements ObjectStore {
     return st.size;
   }
 
-  async cleanTemp(olderThanMs = STALE_TEMP_MS): Promise<number> {
+  async cleanTemp(olderThanMs = STALE_MS): Promise<number> {
     let removed = 0;
     for (const name of await readdirOrEmpty(this.tmp)) {
       const file = path.join(this.tmp, name);
-      const st = await fs.promises.stat(file).catch(() => undefined);
-      if (!st) continue;
-      // A writer on this host whose pid is gone left it for good, whatever its age; another
-      // host's (a shared store) is judged by age alone.
-      if (!writerGone(name) && Date.now() - st.mtimeMs < olderThanMs) continue;
+      if (!(await leftOver(file, name, olderThanMs))) continue;
       await fs.promises.rm(file, { force: true });
       removed++;
     }
     return removed;
-  }
-}
-
-/** `<random>.<pid>.<host>`: whoever cleans can tell a dead writer on this host from a live one. */
-function tempName(): string {
-  return `${randomBytes(6).toString('hex')}.${process.pid}.${os.hostname()}`;
-}
-
-function writerGone(name: string): boolean {
-  const [, pid, ...host] = name.split('.');
-  if (host.join('.') !== os.hostname() || !/^[0-9]+$/.test(pid ?? '')) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

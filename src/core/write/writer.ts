@@ -5,14 +5,20 @@
  * by one with the previous versions kept aside, so a failure restores the old tree. A file
  * the user edited since the last generation (its hash differs from the manifest's) is kept
  * and reported unless `force`. Files we never generated (artifacts, user notes) are left alone.
+ *
+ * The staging directory is named for its writer (pid, host): a writer killed before it could remove
+ * its own leaves it behind, and the next write of the same package removes it, never a live one's.
  */
 import { promises as fs } from 'fs';
 import * as path from 'path';
 import { Nb2prodError } from '../errors';
 import { sha256 } from '../hash';
 import type { GeneratedFile } from '../generate/files';
+import { besideName, leftoversBeside, removeLeftoversBeside } from '../leftovers';
 
 export const MANIFEST = 'pipeline.json';
+/** Inside the staging directory: the new files, in the package's layout. */
+const STAGED = 'new';
 
 export interface WriteResult {
   written: string[];
@@ -35,12 +41,26 @@ export async function readPreviousManifest(outDir: string): Promise<PreviousMani
   }
 }
 
-/** Which generated files the user changed since they were written. */
+/**
+ * Which generated files the user changed since they were written. A file a killed writer already
+ * moved in holds what that generation's manifest (still in its staging directory) lists: ours,
+ * not an edit, or the next generation would keep it and the manifest would call it edited forever.
+ */
 export async function editedFiles(outDir: string, previous: PreviousManifest | undefined): Promise<string[]> {
   if (!previous) return [];
+  const interrupted = await interruptedManifests(outDir);
+  const ours = (rel: string, hash: string) => hash === previous.files[rel] || interrupted.some((m) => m.files[rel] === hash);
   const entries = Object.entries(previous.files);
   const current = await Promise.all(entries.map(([rel]) => fs.readFile(path.join(outDir, rel)).catch(() => undefined)));
-  return entries.filter(([, hash], i) => current[i] && sha256(current[i]!) !== hash).map(([rel]) => rel).sort();
+  return entries.filter(([rel], i) => current[i] && !ours(rel, sha256(current[i]!))).map(([rel]) => rel).sort();
+}
+
+/** The manifests killed writers staged for this output and never moved in (it moves last). */
+async function interruptedManifests(outDir: string): Promise<PreviousManifest[]> {
+  const out = path.resolve(outDir);
+  const stages = await leftoversBeside(path.dirname(out), new Set([path.basename(out)]));
+  const manifests = await Promise.all(stages.map((stage) => readPreviousManifest(path.join(stage, STAGED))));
+  return manifests.filter((m): m is PreviousManifest => m !== undefined);
 }
 
 /**
@@ -51,7 +71,9 @@ export async function writeTree(outDir: string, files: GeneratedFile[], copies: 
   for (const f of [...files.map((f) => f.path), ...copies.map((c) => c.relPath)]) assertInside(f);
   const parent = path.dirname(path.resolve(outDir));
   await fs.mkdir(parent, { recursive: true });
-  const stage = await fs.mkdtemp(path.join(parent, `.${path.basename(outDir)}.nb2prod-`));
+  await removeLeftoversBeside(parent, new Set([path.basename(path.resolve(outDir))]));
+  const stage = besideName(path.resolve(outDir));
+  await fs.mkdir(stage);
   const backup = path.join(stage, '.previous');
   const result: WriteResult = { written: [], unchanged: [], kept: [], removed: [] };
   const moved: { target: string; saved?: string }[] = [];
@@ -63,7 +85,7 @@ export async function writeTree(outDir: string, files: GeneratedFile[], copies: 
     const alreadyThere = await Promise.all(candidates.map((f) => holds(path.join(outDir, f.path), f.content)));
     result.unchanged.push(...candidates.filter((_, i) => alreadyThere[i]).map((f) => f.path));
     const toWrite = candidates.filter((_, i) => !alreadyThere[i]);
-    const staged = [...copies.map((c) => c.relPath), ...toWrite.map((f) => f.path)].map((rel) => ({ rel, staged: path.join(stage, 'new', rel) }));
+    const staged = [...copies.map((c) => c.relPath), ...toWrite.map((f) => f.path)].map((rel) => ({ rel, staged: path.join(stage, STAGED, rel) }));
     // Staging touches only the private stage directory, so it can go in parallel.
     await Promise.all([...new Set(staged.map((s) => path.dirname(s.staged)))].map((dir) => fs.mkdir(dir, { recursive: true })));
     await Promise.all([
