@@ -89,6 +89,11 @@ describe('UI: Pipeline Graph', function () {
     await graph.locator('g.node[data-step="load"]').focus();
     await graph.locator('g.node[data-step="load"]').press('Enter');
     await until('load to be selected', async () => (await selected()) === 'load');
+    // Enter also revealed load's cell, and the notebook's new selection comes back to the graph
+    // as "select load": let that echo arrive first, or it undoes the arrow key that follows.
+    const focused = page.locator('.notebook-editor .monaco-list-row.focused');
+    await until("load's cell to be revealed", async () => /numbers\s=\slist/.test((await focused.textContent().catch(() => '')) ?? ''));
+    await page.waitForTimeout(500);
     await graph.locator('g.node.selected').press('ArrowDown');
     const below = await until('a node below load', async () => ((await selected()) !== 'load' ? selected() : undefined));
     assert.ok(below === 'left' || below === 'right', `ArrowDown from load chose ${below}`);
@@ -100,7 +105,6 @@ describe('UI: Pipeline Graph', function () {
     await until('join to be selected', async () => (await selected()) === 'join');
     assert.strictEqual(await graph.evaluate(() => (document.activeElement as SVGGElement | null)?.dataset?.step), 'join', 'focus follows the selection');
     await graph.locator('g.node.selected').press('Enter');
-    const focused = page.locator('.notebook-editor .monaco-list-row.focused');
     await until('the join step\'s cell to be revealed', async () => /total\s=\ssum\(evens\)/.test((await focused.textContent().catch(() => '')) ?? ''));
   });
 
