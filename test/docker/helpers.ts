@@ -7,8 +7,6 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { TestContext } from 'node:test';
-import { main } from '../../src/cli';
-import type { CliContext } from '../../src/cli/context';
 import { createDockerEngine } from '../../src/core/docker/dockerode-engine';
 import type { ContainerEngine } from '../../src/core/docker/engine';
 import { DEFAULT_BASE_IMAGE, generateDockerfile } from '../../src/core/generate/dockerfile';
@@ -89,11 +87,5 @@ export async function sha256File(file: string): Promise<string> {
   return crypto.createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
 }
 
-/** The CLI in this process, its output lines joined: for tests that read what a command printed. */
-export async function cli(args: string[], cwd: string): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = { cwd, env: process.env, out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal };
-  const code = await main(args, ctx);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+/** The CLI in this process: Docker tests read what a command printed. */
+export { cliInProcess as cli } from '../helpers/cli';

@@ -3,6 +3,8 @@ import assert from 'assert/strict';
 import { spawnSync, SpawnSyncReturns } from 'child_process';
 import { cpSync, readFileSync } from 'fs';
 import * as path from 'path';
+import { main } from '../../src/cli';
+import type { CliContext } from '../../src/cli/context';
 import type { PipelineManifest } from '../../src/core/generate/manifest';
 import { REPO_ROOT, tempDir } from './notebooks';
 
@@ -50,3 +52,12 @@ export const RUN_NOTEBOOK_AS_SCRIPT = [
     'exec(compile(src, sys.argv[1], "exec"), {"__name__": "__main__"})',
   ].join('\n'),
 ];
+
+/** The CLI in this process (the compiled sources, not the bundle), its output lines joined. */
+export async function cliInProcess(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = { cwd, env, out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal };
+  const code = await main(args, ctx);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}

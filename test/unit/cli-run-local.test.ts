@@ -6,18 +6,11 @@ import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { main } from '../../src/cli';
-import type { CliContext } from '../../src/cli/context';
-import { PYTHON } from '../helpers/cli';
+import { cliInProcess, PYTHON } from '../helpers/cli';
 import { REPO_ROOT, tempDir } from '../helpers/notebooks';
 
-async function cli(args: string[], cwd: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const ctx: CliContext = { cwd, env: { ...process.env, NB2PROD_PYTHON: PYTHON }, out: (l) => out.push(l), err: (l) => err.push(l), signal: new AbortController().signal };
-  const code = await main(args, ctx);
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+/** The CLI in this process, with the interpreter the tests use. */
+const cli = (args: string[], cwd: string) => cliInProcess(args, cwd, { ...process.env, NB2PROD_PYTHON: PYTHON });
 
 describe('nb2prod run --local', () => {
   it('records the run under the notebook of its version, whatever the current directory', async () => {
