@@ -8,11 +8,16 @@
 //                 [--state-in DIR] [--state-out DIR] [--metrics-out FILE]
 // Every step writes <artifacts>/<run>/<step>/.step.json; a step run alone then merges those
 // records into <artifacts>/<run>/run.json.
+//
+// A step's outputs are copied when it ends and written and hashed by a worker thread while the
+// next step runs: a step computes synchronously, so plain async writes would wait for it. The run
+// ends when every write has, and a failed write fails it.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 const TAG = '$nb2prod';
 const TYPED_ARRAYS = [
@@ -161,13 +166,23 @@ export async function runPipeline(steps, defaults, classes, argv, setSharedParam
   const selected = args.only ? steps.slice(first, first + 1) : steps.slice(first);
   // A copy taken now: a step may change a parameter object in place, as the notebook's cells did.
   const params = structuredClone(args.params);
-  const run = { args, runDir, steps, classes, values: new Map(), alone: Boolean(args.only) };
-  const records = [];
-  for (const [number, step] of selected.entries()) {
-    log('step ' + (number + 1) + '/' + selected.length + ' ' + step.name);
-    const record = await runStep(step, run);
-    records.push(record);
-    if (record.status === 'failed') break;
+  const writes = new Writes();
+  const run = { args, runDir, steps, classes, values: new Map(), alone: Boolean(args.only), writes };
+  const written = [];
+  let records;
+  try {
+    for (const [number, step] of selected.entries()) {
+      // The run has failed already (an output could not be written): later steps would be thrown away.
+      if (writes.failed) break;
+      log('step ' + (number + 1) + '/' + selected.length + ' ' + step.name);
+      const { status, record } = await runStep(step, run);
+      written.push(record);
+      if (status === 'failed') break;
+    }
+    // Nothing is recorded as the run's until its files are: a launcher or a later --only run reads them.
+    records = await Promise.all(written);
+  } finally {
+    await writes.close();
   }
   const failed = records.some((r) => r.status === 'failed');
   const path = join(runDir, 'run.json');
@@ -189,14 +204,17 @@ export async function runPipeline(steps, defaults, classes, argv, setSharedParam
   return failed ? 1 : 0;
 }
 
-/** Runs one step and writes its record (.step.json), which is also returned. */
+/**
+ * Runs one step. Its status is the step's own (did it run); its record (.step.json), with the
+ * artifacts, comes once its outputs are written, and says failed when one could not be.
+ */
 async function runStep(step, run) {
   const { args } = run;
   const started = now();
   const clock = performance.now();
   const params = Object.fromEntries(step.params.map((name) => [name, args.params[name]]));
   const used = structuredClone(params);
-  const artifacts = [];
+  const files = [];
   const metrics = {};
   let failure;
   try {
@@ -208,8 +226,8 @@ async function runStep(step, run) {
     const outputs = (await code(inputs, params)) ?? {};
     for (const name of step.outputs) {
       run.values.set(step.name + '/' + name, outputs[name]);
-      const artifact = save(run, step, name, outputs[name]);
-      if (artifact) artifacts.push(artifact);
+      const file = snapshot(run, step, name, outputs[name]);
+      if (file) files.push(file);
     }
     for (const name of step.metrics) metrics[name] = metric(outputs[name]);
     // Node has no seedable generator or settings to hand on: the state is an empty directory,
@@ -220,6 +238,7 @@ async function runStep(step, run) {
     failure = (error?.name ?? 'Error') + ': ' + (error?.message ?? String(error));
     // The runtime's own errors say all there is to say; a step's error needs its stack.
     console.error(error instanceof PipelineError ? 'error: ' + error.message : error);
+    files.length = 0;
   }
   const record = {
     name: step.name,
@@ -229,11 +248,10 @@ async function runStep(step, run) {
     seconds: Math.round(performance.now() - clock) / 1000,
     ...(failure === undefined ? {} : { error: failure }),
     params: used,
-    artifacts,
+    artifacts: [],
     metrics: failure === undefined ? metrics : {},
   };
-  writeJson(join(run.runDir, step.name, STEP_RECORD), record);
-  return record;
+  return { status: record.status, record: run.writes.submit({ record, recordPath: join(run.runDir, step.name, STEP_RECORD), files }) };
 }
 
 /** A step's line in run.json. */
@@ -327,10 +345,17 @@ function findArtifact(run, producer, name) {
   return best?.path;
 }
 
-function save(run, step, name, value) {
-  let text;
+/**
+ * An output as it is now, to be written by the writer thread: its JSON form with every typed array
+ * copied (a memcpy: turning millions of numbers into text is left to the writer), so a later step
+ * changing the value in place cannot reach what is saved. Undefined when the value cannot be saved
+ * and the run can go on without its file.
+ */
+function snapshot(run, step, name, value) {
+  const typed = [];
+  let tree;
   try {
-    text = JSON.stringify(encode(value, name, run.classes, new Set())) + '\n';
+    tree = encode(value, name, { classes: run.classes, seen: new Set(), typed });
   } catch (error) {
     if (!(error instanceof NotSerializable)) throw error;
     if (run.alone) throw new PipelineError(cannotSave(run.steps, step, name, error));
@@ -339,16 +364,9 @@ function save(run, step, name, value) {
     return undefined;
   }
   const path = join(run.args.outputs.get(name) ?? join(run.runDir, step.name), name + '.json');
-  writeAtomically(path, text);
   const where = relative(run.runDir, path);
   const outside = isAbsolute(where) || where === '..' || where.startsWith('..' + sep);
-  return {
-    path: outside ? resolve(path) : where.split(sep).join('/'),
-    sha256: createHash('sha256').update(text).digest('hex'),
-    bytes: Buffer.byteLength(text),
-    step: step.name,
-    name,
-  };
+  return { path, recorded: outside ? resolve(path) : where.split(sep).join('/'), step: step.name, name, tree, typed };
 }
 
 /** Why a step run on its own fails on a value it cannot save, and the two ways out. */
@@ -383,7 +401,7 @@ class NotSerializable extends Error {
  * BigInt, Date, Map, Set, RegExp, typed arrays, instances of the notebook's own classes) is
  * wrapped in {"$nb2prod": type, ...}. Anything else fails with the path to the culprit.
  */
-function encode(value, path, classes, seen) {
+function encode(value, path, context) {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -401,32 +419,38 @@ function encode(value, path, classes, seen) {
       throw new NotSerializable(path + ' is a symbol', 'use a string in its place');
   }
   if (value === null) return null;
+  const { seen } = context;
   if (seen.has(value)) throw new NotSerializable(path + ' refers back to itself (a circular structure)', 'keep ids or keys in place of the references back');
   seen.add(value);
   try {
-    return encodeObject(value, path, classes, seen);
+    return encodeObject(value, path, context);
   } finally {
     seen.delete(value);
   }
 }
 
-function encodeObject(value, path, classes, seen) {
-  if (Array.isArray(value)) return Array.from(value, (item, i) => encode(item, path + '[' + i + ']', classes, seen));
+function encodeObject(value, path, context) {
+  if (Array.isArray(value)) return Array.from(value, (item, i) => encode(item, path + '[' + i + ']', context));
   if (value instanceof Date) return { [TAG]: 'Date', value: Number.isNaN(value.getTime()) ? null : value.toISOString() };
   if (value instanceof Map) {
-    return { [TAG]: 'Map', entries: Array.from(value, ([k, v], i) => [encode(k, path + '.keys()[' + i + ']', classes, seen), encode(v, path + '.get(' + describeKey(k) + ')', classes, seen)]) };
+    return { [TAG]: 'Map', entries: Array.from(value, ([k, v], i) => [encode(k, path + '.keys()[' + i + ']', context), encode(v, path + '.get(' + describeKey(k) + ')', context)]) };
   }
-  if (value instanceof Set) return { [TAG]: 'Set', values: Array.from(value, (v, i) => encode(v, path + '.values()[' + i + ']', classes, seen)) };
+  if (value instanceof Set) return { [TAG]: 'Set', values: Array.from(value, (v, i) => encode(v, path + '.values()[' + i + ']', context)) };
   if (value instanceof RegExp) return { [TAG]: 'RegExp', source: value.source, flags: value.flags };
   const typed = TYPED_ARRAYS.find((T) => value instanceof T);
-  if (typed) return { [TAG]: typed.name, values: Array.from(value, (v) => (typeof v === 'bigint' ? v.toString() : v)) };
+  if (typed) {
+    // The writer thread turns the copy into a JSON array (expandTypedArrays).
+    const holder = { [TAG]: typed.name, values: value.slice() };
+    context.typed.push(holder);
+    return holder;
+  }
   const proto = Object.getPrototypeOf(value);
   if (proto === Object.prototype || proto === null) {
-    const fields = encodeFields(value, path, classes, seen);
+    const fields = encodeFields(value, path, context);
     return Object.hasOwn(value, TAG) ? { [TAG]: 'Object', value: fields } : fields;
   }
-  const className = Object.keys(classes).find((name) => classes[name].prototype === proto);
-  if (className) return { [TAG]: 'class', class: className, value: encodeFields(value, path, classes, seen) };
+  const className = Object.keys(context.classes).find((name) => context.classes[name].prototype === proto);
+  if (className) return { [TAG]: 'class', class: className, value: encodeFields(value, path, context) };
   if (value instanceof Promise) throw new NotSerializable(path + ' is a Promise', 'await it in the step and hand on the result');
   const kind = value.constructor?.name ? 'a ' + value.constructor.name : 'an object with a custom prototype';
   throw new NotSerializable(
@@ -435,9 +459,9 @@ function encodeObject(value, path, classes, seen) {
   );
 }
 
-function encodeFields(value, path, classes, seen) {
+function encodeFields(value, path, context) {
   const out = {};
-  for (const key of Object.keys(value)) out[key] = encode(value[key], path + '.' + key, classes, seen);
+  for (const key of Object.keys(value)) out[key] = encode(value[key], path + '.' + key, context);
   return out;
 }
 
@@ -520,6 +544,121 @@ function metric(value, seen = new Set()) {
   }
 }
 
+/**
+ * The writer thread: writes each step's outputs (then its record) in the order the steps ended,
+ * while the main thread runs the next step. Where no worker can start, the main thread writes.
+ */
+class Writes {
+  constructor() {
+    this.failed = false;
+    this.worker = undefined;
+    this.pending = new Map();
+    this.last = 0;
+  }
+
+  /** A step's outputs and record to write: the record as written (failed when a file could not be). */
+  submit(job) {
+    if (job.files.length === 0 && this.pending.size === 0) return Promise.resolve(this.finished(writeStep(job)));
+    const worker = this.start();
+    if (!worker) return Promise.resolve(this.finished(writeStep(job)));
+    const id = ++this.last;
+    // The copies of typed arrays move to the writer, not copied again.
+    const transfer = job.files.flatMap((f) => f.typed.map((holder) => holder.values.buffer));
+    return new Promise((resolve) => {
+      this.pending.set(id, { job, resolve });
+      worker.postMessage({ id, job }, transfer);
+    });
+  }
+
+  start() {
+    if (this.worker !== undefined) return this.worker;
+    try {
+      this.worker = new Worker(new URL(import.meta.url), { workerData: { [TAG]: 'writer' } });
+    } catch (error) {
+      log('warning: no writer thread (' + error.message + '); outputs are written between steps');
+      this.worker = null;
+      return null;
+    }
+    this.worker.on('message', ({ id, record }) => {
+      const waiting = this.pending.get(id);
+      this.pending.delete(id);
+      waiting?.resolve(this.finished(record));
+    });
+    // The thread itself died (out of memory, say): every step it had not finished failed.
+    const stopped = (why) => {
+      for (const [id, { job, resolve }] of this.pending) {
+        this.pending.delete(id);
+        const record = failedWrite(job.record, job.files.length ? 'the outputs' : 'the record', why);
+        try {
+          writeJson(job.recordPath, record);
+        } catch {
+          // run.json still says why
+        }
+        resolve(this.finished(record));
+      }
+    };
+    this.worker.on('error', (error) => stopped('the writer thread stopped: ' + describeError(error)));
+    this.worker.on('exit', (code) => stopped('the writer thread exited with code ' + code));
+    return this.worker;
+  }
+
+  finished(record) {
+    if (record.status === 'failed' && record.writeFailed) {
+      delete record.writeFailed;
+      this.failed = true;
+      log('error: ' + record.error);
+    }
+    return record;
+  }
+
+  /** Stop the thread once every write is done (the caller has awaited them). */
+  async close() {
+    if (this.worker) {
+      this.worker.removeAllListeners('exit');
+      await this.worker.terminate();
+    }
+  }
+}
+
+/** A step's outputs, then its record with their artifact entries; a file that cannot be written fails the step. */
+function writeStep({ record, recordPath, files }) {
+  let name;
+  try {
+    for (const file of files) {
+      name = file.name;
+      record.artifacts.push(writeOutput(file));
+    }
+    name = undefined;
+    writeJson(recordPath, record);
+    return record;
+  } catch (error) {
+    const failed = failedWrite(record, name === undefined ? 'the record' : 'output ' + JSON.stringify(name), describeError(error));
+    if (name !== undefined) {
+      try {
+        writeJson(recordPath, failed);
+      } catch {
+        // run.json still says why
+      }
+    }
+    return failed;
+  }
+}
+
+function failedWrite(record, what, why) {
+  return { ...record, status: 'failed', error: what + ' of step ' + JSON.stringify(record.name) + ' could not be written (' + why + ')', metrics: {}, writeFailed: true };
+}
+
+function writeOutput({ path, recorded, step, name, tree, typed }) {
+  for (const holder of typed) holder.values = Array.from(holder.values, (v) => (typeof v === 'bigint' ? v.toString() : v));
+  const bytes = Buffer.from(JSON.stringify(tree) + '\n');
+  writeAtomically(path, bytes);
+  return { path: recorded, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, step, name };
+}
+
+function describeError(error) {
+  return (error?.name ?? 'Error') + ': ' + (error?.message ?? String(error));
+}
+
 function writeJson(path, data) {
   writeAtomically(path, JSON.stringify(data, null, 2) + '\n');
 }
@@ -529,10 +668,10 @@ function writeJson(path, data) {
  * is hidden, so an --output directory still holds one visible file, and per process, so two
  * steps merging run.json at once do not write into each other's.
  */
-function writeAtomically(path, text) {
+function writeAtomically(path, data) {
   mkdirSync(dirname(path), { recursive: true });
   const temporary = join(dirname(path), '.' + basename(path) + '.' + process.pid + '.tmp');
-  writeFileSync(temporary, text);
+  writeFileSync(temporary, data);
   renameSync(temporary, path);
 }
 
@@ -551,4 +690,9 @@ function now() {
 
 function log(message) {
   process.stderr.write('[pipeline] ' + message + '\n');
+}
+
+// This module is also the writer thread's (Writes.start): it serves the jobs it is sent, in order.
+if (!isMainThread && workerData?.[TAG] === 'writer') {
+  parentPort.on('message', ({ id, job }) => parentPort.postMessage({ id, record: writeStep(job) }));
 }
