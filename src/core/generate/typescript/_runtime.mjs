@@ -13,7 +13,11 @@
 // next step runs: a step computes synchronously, so plain async writes would wait for it. The run
 // ends when every write has, and a failed write fails it.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync,
+  writeFileSync, writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import process from 'node:process';
 import { parseArgs } from 'node:util';
@@ -44,6 +48,7 @@ export function parseCommandLine(argv, steps, defaults) {
         param: { type: 'string', multiple: true, default: [] },
         artifacts: { type: 'string', default: 'artifacts' },
         'run-id': { type: 'string' },
+        objects: { type: 'string' },
         input: { type: 'string', multiple: true, default: [] },
         output: { type: 'string', multiple: true, default: [] },
         'state-in': { type: 'string' },
@@ -83,6 +88,7 @@ export function parseCommandLine(argv, steps, defaults) {
   }
   // An empty NB2PROD_RUN_ID means none; an empty --run-id is a mistake.
   const runId = args['run-id'] ?? (process.env.NB2PROD_RUN_ID || undefined);
+  if (args.objects === '') usage('--objects: empty path');
   if (runId !== undefined && !RUN_ID.test(runId)) {
     usage('run id ' + JSON.stringify(runId) + ' is not allowed: letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128');
   }
@@ -92,6 +98,7 @@ export function parseCommandLine(argv, steps, defaults) {
     params,
     artifacts: args.artifacts,
     runId,
+    objects: args.objects,
     inputs: namedPaths('input', args.input, step ? Object.keys(step.inputs) : []),
     outputs: namedPaths('output', args.output, step?.outputs ?? []),
     stateIn: args['state-in'],
@@ -117,7 +124,7 @@ function namedPaths(option, items, known) {
 }
 
 const USAGE = [
-  'usage: node main.mjs [--only STEP] [--from STEP] [--param NAME=VALUE]... [--artifacts DIR] [--run-id ID]',
+  'usage: node main.mjs [--only STEP] [--from STEP] [--param NAME=VALUE]... [--artifacts DIR] [--run-id ID] [--objects DIR]',
   '       node main.mjs --only STEP [--input NAME=PATH]... [--output NAME=PATH]... [--state-in DIR] [--state-out DIR] [--metrics-out FILE] ...',
 ].join('\n');
 
@@ -166,7 +173,8 @@ export async function runPipeline(steps, defaults, classes, argv, setSharedParam
   const selected = args.only ? steps.slice(first, first + 1) : steps.slice(first);
   // A copy taken now: a step may change a parameter object in place, as the notebook's cells did.
   const params = structuredClone(args.params);
-  const writes = new Writes();
+  const store = openStore(args.objects, runId);
+  const writes = new Writes(store?.root);
   const run = { args, runDir, steps, classes, values: new Map(), alone: Boolean(args.only), writes };
   const written = [];
   let records;
@@ -175,6 +183,7 @@ export async function runPipeline(steps, defaults, classes, argv, setSharedParam
       // The run has failed already (an output could not be written): later steps would be thrown away.
       if (writes.failed) break;
       log('step ' + (number + 1) + '/' + selected.length + ' ' + step.name);
+      store?.heartbeat();
       const { status, record } = await runStep(step, run);
       written.push(record);
       if (status === 'failed') break;
@@ -183,6 +192,7 @@ export async function runPipeline(steps, defaults, classes, argv, setSharedParam
     records = await Promise.all(written);
   } finally {
     await writes.close();
+    store?.end();
   }
   const failed = records.some((r) => r.status === 'failed');
   const path = join(runDir, 'run.json');
@@ -544,12 +554,147 @@ function metric(value, seen = new Set()) {
   }
 }
 
+// The object store, shared with nb2prod (src/core/store/objects.ts) and the Python runtime:
+//
+//   <store>/sha256/<2 hex>/<62 hex>   one read-only (0444) file per sha256, written once
+//   <store>/tmp/<writer>              temp files; nb2prod removes those whose writer is gone
+//   <store>/active/<run>@<writer>     a running pipeline's marker: `nb2prod gc` keeps every object
+//                                     younger than the oldest live marker (JSON: run_id, started)
+//   <writer> = <12 hex random>.<pid>.<host name>; '@' is in neither a run id nor a host name
+//
+// Where: --objects DIR, else $NB2PROD_OBJECTS (both created when missing), else the first
+// .nb2prod/objects directory in the current directory or above (never created), else none.
+// An object is written to a temp file, fsynced, made read-only and renamed into place, only when
+// the store lacks it. The artifact file is then a hard link to it, put in place by a rename; where
+// a link cannot be made (a container's bind mounts, another file system) a copy, which nb2prod
+// turns into a link when it stores the run. The marker exists from the run's start to its end,
+// its mtime refreshed as each step starts (how gc tells another host's live run from a dead one).
+
+const STORE_ENV = 'NB2PROD_OBJECTS';
+
+/** A link that cannot be made here, as opposed to a failed write. */
+const CANNOT_LINK = new Set(['EXDEV', 'EPERM', 'EACCES', 'EMLINK', 'ENOTSUP', 'EOPNOTSUPP']);
+
+/** The run's object store with its marker made; undefined without one (or one this process cannot write into: plain files then). */
+function openStore(given, runId) {
+  const chosen = given || process.env[STORE_ENV];
+  const root = chosen ? resolve(chosen) : nearestStore(process.cwd());
+  if (!root) return undefined;
+  try {
+    const fresh = Boolean(chosen) && !isDirectory(root);
+    mkdirSync(join(root, 'tmp'), { recursive: true });
+    // As nb2prod makes a store: one inside a repository is never committed.
+    if (fresh) writeExclusive(join(root, '.gitignore'), '*\n', true);
+    mkdirSync(join(root, 'active'), { recursive: true });
+    const marker = join(root, 'active', runId + '@' + writer());
+    writeExclusive(marker, JSON.stringify({ run_id: runId, started: Date.now() / 1000 }));
+    return {
+      root,
+      heartbeat() {
+        try {
+          const now = new Date();
+          utimesSync(marker, now, now);
+        } catch {
+          // gc then judges the run by its pid, or by the marker's age
+        }
+      },
+      end() {
+        rmSync(marker, { force: true });
+      },
+    };
+  } catch (error) {
+    log('warning: object store ' + root + ' not used (' + error.message + '); artifacts are plain files');
+    return undefined;
+  }
+}
+
+function nearestStore(folder) {
+  for (;;) {
+    const candidate = join(folder, '.nb2prod', 'objects');
+    if (isDirectory(candidate)) return candidate;
+    const parent = dirname(folder);
+    if (parent === folder) return undefined;
+    folder = parent;
+  }
+}
+
+/** Who writes a file: `<random>.<pid>.<host>`, as nb2prod's writerSuffix. */
+function writer() {
+  return randomBytes(6).toString('hex') + '.' + process.pid + '.' + hostname();
+}
+
+function writeExclusive(path, text, existing = false) {
+  try {
+    writeFileSync(path, text, { flag: 'wx' });
+  } catch (error) {
+    if (!(existing && error.code === 'EEXIST')) throw error;
+  }
+}
+
+function objectPath(store, sha256) {
+  return join(store, 'sha256', sha256.slice(0, 2), sha256.slice(2));
+}
+
+/** Store the bytes as object sha256 unless it is there. */
+function putObject(store, sha256, bytes) {
+  const target = objectPath(store, sha256);
+  if (existsSync(target)) return;
+  const temp = join(store, 'tmp', writer());
+  try {
+    const fd = openSync(temp, 'wx', 0o600);
+    try {
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    chmodSync(temp, 0o444);
+    mkdirSync(dirname(target), { recursive: true });
+    try {
+      renameSync(temp, target);
+    } catch (error) {
+      if (!existsSync(target)) throw error; // else another writer stored it first
+    }
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+/** Make path a hard link to the object; false when no link can be made there. */
+function linkObject(store, sha256, bytes, path) {
+  mkdirSync(dirname(path), { recursive: true });
+  for (let attempt = 1; ; attempt++) {
+    const temp = join(store, 'tmp', writer());
+    try {
+      linkSync(objectPath(store, sha256), temp);
+    } catch (error) {
+      if (error.code === 'ENOENT' && attempt === 1) {
+        putObject(store, sha256, bytes); // removed since it was stored (a gc of another run's objects)
+        continue;
+      }
+      if (CANNOT_LINK.has(error.code)) return false;
+      throw error;
+    }
+    try {
+      renameSync(temp, path);
+      return true;
+    } catch (error) {
+      if (CANNOT_LINK.has(error.code)) return false;
+      throw error;
+    } finally {
+      rmSync(temp, { force: true });
+    }
+  }
+}
+
 /**
  * The writer thread: writes each step's outputs (then its record) in the order the steps ended,
  * while the main thread runs the next step. Where no worker can start, the main thread writes.
  */
 class Writes {
-  constructor() {
+  /** `store`: the object store's directory, if the run has one. */
+  constructor(store) {
+    this.store = store;
     this.failed = false;
     this.worker = undefined;
     this.pending = new Map();
@@ -558,6 +703,7 @@ class Writes {
 
   /** A step's outputs and record to write: the record as written (failed when a file could not be). */
   submit(job) {
+    job.store = this.store;
     if (job.files.length === 0 && this.pending.size === 0) return Promise.resolve(this.finished(writeStep(job)));
     const worker = this.start();
     if (!worker) return Promise.resolve(this.finished(writeStep(job)));
@@ -621,12 +767,12 @@ class Writes {
 }
 
 /** A step's outputs, then its record with their artifact entries; a file that cannot be written fails the step. */
-function writeStep({ record, recordPath, files }) {
+function writeStep({ record, recordPath, files, store }) {
   let name;
   try {
     for (const file of files) {
       name = file.name;
-      record.artifacts.push(writeOutput(file));
+      record.artifacts.push(writeOutput(file, store));
     }
     name = undefined;
     writeJson(recordPath, record);
@@ -648,11 +794,19 @@ function failedWrite(record, what, why) {
   return { ...record, status: 'failed', error: what + ' of step ' + JSON.stringify(record.name) + ' could not be written (' + why + ')', metrics: {}, writeFailed: true };
 }
 
-function writeOutput({ path, recorded, step, name, tree, typed }) {
+/** One output as its file, through the object store when the run has one; its artifact entry. */
+function writeOutput({ path, recorded, step, name, tree, typed }, store) {
   for (const holder of typed) holder.values = Array.from(holder.values, (v) => (typeof v === 'bigint' ? v.toString() : v));
   const bytes = Buffer.from(JSON.stringify(tree) + '\n');
-  writeAtomically(path, bytes);
-  return { path: recorded, sha256: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, step, name };
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  if (store) {
+    // Hashed first: the bytes are written only when the store lacks them, and the artifact is a link to the object.
+    putObject(store, sha256, bytes);
+    if (!linkObject(store, sha256, bytes, path)) writeAtomically(path, bytes);
+  } else {
+    writeAtomically(path, bytes);
+  }
+  return { path: recorded, sha256, bytes: bytes.length, step, name };
 }
 
 function describeError(error) {
