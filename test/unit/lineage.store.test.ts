@@ -248,8 +248,10 @@ test('a lock left by a dead process is broken; a live one is waited for', async 
   assert.equal(got, true);
   assert.ok(!fs.existsSync(lock));
 
-  // An old lock from another host is stale by age.
+  // An old lock from another host is stale by age: written long ago, and no heartbeat since (its mtime).
   fs.writeFileSync(lock, JSON.stringify({ pid: 1, host: 'elsewhere', token: 'u', time: Date.now() - 60_000 }));
+  const minuteAgo = new Date(Date.now() - 60_000);
+  fs.utimesSync(lock, minuteAgo, minuteAgo);
   (await acquire(lock, { timeoutMs: 2000, staleMs: 30_000 }))();
 
   // A live lock held past the timeout: a clear error naming the holder.

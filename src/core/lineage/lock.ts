@@ -6,6 +6,11 @@
  * can be broken: stale when its pid is gone on this host, or when it is older than `staleMs`
  * (pid reuse, another host). Breaking is itself guarded by a second O_EXCL file so two waiters
  * cannot both decide "stale" and one of them delete the lock the other has just taken.
+ *
+ * A live holder is never stale by age: while it holds the lock it touches the file's mtime every
+ * third of `staleMs` (a heartbeat), and age counts from the latest of that and the time written.
+ * Work that holds the lock for long (gc) also asks `held()` before each irreversible change, in
+ * case it was paused past `staleMs` and another process took the lock meanwhile.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -24,8 +29,15 @@ interface Owner {
   host: string;
   token: string;
   time: number;
-  /** The file names no owner (yet): `time` is its mtime. */
+  /** The file names no owner (yet). */
   unwritten?: boolean;
+}
+
+/** The lock as its holder sees it. */
+export interface HeldLock {
+  /** Whether the lock file still names this holder (false once another process broke it as stale). */
+  held(): boolean;
+  release(): void;
 }
 
 const DEFAULT_TIMEOUT_MS = 15_000;
@@ -38,25 +50,29 @@ const DEFAULT_STALE_MS = 30_000;
 const UNWRITTEN_STALE_MS = 2_000;
 
 /** Run `fn` while holding the lock file at `lockPath`. */
-export async function withLock<T>(lockPath: string, fn: () => T | Promise<T>, options: LockOptions = {}): Promise<T> {
-  const release = await acquire(lockPath, options);
+export async function withLock<T>(lockPath: string, fn: (lock: HeldLock) => T | Promise<T>, options: LockOptions = {}): Promise<T> {
+  const lock = await take(lockPath, options);
   try {
-    return await fn();
+    return await fn(lock);
   } finally {
-    release();
+    lock.release();
   }
 }
 
+/** Take the lock; the function returned releases it. */
 export async function acquire(lockPath: string, options: LockOptions = {}): Promise<() => void> {
+  const lock = await take(lockPath, options);
+  return () => lock.release();
+}
+
+async function take(lockPath: string, options: LockOptions): Promise<HeldLock> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
   const token = randomBytes(8).toString('hex');
   const deadline = Date.now() + timeoutMs;
   let delay = 1;
   for (;;) {
-    if (tryCreate(lockPath, token)) {
-      return () => releaseIfOurs(lockPath, token);
-    }
+    if (tryCreate(lockPath, token)) return holding(lockPath, token, staleMs);
     const owner = readOwner(lockPath);
     if (owner === 'gone') continue; // released between our attempt and the read: retry at once
     if (isStale(owner, staleMs)) {
@@ -71,6 +87,34 @@ export async function acquire(lockPath: string, options: LockOptions = {}): Prom
     await sleep(delay + Math.random() * delay);
     delay = Math.min(delay * 2, 25);
   }
+}
+
+function holding(lockPath: string, token: string, staleMs: number): HeldLock {
+  const held = () => ownedBy(lockPath, token);
+  const heartbeat = setInterval(() => {
+    if (!held()) return clearInterval(heartbeat);
+    const now = new Date();
+    try {
+      fs.utimesSync(lockPath, now, now);
+    } catch {
+      // released or broken since: the next beat finds out
+    }
+  }, Math.max(1, Math.floor(staleMs / 3)));
+  // A lock held while a process has nothing else to do must not keep it alive.
+  heartbeat.unref();
+  return {
+    held,
+    release: () => {
+      clearInterval(heartbeat);
+      // Broken as stale (this process was paused past staleMs): the file is the new owner's, left alone.
+      if (held()) fs.rmSync(lockPath, { force: true });
+    },
+  };
+}
+
+function ownedBy(lockPath: string, token: string): boolean {
+  const owner = readOwner(lockPath);
+  return !!owner && owner !== 'gone' && owner.token === token;
 }
 
 function tryCreate(lockPath: string, token: string): boolean {
@@ -90,27 +134,27 @@ function tryCreate(lockPath: string, token: string): boolean {
   return true;
 }
 
-/** The owner, `undefined` when the file exists but is unreadable/empty (being written), 'gone' when absent. */
+/**
+ * The owner, with `time` the latest of the time it wrote and its last heartbeat (the mtime);
+ * `undefined` when the file exists but is unreadable, 'gone' when absent.
+ */
 function readOwner(lockPath: string): Owner | undefined | 'gone' {
   let text: string;
+  let mtimeMs: number;
   try {
     text = fs.readFileSync(lockPath, 'utf8');
+    mtimeMs = fs.statSync(lockPath).mtimeMs;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
     return undefined;
   }
   try {
     const o = JSON.parse(text) as Owner;
-    if (typeof o.pid === 'number' && typeof o.time === 'number') return o;
+    if (typeof o.pid === 'number' && typeof o.time === 'number') return { ...o, time: Math.max(o.time, mtimeMs) };
   } catch {
-    // An owner that crashed between create and write leaves an empty file: judged by its mtime below.
+    // An owner that crashed between create and write leaves an empty file: judged by its mtime.
   }
-  try {
-    const st = fs.statSync(lockPath);
-    return { pid: 0, host: '', token: '', time: st.mtimeMs, unwritten: true };
-  } catch {
-    return 'gone';
-  }
+  return { pid: 0, host: '', token: '', time: mtimeMs, unwritten: true };
 }
 
 function isStale(owner: Owner | undefined, staleMs: number): boolean {
@@ -150,12 +194,6 @@ function breakStale(lockPath: string, seen: Owner | undefined, staleMs: number):
   } finally {
     fs.rmSync(breaker, { force: true });
   }
-}
-
-function releaseIfOurs(lockPath: string, token: string): void {
-  const owner = readOwner(lockPath);
-  // If our lock was broken as stale (we were paused for longer than staleMs), leave the new owner's alone.
-  if (owner && owner !== 'gone' && owner.token === token) fs.rmSync(lockPath, { force: true });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -42,9 +42,10 @@ export interface LineageStore {
   append(input: RecordInput): Promise<LineageRecord>;
   /**
    * Run `fn` holding the store's lock, so nothing is appended meanwhile; `append` inside it writes
-   * without taking the lock again. For work that must see a store nobody changes (gc).
+   * without taking the lock again. For work that must see a store nobody changes (gc). `held()`
+   * says whether the lock is still this process's: long work asks before each irreversible step.
    */
-  exclusive<T>(fn: (append: (input: RecordInput) => LineageRecord) => T | Promise<T>): Promise<T>;
+  exclusive<T>(fn: (append: (input: RecordInput) => LineageRecord, held: () => boolean) => T | Promise<T>): Promise<T>;
   /** Read the whole store. Never throws on content; a missing file is an empty store. */
   read(): ReadResult;
   /** A reader that returns only what was appended since its last call. */
@@ -82,7 +83,7 @@ class FileStore implements LineageStore {
     return next;
   }
 
-  exclusive<T>(fn: (append: (input: RecordInput) => LineageRecord) => T | Promise<T>): Promise<T> {
+  exclusive<T>(fn: (append: (input: RecordInput) => LineageRecord, held: () => boolean) => T | Promise<T>): Promise<T> {
     // Queued like appends: this process's own appends wait for it instead of timing out on the lock.
     const next = this.queue.then(
       () => this.exclusiveLocked(fn),
@@ -92,9 +93,9 @@ class FileStore implements LineageStore {
     return next;
   }
 
-  private async exclusiveLocked<T>(fn: (append: (input: RecordInput) => LineageRecord) => T | Promise<T>): Promise<T> {
+  private async exclusiveLocked<T>(fn: (append: (input: RecordInput) => LineageRecord, held: () => boolean) => T | Promise<T>): Promise<T> {
     fs.mkdirSync(path.dirname(this.file), { recursive: true });
-    return withLock(this.lockFile, () => fn((input) => this.writeRecord(input)), this.options);
+    return withLock(this.lockFile, (lock) => fn((input) => this.writeRecord(input), lock.held), this.options);
   }
 
   private async appendLocked(input: RecordInput): Promise<LineageRecord> {

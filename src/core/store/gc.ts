@@ -6,9 +6,12 @@
  * its pipeline directory holds). gc reads the records and removes objects holding the lineage
  * lock: a run appends its record before storing its files (store/ingest), so an object a running
  * pipeline is storing is already referenced by a record gc sees, or its record waits until gc is done.
+ * gc asks before each removal whether the lock is still its own: a gc paused past the lock's stale
+ * limit may have lost it to a run whose record references what gc was about to remove.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { Nb2prodError } from '../errors';
 import { foldRecords } from '../lineage/model';
 import type { GcRecord, LineageRecord } from '../lineage/records';
 import type { LineageStore } from '../lineage/store';
@@ -63,7 +66,7 @@ export function keptObjects(records: readonly LineageRecord[], policy: GcPolicy,
 
 export async function collectGarbage(lineage: LineageStore, objects: ObjectStore, options: { policy?: GcPolicy; dryRun?: boolean; now?: Date } = {}): Promise<GcResult> {
   const policy = options.policy ?? GC_DEFAULTS;
-  return lineage.exclusive(async (append) => {
+  return lineage.exclusive(async (append, held) => {
     if (!options.dryRun) await objects.cleanTemp();
     const { records } = lineage.read();
     const { keep, versions, runs } = keptObjects(records, policy, options.now ?? new Date());
@@ -74,9 +77,20 @@ export async function collectGarbage(lineage: LineageStore, objects: ObjectStore
     if (options.dryRun || removed.length === 0) return result;
     // Recorded before removing: a gc killed midway leaves objects the record calls pruned but that
     // are still there (has() answers true, nothing lost), never removed objects no record explains.
+    const mustHold = (done: number) => {
+      if (!held()) {
+        throw new Nb2prodError(
+          `gc stopped after removing ${done} of ${removed.length} objects: another process took the lineage lock (this gc was paused for longer than the lock's stale limit) and may have recorded a run using the rest; they stay. Run gc again.`,
+        );
+      }
+    };
+    mustHold(0);
     result.record = append({ type: 'gc', notebook: '', pruned: removed.map((o) => o.sha256), bytes, keepRuns: policy.keepRuns, keepDays: policy.keepDays }) as GcRecord;
     result.views = await removeViews(lineage.workspaceDir, records, objects, new Set(removed.map((o) => o.sha256)));
-    for (const o of removed) await objects.remove(o.sha256);
+    for (const [done, o] of removed.entries()) {
+      mustHold(done);
+      await objects.remove(o.sha256);
+    }
     return result;
   });
 }
