@@ -440,7 +440,7 @@ function encode(value, path, context) {
 }
 
 function encodeObject(value, path, context) {
-  if (Array.isArray(value)) return Array.from(value, (item, i) => encode(item, path + '[' + i + ']', context));
+  if (Array.isArray(value)) return Array.from(value, (item, i) => (isJsonScalar(item) ? item : encode(item, path + '[' + i + ']', context)));
   if (value instanceof Date) return { [TAG]: 'Date', value: Number.isNaN(value.getTime()) ? null : value.toISOString() };
   if (value instanceof Map) {
     return { [TAG]: 'Map', entries: Array.from(value, ([k, v], i) => [encode(k, path + '.keys()[' + i + ']', context), encode(v, path + '.get(' + describeKey(k) + ')', context)]) };
@@ -471,8 +471,24 @@ function encodeObject(value, path, context) {
 
 function encodeFields(value, path, context) {
   const out = {};
-  for (const key of Object.keys(value)) out[key] = encode(value[key], path + '.' + key, context);
+  for (const key of Object.keys(value)) {
+    const field = value[key];
+    out[key] = isJsonScalar(field) ? field : encode(field, path + '.' + key, context);
+  }
   return out;
+}
+
+/** What JSON holds as it is: most items of a large array, taken without building their path. */
+function isJsonScalar(value) {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    default:
+      return value === null;
+  }
 }
 
 function describeKey(key) {
