@@ -14,8 +14,21 @@
 // ends when every write has, and a failed write fails it.
 import { createHash, randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync,
-  writeFileSync, writeSync,
+  chmodSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -449,7 +462,7 @@ function encodeObject(value, path, context) {
   if (value instanceof RegExp) return { [TAG]: 'RegExp', source: value.source, flags: value.flags };
   const typed = TYPED_ARRAYS.find((T) => value instanceof T);
   if (typed) {
-    // The writer thread turns the copy into a JSON array (expandTypedArrays).
+    // The writer thread turns the copy into a JSON array (writeOutput).
     const holder = { [TAG]: typed.name, values: value.slice() };
     context.typed.push(holder);
     return holder;
