@@ -369,16 +369,17 @@ function findArtifact(run, producer, name) {
 }
 
 /**
- * An output as it is now, to be written by the writer thread: its JSON form with every typed array
- * copied (a memcpy: turning millions of numbers into text is left to the writer), so a later step
- * changing the value in place cannot reach what is saved. Undefined when the value cannot be saved
+ * An output as it is now, to be written by the writer thread, so a later step changing the value
+ * in place cannot reach what is saved: its JSON form (`tree[0]`), except that typed arrays and
+ * arrays of numbers are copied into typed arrays (`arrays`: a memcpy, where turning millions of
+ * numbers into text or cloning them one by one is not). Undefined when the value cannot be saved
  * and the run can go on without its file.
  */
 function snapshot(run, step, name, value) {
-  const typed = [];
-  let tree;
+  const context = { classes: run.classes, seen: new Set(), arrays: [] };
+  const tree = [null];
   try {
-    tree = encode(value, name, { classes: run.classes, seen: new Set(), typed });
+    place(tree, 0, encode(value, name, context), context);
   } catch (error) {
     if (!(error instanceof NotSerializable)) throw error;
     if (run.alone) throw new PipelineError(cannotSave(run.steps, step, name, error));
@@ -389,7 +390,7 @@ function snapshot(run, step, name, value) {
   const path = join(run.args.outputs.get(name) ?? join(run.runDir, step.name), name + '.json');
   const where = relative(run.runDir, path);
   const outside = isAbsolute(where) || where === '..' || where.startsWith('..' + sep);
-  return { path, recorded: outside ? resolve(path) : where.split(sep).join('/'), step: step.name, name, tree, typed };
+  return { path, recorded: outside ? resolve(path) : where.split(sep).join('/'), step: step.name, name, tree, arrays: context.arrays };
 }
 
 /** Why a step run on its own fails on a value it cannot save, and the two ways out. */
@@ -453,18 +454,42 @@ function encode(value, path, context) {
 }
 
 function encodeObject(value, path, context) {
-  if (Array.isArray(value)) return Array.from(value, (item, i) => (isJsonScalar(item) ? item : encode(item, path + '[' + i + ']', context)));
+  if (Array.isArray(value)) {
+    const numbers = asNumbers(value);
+    if (numbers) return new Numbers(numbers);
+    const out = [];
+    for (let i = 0; i < value.length; i++) {
+      const item = value[i];
+      if (isJsonScalar(item)) out.push(item);
+      else place(out, out.push(null) - 1, encode(item, path + '[' + i + ']', context), context);
+    }
+    return out;
+  }
   if (value instanceof Date) return { [TAG]: 'Date', value: Number.isNaN(value.getTime()) ? null : value.toISOString() };
   if (value instanceof Map) {
-    return { [TAG]: 'Map', entries: Array.from(value, ([k, v], i) => [encode(k, path + '.keys()[' + i + ']', context), encode(v, path + '.get(' + describeKey(k) + ')', context)]) };
+    return {
+      [TAG]: 'Map',
+      entries: Array.from(value, ([k, v], i) => {
+        const entry = [null, null];
+        place(entry, 0, encode(k, path + '.keys()[' + i + ']', context), context);
+        place(entry, 1, encode(v, path + '.get(' + describeKey(k) + ')', context), context);
+        return entry;
+      }),
+    };
   }
-  if (value instanceof Set) return { [TAG]: 'Set', values: Array.from(value, (v, i) => encode(v, path + '.values()[' + i + ']', context)) };
+  if (value instanceof Set) {
+    const values = [];
+    for (const v of value) {
+      const i = values.push(null) - 1;
+      place(values, i, encode(v, path + '.values()[' + i + ']', context), context);
+    }
+    return { [TAG]: 'Set', values };
+  }
   if (value instanceof RegExp) return { [TAG]: 'RegExp', source: value.source, flags: value.flags };
   const typed = TYPED_ARRAYS.find((T) => value instanceof T);
   if (typed) {
-    // The writer thread turns the copy into a JSON array (writeOutput).
-    const holder = { [TAG]: typed.name, values: value.slice() };
-    context.typed.push(holder);
+    const holder = { [TAG]: typed.name, values: null };
+    place(holder, 'values', new Numbers(value.slice()), context);
     return holder;
   }
   const proto = Object.getPrototypeOf(value);
@@ -486,9 +511,42 @@ function encodeFields(value, path, context) {
   const out = {};
   for (const key of Object.keys(value)) {
     const field = value[key];
-    out[key] = isJsonScalar(field) ? field : encode(field, path + '.' + key, context);
+    if (isJsonScalar(field)) out[key] = field;
+    else place(out, key, encode(field, path + '.' + key, context), context);
   }
   return out;
+}
+
+/** A copy of numbers (a typed array) that stands in the JSON tree for the array the writer makes of it. */
+class Numbers {
+  constructor(values) {
+    this.values = values;
+  }
+}
+
+/** container[key] = encoded; a Numbers is left out of the tree, for the writer to put there (writeOutput). */
+function place(container, key, encoded, context) {
+  if (encoded instanceof Numbers) {
+    context.arrays.push([container, key, encoded.values]);
+    container[key] = null;
+  } else {
+    container[key] = encoded;
+  }
+}
+
+/**
+ * A large array of plain numbers as a Float64Array, which holds each exactly (JSON text of the two
+ * is the same); undefined for any other array. Small arrays are not worth a copy of their own.
+ */
+function asNumbers(array) {
+  if (array.length < 64 || typeof array[0] !== 'number') return undefined;
+  const numbers = new Float64Array(array.length);
+  for (let i = 0; i < array.length; i++) {
+    const item = array[i];
+    if (typeof item !== 'number' || !Number.isFinite(item) || Object.is(item, -0)) return undefined;
+    numbers[i] = item;
+  }
+  return numbers;
 }
 
 /** What JSON holds as it is: most items of a large array, taken without building their path. */
@@ -737,8 +795,8 @@ class Writes {
     const worker = this.start();
     if (!worker) return Promise.resolve(this.finished(writeStep(job)));
     const id = ++this.last;
-    // The copies of typed arrays move to the writer, not copied again.
-    const transfer = job.files.flatMap((f) => f.typed.map((holder) => holder.values.buffer));
+    // The copies of number arrays move to the writer, not copied again.
+    const transfer = job.files.flatMap((f) => f.arrays.map(([, , numbers]) => numbers.buffer));
     return new Promise((resolve) => {
       this.pending.set(id, { job, resolve });
       worker.postMessage({ id, job }, transfer);
@@ -824,9 +882,11 @@ function failedWrite(record, what, why) {
 }
 
 /** One output as its file, through the object store when the run has one; its artifact entry. */
-function writeOutput({ path, recorded, step, name, tree, typed }, store) {
-  for (const holder of typed) holder.values = Array.from(holder.values, (v) => (typeof v === 'bigint' ? v.toString() : v));
-  const bytes = Buffer.from(JSON.stringify(tree) + '\n');
+function writeOutput({ path, recorded, step, name, tree, arrays }, store) {
+  for (const [container, key, numbers] of arrays) {
+    container[key] = numbers instanceof BigInt64Array || numbers instanceof BigUint64Array ? Array.from(numbers, String) : Array.from(numbers);
+  }
+  const bytes = Buffer.from(JSON.stringify(tree[0]) + '\n');
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (store) {
     // Hashed first: the bytes are written only when the store lacks them, and the artifact is a link to the object.
