@@ -791,14 +791,16 @@ class Writes {
   /** A step's outputs and record to write: the record as written (failed when a file could not be). */
   submit(job) {
     job.store = this.store;
-    if (job.files.length === 0 && this.pending.size === 0) return Promise.resolve(this.finished(writeStep(job)));
+    const ran = job.record.status === 'succeeded';
+    if (job.files.length === 0 && this.pending.size === 0) return Promise.resolve(this.finished(writeStep(job), ran));
     const worker = this.start();
-    if (!worker) return Promise.resolve(this.finished(writeStep(job)));
+    if (!worker) return Promise.resolve(this.finished(writeStep(job), ran));
     const id = ++this.last;
     // The copies of number arrays move to the writer, not copied again.
     const transfer = job.files.flatMap((f) => f.arrays.map(([, , numbers]) => numbers.buffer));
     return new Promise((resolve) => {
-      this.pending.set(id, { job, resolve });
+      // Not the job itself: its outputs' copies are the writer's now, and would only take memory here.
+      this.pending.set(id, { record: job.record, recordPath: job.recordPath, outputs: job.files.length, ran, resolve });
       worker.postMessage({ id, job }, transfer);
     });
   }
@@ -815,19 +817,19 @@ class Writes {
     this.worker.on('message', ({ id, record }) => {
       const waiting = this.pending.get(id);
       this.pending.delete(id);
-      waiting?.resolve(this.finished(record));
+      waiting?.resolve(this.finished(record, waiting.ran));
     });
     // The thread itself died (out of memory, say): every step it had not finished failed.
     const stopped = (why) => {
-      for (const [id, { job, resolve }] of this.pending) {
+      for (const [id, { record: unwritten, recordPath, outputs, ran, resolve }] of this.pending) {
         this.pending.delete(id);
-        const record = failedWrite(job.record, job.files.length ? 'the outputs' : 'the record', why);
+        const record = failedWrite(unwritten, outputs ? 'the outputs' : 'the record', why);
         try {
-          writeJson(job.recordPath, record);
+          writeJson(recordPath, record);
         } catch {
           // run.json still says why
         }
-        resolve(this.finished(record));
+        resolve(this.finished(record, ran));
       }
     };
     this.worker.on('error', (error) => stopped('the writer thread stopped: ' + describeError(error)));
@@ -835,9 +837,9 @@ class Writes {
     return this.worker;
   }
 
-  finished(record) {
-    if (record.status === 'failed' && record.writeFailed) {
-      delete record.writeFailed;
+  /** The record as written; a step that ran but whose files could not be written fails the run. */
+  finished(record, ran) {
+    if (ran && record.status === 'failed') {
       this.failed = true;
       log('error: ' + record.error);
     }
@@ -878,7 +880,7 @@ function writeStep({ record, recordPath, files, store }) {
 }
 
 function failedWrite(record, what, why) {
-  return { ...record, status: 'failed', error: what + ' of step ' + JSON.stringify(record.name) + ' could not be written (' + why + ')', metrics: {}, writeFailed: true };
+  return { ...record, status: 'failed', error: what + ' of step ' + JSON.stringify(record.name) + ' could not be written (' + why + ')', metrics: {} };
 }
 
 /** One output as its file, through the object store when the run has one; its artifact entry. */
