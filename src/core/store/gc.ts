@@ -75,8 +75,6 @@ export async function collectGarbage(lineage: LineageStore, objects: ObjectStore
     const bytes = removed.reduce((sum, o) => sum + o.bytes, 0);
     const result: GcResult = { policy, keptVersions: versions, keptRuns: runs, removed, bytes, remaining: stored.length - removed.length, views: 0 };
     if (options.dryRun || removed.length === 0) return result;
-    // Recorded before removing: a gc killed midway leaves objects the record calls pruned but that
-    // are still there (has() answers true, nothing lost), never removed objects no record explains.
     const mustHold = (done: number) => {
       if (!held()) {
         throw new Nb2prodError(
@@ -85,6 +83,8 @@ export async function collectGarbage(lineage: LineageStore, objects: ObjectStore
       }
     };
     mustHold(0);
+    // Recorded before removing: a gc killed midway leaves objects the record calls pruned but that
+    // are still there (has() answers true, nothing lost), never removed objects no record explains.
     result.record = append({ type: 'gc', notebook: '', pruned: removed.map((o) => o.sha256), bytes, keepRuns: policy.keepRuns, keepDays: policy.keepDays }) as GcRecord;
     result.views = await removeViews(lineage.workspaceDir, records, objects, new Set(removed.map((o) => o.sha256)));
     for (const [done, o] of removed.entries()) {
