@@ -6,8 +6,6 @@
  * its pipeline directory holds). gc reads the records and removes objects holding the lineage
  * lock: a run appends its record before storing its files (store/ingest), so an object a running
  * pipeline is storing is already referenced by a record gc sees, or its record waits until gc is done.
- * gc asks before each removal whether the lock is still its own: a gc paused past the lock's stale
- * limit may have lost it to a run whose record references what gc was about to remove.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -75,6 +73,8 @@ export async function collectGarbage(lineage: LineageStore, objects: ObjectStore
     const bytes = removed.reduce((sum, o) => sum + o.bytes, 0);
     const result: GcResult = { policy, keptVersions: versions, keptRuns: runs, removed, bytes, remaining: stored.length - removed.length, views: 0 };
     if (options.dryRun || removed.length === 0) return result;
+    // Asked before each removal: a gc paused past the lock's stale limit (its heartbeat stopped) may
+    // have lost the lock to a run whose record references what gc was about to remove.
     const mustHold = (done: number) => {
       if (!held()) {
         throw new Nb2prodError(
