@@ -81,6 +81,7 @@ describe('output writes off the critical path (TypeScript)', () => {
     });
   }
 
+  // column makes the step's outputs large enough for the writer thread: all of them go through it.
   it('arrays of numbers handed to the writer as copies give the JSON the value itself gives, wherever they sit', async () => {
     const n = (count: number, f = (i: number) => i * 1.5) => Array.from({ length: count }, (_, i) => f(i));
     const dir = tempDir();
@@ -93,7 +94,7 @@ describe('output writes off the critical path (TypeScript)', () => {
             'const n = (count: number, f = (i: number) => i * 1.5) => Array.from({ length: count }, (_, i) => f(i));',
             'const columns = { a: n(1000), b: n(1000, (i) => i), short: n(10), mixed: [...n(100), "text"], nan: [...n(100), NaN] };',
             'const nested = [n(100), [n(70), "x", null], new Map([[1, n(100)]]), new Set([n(64)]), new Float32Array(n(100)), n(64, (i) => 1e21 * i)];',
-            'const column = n(500, (i) => i / 3);',
+            'const column = n(100_000, (i) => i / 3);',
           ].join('\n'),
           tags: ['step:make'],
         },
@@ -116,7 +117,7 @@ describe('output writes off the critical path (TypeScript)', () => {
         tagged('Float32Array', { values: Array.from(new Float32Array(n(100))) }),
         n(64, (i) => 1e21 * i),
       ],
-      column: n(500, (i) => i / 3),
+      column: n(100_000, (i) => i / 3),
     };
     for (const [name, value] of Object.entries(expected)) {
       assert.equal(readFileSync(path.join(artifacts, 'shapes', 'make', `${name}.json`), 'utf8'), JSON.stringify(value) + '\n', name);

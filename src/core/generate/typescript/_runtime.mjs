@@ -376,7 +376,7 @@ function findArtifact(run, producer, name) {
  * and the run can go on without its file.
  */
 function snapshot(run, step, name, value) {
-  const context = { classes: run.classes, seen: new Set(), arrays: [] };
+  const context = { classes: run.classes, seen: new Set(), arrays: [], size: 0 };
   const tree = [null];
   try {
     place(tree, 0, encode(value, name, context), context);
@@ -390,7 +390,7 @@ function snapshot(run, step, name, value) {
   const path = join(run.args.outputs.get(name) ?? join(run.runDir, step.name), name + '.json');
   const where = relative(run.runDir, path);
   const outside = isAbsolute(where) || where === '..' || where.startsWith('..' + sep);
-  return { path, recorded: outside ? resolve(path) : where.split(sep).join('/'), step: step.name, name, tree, arrays: context.arrays };
+  return { path, recorded: outside ? resolve(path) : where.split(sep).join('/'), step: step.name, name, tree, arrays: context.arrays, size: context.size };
 }
 
 /** Why a step run on its own fails on a value it cannot save, and the two ways out. */
@@ -428,6 +428,8 @@ class NotSerializable extends Error {
 function encode(value, path, context) {
   switch (typeof value) {
     case 'string':
+      context.size += value.length >> 3;
+      return value;
     case 'boolean':
       return value;
     case 'number':
@@ -458,8 +460,10 @@ function encodeObject(value, path, context) {
     const numbers = asNumbers(value);
     if (numbers) return new Numbers(numbers);
     const out = [];
+    context.size += value.length;
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
+      if (typeof item === 'string') context.size += item.length >> 3;
       if (isJsonScalar(item)) out.push(item);
       else place(out, out.push(null) - 1, encode(item, path + '[' + i + ']', context), context);
     }
@@ -511,6 +515,7 @@ function encodeFields(value, path, context) {
   const out = {};
   for (const key of Object.keys(value)) {
     const field = value[key];
+    context.size += typeof field === 'string' ? 1 + (field.length >> 3) : 1;
     if (isJsonScalar(field)) out[key] = field;
     else place(out, key, encode(field, path + '.' + key, context), context);
   }
@@ -528,6 +533,7 @@ class Numbers {
 function place(container, key, encoded, context) {
   if (encoded instanceof Numbers) {
     context.arrays.push([container, key, encoded.values]);
+    context.size += encoded.values.length;
     container[key] = null;
   } else {
     container[key] = encoded;
@@ -774,6 +780,9 @@ function linkObject(store, sha256, bytes, path) {
   }
 }
 
+/** The size (about the items, or eight characters of text) of a step's outputs above which a writer thread pays. */
+const WORTH_A_THREAD = 1 << 16;
+
 /**
  * The writer thread: writes each step's outputs (then its record) in the order the steps ended,
  * while the main thread runs the next step. Where no worker can start, the main thread writes.
@@ -792,7 +801,10 @@ class Writes {
   submit(job) {
     job.store = this.store;
     const ran = job.record.status === 'succeeded';
-    if (job.files.length === 0 && this.pending.size === 0) return Promise.resolve(this.finished(writeStep(job), ran));
+    // Starting the thread costs more than writing a few kilobytes (about 50 ms): small outputs are
+    // written here, unless earlier ones are still being written (records then keep their order).
+    const small = job.files.reduce((sum, f) => sum + f.size, 0) < WORTH_A_THREAD;
+    if (small && this.pending.size === 0) return Promise.resolve(this.finished(writeStep(job), ran));
     const worker = this.start();
     if (!worker) return Promise.resolve(this.finished(writeStep(job), ran));
     const id = ++this.last;
