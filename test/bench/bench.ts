@@ -14,6 +14,7 @@ const SECTIONS: Section[] = [
   { title: 'Parallel steps (run --jobs)', module: './jobs', fn: 'benchJobs' },
   { title: 'Object store (checkout)', module: './store', fn: 'benchStore' },
   { title: 'Three million rows (python -m beside the notebook as a script)', module: './rows', fn: 'benchRows' },
+  { title: 'TypeScript: a large output, then a compute-heavy step (node main.mjs beside the notebook as one module)', module: './typescript', fn: 'benchTypescript' },
 ];
 
 async function main(): Promise<void> {
