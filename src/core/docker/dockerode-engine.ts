@@ -185,6 +185,7 @@ class DockerodeEngine implements ContainerEngine {
       Tty: false,
       HostConfig: {
         Mounts: options.mounts.map((m) => ({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: !!m.readOnly })),
+        ...(options.groupAdd ? { GroupAdd: options.groupAdd } : {}),
       },
     });
     try {

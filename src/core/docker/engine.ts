@@ -76,6 +76,8 @@ export interface EngineRunOptions {
   entrypoint?: string[];
   /** `uid:gid`; the image's user when absent. */
   user?: string;
+  /** Supplementary groups of the user (group ids). */
+  groupAdd?: string[];
   env?: Record<string, string>;
   mounts: Mount[];
   labels?: Record<string, string>;

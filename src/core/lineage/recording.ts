@@ -145,10 +145,20 @@ export interface RunFacts {
   /** Used when run.json is missing. */
   runId?: string;
   params?: Record<string, unknown>;
+  /** The marker that kept gc from the run's objects (store/active): removed once they are recorded and stored. */
+  activeMarker?: string;
 }
 
 /** Record a run from its run.json (artifacts re-hashed on disk). Problems are recorded as notes and returned. */
 export async function recordRun(facts: RunFacts, options: RecordOptions = {}): Promise<{ record: RunRecord; problems: string[]; stored?: IngestResult }> {
+  try {
+    return await appendRun(facts, options);
+  } finally {
+    if (facts.activeMarker) await fs.promises.rm(facts.activeMarker, { force: true });
+  }
+}
+
+async function appendRun(facts: RunFacts, options: RecordOptions): Promise<{ record: RunRecord; problems: string[]; stored?: IngestResult }> {
   const ws = path.resolve(facts.workspaceDir);
   const store = options.store ?? openStore(ws);
   const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));

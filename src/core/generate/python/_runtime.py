@@ -712,7 +712,7 @@ def _open_store(given, run_id):
             return None
     store = _Store(root)
     try:
-        store.begin(run_id, created=bool(chosen))
+        store.begin(run_id, given=bool(chosen))
     except OSError as error:
         _log("warning: object store %s not used (%s); artifacts are plain files" % (root, error))
         return None
@@ -743,9 +743,10 @@ class _Store:
         self.tmp = os.path.join(root, "tmp")
         self.marker = None
 
-    def begin(self, run_id, created):
+    def begin(self, run_id, given):
+        new = given and not os.path.isdir(self.root)
         os.makedirs(self.tmp, exist_ok=True)
-        if created:
+        if new:
             # As nb2prod makes a store: one inside a repository is never committed.
             try:
                 with open(os.path.join(self.root, ".gitignore"), "x", encoding="utf-8") as handle:
