@@ -8,9 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { pipelineContext } from '../../src/core/docker/build';
 import { sha256 } from '../../src/core/hash';
 import { nb2prod, SCIENTIFIC_PYTHON } from '../helpers/cli';
 import { notebookJson, tempDir } from '../helpers/notebooks';
@@ -117,5 +118,18 @@ describe('the Python runtime and the object store', () => {
     const other = path.join(tempDir('nb2prod-rtflag-'), 'store');
     const viaFlag = pythonM(alone, 'flag', ['--objects', other], { NB2PROD_OBJECTS: named });
     for (const a of viaFlag) assert.ok(objectsIn(other).has(a.sha256), `${a.path}: --objects wins over NB2PROD_OBJECTS`);
+  });
+
+  it('a build context never holds an object store: moved into the pipeline directory, or a workspace nested in it', async () => {
+    const { out } = workspace();
+    const moved = path.join(out, 'objects');
+    pythonM(out, 'moved', [], { NB2PROD_OBJECTS: moved });
+    mkdirSync(path.join(out, 'nested', '.nb2prod'), { recursive: true });
+    writeFileSync(path.join(out, 'nested', '.nb2prod', 'lineage.jsonl'), '{}\n');
+    assert.ok(objectsIn(moved).size > 0);
+    const { context } = await pipelineContext(out);
+    const sent = context.files.map((f) => f.rel);
+    assert.ok(sent.includes('squares/__main__.py'), 'the package is sent');
+    assert.deepEqual(sent.filter((rel) => rel.startsWith('objects/') || rel.includes('.nb2prod') || rel.startsWith('artifacts/')), []);
   });
 });

@@ -67,6 +67,11 @@ export function openObjectStore(dir: string): ObjectStore {
   return new FileObjectStore(path.resolve(dir));
 }
 
+/** Whether `dir` is an object store (its object and temp directories): what a build context never sends. */
+export function isObjectStore(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'sha256')) && fs.existsSync(path.join(dir, 'tmp'));
+}
+
 /** Whether `file` is a hard link to the object `sha256` (a read-only view): false when either is missing. */
 export async function isViewOf(objects: ObjectStore, file: string, sha256: string): Promise<boolean> {
   if (!objects.has(sha256)) return false;
