@@ -162,7 +162,7 @@ async function appendRun(facts: RunFacts, options: RecordOptions): Promise<{ rec
   const ws = path.resolve(facts.workspaceDir);
   const store = options.store ?? openStore(ws);
   const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));
-  const fromJson = facts.runDir ? await artifactsFromRunJson(facts.runDir, ws) : { artifacts: [], problems: ['the run wrote no run.json'] };
+  const fromJson = facts.runDir ? await artifactsFromRunJson(facts.runDir, ws, options.objects) : { artifacts: [], problems: ['the run wrote no run.json'] };
   const run = fromJson.run;
   const problems = fromJson.problems;
 
