@@ -1,7 +1,8 @@
 """Runtime support for the generated pipeline (standard library only).
 
 Steps run in order, passing values in memory; every output is also saved as an artifact
-(numpy and pandas values in their own formats, pickle otherwise) with its sha256 and size.
+(numpy and pandas values in their own formats, pickle otherwise) with its sha256 and size, into
+the object store when there is one (see _Store), the artifact then a read-only link to it.
 Each step leaves a record (<run>/<step>/.step.json) and the run one (<run>/run.json), also when
 a step fails. A step's outputs are copied into bytes when it ends and written and hashed by a
 thread while the next step runs; the run ends when every write has, and a failed write fails it. A launcher runs one step per process with --only STEP, telling it where values
