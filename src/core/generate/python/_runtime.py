@@ -226,25 +226,24 @@ def run_pipeline(steps, args):
     }
     values = {}
     writing = []
+    # A process that dies before it ends its store's marker leaves a marker gc removes (its writer is gone).
     store = _open_store(args.objects, args.run_id)
-    try:
-        for number, step in enumerate(selected, 1):
-            if any(earlier.failed for earlier in writing):
-                break  # the run has failed already: its later steps would only be thrown away
-            _log("step %d/%d %s" % (number, len(selected), step.name))
-            if store:
-                store.heartbeat()
-            # Only the first step of a process needs what the steps before it left in the process.
-            entry, files = _run_step(step, steps, values, args, run_dir, steps[:first] if number == 1 else None)
-            writing.append(_Writes(entry, files, os.path.join(run_dir, step.name, _STEP_RECORD), store))
-            if entry["status"] == "failed":
-                break
-        # Nothing is recorded as the run's until its files are: a launcher or a later --only run reads them.
-        for writes in writing:
-            writes.thread.join()
-    finally:
+    for number, step in enumerate(selected, 1):
+        if any(earlier.failed for earlier in writing):
+            break  # the run has failed already: its later steps would only be thrown away
+        _log("step %d/%d %s" % (number, len(selected), step.name))
         if store:
-            store.end()
+            store.heartbeat()
+        # Only the first step of a process needs what the steps before it left in the process.
+        entry, files = _run_step(step, steps, values, args, run_dir, steps[:first] if number == 1 else None)
+        writing.append(_Writes(entry, files, os.path.join(run_dir, step.name, _STEP_RECORD), store))
+        if entry["status"] == "failed":
+            break
+    # Nothing is recorded as the run's until its files are: a launcher or a later --only run reads them.
+    for writes in writing:
+        writes.thread.join()
+    if store:
+        store.end()
     for writes in writing:
         entry = writes.entry
         record["steps"].append(_step_summary(entry))
