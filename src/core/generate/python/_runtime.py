@@ -81,7 +81,6 @@ def record_serve_calls(function, calls, cell):
     """The serving function, appending its first 1000 calls to `calls` as
     {"args", "kwargs", "result", "cell"}. Arguments are copied before the call (the function or
     the notebook may change a row afterwards), the result after it."""
-    import copy
     import functools
 
     @functools.wraps(function)
@@ -91,18 +90,22 @@ def record_serve_calls(function, calls, cell):
         given = _serve_copy((args, kwargs))
         result = function(*args, **kwargs)
         kept = _serve_copy(result)
-        # A value that cannot be copied cannot be replayed either: such a call is left out.
+        # A value that cannot be pickled cannot be saved or replayed: such a call is left out.
         if given is not _NOT_COPIED and kept is not _NOT_COPIED:
             calls.append({"args": given[0], "kwargs": given[1], "result": kept, "cell": cell})
         return result
 
-    def _serve_copy(value):
-        try:
-            return copy.deepcopy(value)
-        except Exception:
-            return _NOT_COPIED
-
     return recorded
+
+
+def _serve_copy(value):
+    """A copy through pickle: unlike deepcopy it shares no string with other calls or the code
+    (`"age"` in a literal is the interned one, in a loaded row it is not), so the saved calls are
+    the same bytes whether the step got its inputs in memory or from files."""
+    try:
+        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return _NOT_COPIED
 
 
 _NOT_COPIED = object()
