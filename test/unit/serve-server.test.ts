@@ -153,7 +153,11 @@ describe('serve server (_serve.py)', { skip }, () => {
   it('completes 2,000 requests at concurrency 16 with no errors', async () => {
     const rows = bundle.rows;
     let i = 0;
-    const result = await load(2000, 16, () => post(`${server.url}/predict`, rows[i++ % rows.length]));
+    const result = await load(2000, 16, async () => {
+      const response = await post(`${server.url}/predict`, rows[i++ % rows.length]);
+      const text = await response.text();
+      if (response.status !== 200) throw new Error(`${response.status} ${text}`);
+    });
     assert.deepEqual(result.failures, []);
     assert.equal(result.ms.length, 2000);
   });
