@@ -383,6 +383,9 @@ def v2_rows(model, request):
         if count is not None and len(data) != count:
             raise _BadRequest(422, "input %r has %d values, other inputs %d" % (name, len(data), count))
         count = len(data)
+        if field.get("type") in ("array", "object"):
+            # The protocol carries structured values as BYTES: JSON text.
+            data = [_parsed(value) for value in data]
         for row, value in enumerate(data):
             problem = _type_error(field.get("type", "any"), value)
             if problem:
@@ -392,6 +395,15 @@ def v2_rows(model, request):
     for row in rows:
         check_record(model.fields, row)
     return rows
+
+
+def _parsed(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return value
 
 
 def v2_outputs(results, wanted=None):
@@ -565,6 +577,10 @@ def create_app(model, max_body, log_payloads, log=None):
     async def http_error(_request, exc):
         return error(exc.status_code, str(exc.detail))
 
+    @app.exception_handler(Exception)
+    async def internal_error(_request, exc):
+        return error(500, "internal error (%s)" % type(exc).__name__)
+
     async def body_of(request):
         """The JSON body, refusing more than max_body bytes whether announced or streamed."""
         announced = request.headers.get("content-length")
@@ -601,6 +617,8 @@ def create_app(model, max_body, log_payloads, log=None):
         try:
             result = run(argument)
         except Exception as exc:
+            # The message may quote the input: the log says only what was raised, and where.
+            log("%s raised %s%s" % (model.spec["function"], type(exc).__name__, _raised_at(exc)))
             raise _BadRequest(422, _raised(model, exc))
         try:
             return to_json(result)
@@ -694,6 +712,14 @@ def _async(compute):
 def _raised(model, error):
     """What the client sees of an exception the function raised: its type and message, no traceback."""
     return "%s raised %s: %s" % (model.spec["function"], type(error).__name__, error)
+
+
+def _raised_at(error):
+    """ at FILE:LINE of the innermost frame, the code that raised."""
+    trace = error.__traceback__
+    while trace and trace.tb_next:
+        trace = trace.tb_next
+    return " at %s:%d" % (os.path.basename(trace.tb_frame.f_code.co_filename), trace.tb_lineno) if trace else ""
 
 
 class _Stamped:
