@@ -68,8 +68,12 @@ def parse_args(argv):
     # The package sits in the bundle: its parent directory is the bundle unless told otherwise.
     default_bundle = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument("--bundle", default=default_bundle, metavar="DIR", help="serving bundle (default: the directory holding this package)")
-    parser.add_argument("--host", default=os.environ.get("NB2PROD_SERVE_HOST") or "127.0.0.1", help="address to listen on (default: 127.0.0.1, or NB2PROD_SERVE_HOST)")
-    parser.add_argument("--port", type=_port, default=os.environ.get("NB2PROD_SERVE_PORT") or "8080", help="port (default: 8080, or NB2PROD_SERVE_PORT; 0: a free port)")
+    parser.add_argument(
+        "--host", default=os.environ.get("NB2PROD_SERVE_HOST") or "127.0.0.1", help="address to listen on (default: 127.0.0.1, or NB2PROD_SERVE_HOST)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=os.environ.get("NB2PROD_SERVE_PORT") or "8080", help="port (default: 8080, or NB2PROD_SERVE_PORT; 0: a free port)"
+    )
     parser.add_argument("--check", action="store_true", help="replay the notebook's recorded calls and compare the answers (skew guard); serve nothing")
     parser.add_argument("--max-body", type=_size, default=1024 * 1024, metavar="BYTES", help="largest request body accepted (default: 1048576)")
     parser.add_argument("--log-payloads", action="store_true", help="log request and response bodies (off by default: they may hold personal data)")
@@ -298,7 +302,15 @@ def dumps(data):
 # Request validation
 
 _TYPES = ("number", "integer", "string", "boolean", "array", "object", "any")
-_JSON_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "an object", type(None): "null"}
+_JSON_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 def _type_error(field_type, value):
@@ -321,7 +333,8 @@ def _type_error(field_type, value):
 
 def check_record(fields, record, where=""):
     if not isinstance(record, dict):
-        raise _BadRequest(422, "%sexpected a JSON object with the fields %s, got %s" % (where, ", ".join(f["name"] for f in fields) or "(any)", _JSON_NAMES.get(type(record), "a value")))
+        names = ", ".join(f["name"] for f in fields) or "(any)"
+        raise _BadRequest(422, "%sexpected a JSON object with the fields %s, got %s" % (where, names, _JSON_NAMES.get(type(record), "a value")))
     for field in fields:
         name = field["name"]
         if name not in record:
@@ -427,10 +440,12 @@ def v2_outputs(results, wanted=None):
 def _tensor(name, values):
     shape = [len(values)]
     data = values
+    # Rows of equal-length number lists (class probabilities) are a [N, K] tensor, flattened row-major.
     if values and all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1 and all(_scalar(x) for v in values for x in v):
         shape.append(len(values[0]))
         data = [x for v in values for x in v]
-    return {"name": name, "datatype": _infer_datatype(data), "shape": shape, "data": [d if _scalar(d) or d is None else json.dumps(d) for d in data]}
+    data = [d if d is None or _scalar(d) else json.dumps(d) for d in data]
+    return {"name": name, "datatype": _infer_datatype(data), "shape": shape, "data": data}
 
 
 def _scalar(value):
@@ -698,7 +713,8 @@ def _per_row(result, count, function):
     if isinstance(result, dict) and all(isinstance(v, list) and len(v) == count for v in result.values()):
         return [{key: column[at] for key, column in result.items()} for at in range(count)]
     if not isinstance(result, list) or len(result) != count:
-        raise _BadRequest(500, "%s answered %s for %d rows; expected one result per row" % (function, "%d results" % len(result) if isinstance(result, list) else "one value", count))
+        answered = "%d results" % len(result) if isinstance(result, list) else "one value"
+        raise _BadRequest(500, "%s answered %s for %d rows; expected one result per row" % (function, answered, count))
     return result
 
 
@@ -755,7 +771,8 @@ class _Stamped:
             state["status"] = 500
             self.log("error: %s %s: %s" % (scope["method"], scope["path"], type(error).__name__))
             body = dumps({"error": "internal error (%s)" % type(error).__name__})
-            await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), self.header]})
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), self.header]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         finally:
             line = "%s %s %d %.1f ms" % (scope["method"], scope["path"], state["status"], (time.perf_counter() - started) * 1000)
@@ -774,14 +791,21 @@ def _description(model):
 
 
 def _field_schema(field):
-    schema = {"number": {"type": "number"}, "integer": {"type": "integer"}, "string": {"type": "string"}, "boolean": {"type": "boolean"}, "array": {"type": "array", "items": {}}, "object": {"type": "object"}}.get(field.get("type"), {})
+    field_type = field.get("type", "any")
+    schema = {} if field_type == "any" else {"type": field_type}
+    if field_type == "array":
+        schema["items"] = {}
     return dict(schema, title=field["name"])
 
 
 def _record_schema(model):
     if not model.fields:
         return {}
-    return {"type": "object", "required": [f["name"] for f in model.fields], "properties": {f["name"]: _field_schema(f) for f in model.fields}}
+    return {
+        "type": "object",
+        "required": [f["name"] for f in model.fields],
+        "properties": {f["name"]: _field_schema(f) for f in model.fields},
+    }
 
 
 def _predict_schema(model):
@@ -790,14 +814,18 @@ def _predict_schema(model):
 
 
 def _infer_schema(model):
+    name = {"type": "string", "enum": [f["name"] for f in model.fields]} if model.fields else {"type": "string"}
     tensor = {
         "type": "object",
         "required": ["name", "shape", "datatype", "data"],
-        "properties": {"name": {"type": "string", "enum": [f["name"] for f in model.fields] or None}, "shape": {"type": "array", "items": {"type": "integer"}}, "datatype": {"type": "string"}, "data": {"type": "array", "items": {}}},
+        "properties": {"name": name, "shape": {"type": "array", "items": {"type": "integer"}}, "datatype": {"type": "string"}, "data": {"type": "array", "items": {}}},
     }
-    if not model.fields:
-        del tensor["properties"]["name"]["enum"]
-    return {"type": "object", "required": ["inputs"], "properties": {"id": {"type": "string"}, "inputs": {"type": "array", "items": tensor}, "outputs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}}}
+    wanted = {"type": "object", "properties": {"name": {"type": "string"}}}
+    return {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {"id": {"type": "string"}, "inputs": {"type": "array", "items": tensor}, "outputs": {"type": "array", "items": wanted}},
+    }
 
 
 def _openapi_body(schema):
@@ -805,7 +833,8 @@ def _openapi_body(schema):
 
 
 def _metadata(model):
-    inputs = [{"name": f["name"], "datatype": _datatype(f.get("type")), "shape": [-1]} for f in model.fields] or [{"name": "input", "datatype": "BYTES", "shape": [-1]}]
+    inputs = [{"name": f["name"], "datatype": _datatype(f.get("type")), "shape": [-1]} for f in model.fields]
+    inputs = inputs or [{"name": "input", "datatype": "BYTES", "shape": [-1]}]
     outputs = [{"name": "output", "datatype": "BYTES", "shape": [-1]}]
     # The notebook's own calls show what the function answers.
     if model.calls:
