@@ -135,6 +135,7 @@ describe('serve server (_serve.py)', { skip }, () => {
       ['wrong type', () => post(`${server.url}/predict`, { ...row, sepal_length: 'long' }), 422, /field 'sepal_length' must be a number, got a string/],
       ['not an object', () => post(`${server.url}/predict`, [row]), 422, /expected a JSON object/],
       ['invalid JSON', () => post(`${server.url}/predict`, '{"sepal_length": 5.1,'), 400, /not valid JSON/],
+      ['NaN (not JSON)', () => post(`${server.url}/predict`, JSON.stringify(row).replace(/"sepal_length":[\d.]+/, '"sepal_length":NaN')), 400, /not valid JSON: NaN is not a JSON value/],
       ['10 MB body', () => post(`${server.url}/predict`, 'x'.repeat(10 * 1024 * 1024)), 413, /limit is 1048576/],
       ['10 MB body, streamed', () => fetch(`${server.url}/predict`, { method: 'POST', body: streamed(10), duplex: 'half' } as RequestInit), 413, /over the limit of 1048576 bytes/],
       ['the function raises', () => post(`${server.url}/predict`, { ...row, petal_width: -1 }), 422, /^predict raised ValueError: petal_width must not be negative, got -1$/],
@@ -198,6 +199,9 @@ describe('serve server (_serve.py)', { skip }, () => {
     } finally {
       assert.equal(await rows.stop(), 0, 'SIGTERM stops the server cleanly');
     }
+    const checked = runServe(dir, ['--check']);
+    assert.equal(checked.status, 0, checked.stderr);
+    assert.equal(checked.stdout.trim(), 'skew guard: the notebook never calls predict_rows; nothing to replay');
   });
 
   it('turns results into JSON (numpy, pandas, tuples; NaN and infinities as null) and compares them as the skew guard does', () => {
