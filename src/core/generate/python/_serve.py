@@ -23,7 +23,6 @@ import inspect
 import json
 import math
 import os
-import pickle
 import re
 import sys
 import threading
@@ -164,9 +163,9 @@ def _sha256(path):
 
 def verify_artifacts(bundle, spec):
     """Every artifact (and the calls file) has the bytes the run recorded: paths by name."""
-    entries = [(a["name"], a.get("step", "?"), a) for a in spec["artifacts"]]
+    entries = [(a["name"], a.get("step"), a) for a in spec["artifacts"]]
     if spec.get("calls"):
-        entries.append(("serve_calls", spec["calls"].get("step", "?"), spec["calls"]))
+        entries.append(("serve_calls", spec["calls"].get("step"), spec["calls"]))
     paths = {}
     for name, step, entry in entries:
         path = _artifact_path(bundle, entry)
@@ -176,22 +175,21 @@ def verify_artifacts(bundle, spec):
             found = "no file at %s" % os.path.relpath(path, os.path.realpath(bundle))
         if found != entry["sha256"]:
             raise _Tampered(
-                "artifact %r (step %s) does not match its recorded sha256 %s (found %s): refusing to start" % (name, step, entry["sha256"], found)
+                "artifact %r%s does not match its recorded sha256 %s (found %s): refusing to start"
+                % (name, " (step %s)" % step if step else "", entry["sha256"], found)
             )
         paths[name] = path
     return paths
 
 
-def load_artifact(runtime, path):
-    """A value as a step would load it: the runtime's loader picks the format by file extension,
-    and a bundle names files by sha256 alone, so a numpy file is told by its magic bytes."""
-    with open(path, "rb") as handle:
-        head = handle.read(len(_NPY_MAGIC))
-    if head == _NPY_MAGIC:
-        import numpy
-
-        return numpy.load(path, allow_pickle=False)
-    return runtime._load(path)
+def load_artifact(runtime, path, file_name):
+    """A value as a step loads its inputs, with the runtime's loader. A bundle names files by
+    sha256: serve.json's `file` is the name the run wrote, whose suffix tells the format; without
+    it, a numpy file is told by its magic bytes."""
+    if not file_name:
+        with open(path, "rb") as handle:
+            file_name = "value.npy" if handle.read(len(_NPY_MAGIC)) == _NPY_MAGIC else None
+    return runtime._load(path, file_name)
 
 
 class Model:
@@ -202,7 +200,7 @@ class Model:
         self.paths = verify_artifacts(bundle, spec)
         runtime = importlib.import_module(spec["package"] + "._runtime")
         module = importlib.import_module(spec["module"])
-        values = {a["name"]: load_artifact(runtime, self.paths[a["name"]]) for a in spec["artifacts"]}
+        values = {a["name"]: load_artifact(runtime, self.paths[a["name"]], a.get("file")) for a in spec["artifacts"]}
         if values:
             bind = getattr(module, "bind", None)
             if not callable(bind):
@@ -213,8 +211,7 @@ class Model:
             raise _BundleError("%s has no function %r" % (spec["module"], spec["function"]))
         self.calls = None
         if spec.get("calls"):
-            with open(self.paths["serve_calls"], "rb") as handle:
-                self.calls = pickle.load(handle)
+            self.calls = load_artifact(runtime, self.paths["serve_calls"], spec["calls"].get("file"))
         self.name = spec["model"]
         self.version = spec["runId"]
         self.form = spec["form"]
