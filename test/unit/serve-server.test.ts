@@ -204,7 +204,7 @@ describe('serve server (_serve.py)', { skip }, () => {
     assert.equal(checked.stdout.trim(), 'skew guard: the notebook never calls predict_rows; nothing to replay');
   });
 
-  it('turns results into JSON (numpy, pandas, tuples; NaN and infinities as null) and compares them as the skew guard does', () => {
+  it('turns results into JSON (numpy, pandas, tuples; NaN and infinities as null), compares them as the skew guard does, and types fields', () => {
     const script = [
       'import json, sys',
       'import numpy as np, pandas as pd',
@@ -229,10 +229,12 @@ describe('serve server (_serve.py)', { skip }, () => {
       '  "class": diffs("setosa", "virginica"),',
       '  "int": diffs(np.int64(2), 2),',
       '}))',
+      'print(json.dumps([s._type_error(t, v) for t, v in [("integer", 12.5), ("integer", 12.0), ("number", True), ("string", None), ("boolean", 1), ("array", {}), ("any", None)]]))',
     ].join('\n');
     const r = spawnSync(SCIENTIFIC_PYTHON, ['-c', script, bundle.dir], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const [json, diffs] = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const [json, diffs, typeErrors] = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(typeErrors, ['must be an integer, got 12.5', null, 'must be a number, got a boolean', 'must be a string, got null', 'must be a boolean, got an integer', 'must be an array, got an object', null]);
     assert.deepEqual(json, {
       numpy: { a: 3, b: 0.5, c: [[1, 2]], d: true },
       pandas: { s: [1.5, 2.5], f: [{ x: 1, y: 'a' }, { x: 2, y: 'b' }] },

@@ -325,6 +325,8 @@ def _type_error(field_type, value):
     if ok:
         return None
     article = "an" if field_type[0] in "aeiou" else "a"
+    if field_type == "integer" and isinstance(value, float):
+        return "must be an integer, got %r" % value
     return "must be %s %s, got %s" % (article, field_type, _JSON_NAMES.get(type(value), type(value).__name__))
 
 
