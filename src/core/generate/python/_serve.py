@@ -24,6 +24,7 @@ import json
 import math
 import os
 import re
+import signal
 import sys
 import threading
 import time
@@ -894,6 +895,9 @@ def serve(model, host, port, max_body, log_payloads):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # As a container's first process, SIGTERM would be ignored while the artifacts load (uvicorn
+    # handles it once serving): `docker stop` would wait its 10 s for nothing.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         model = Model(args.bundle)
         if args.check:
