@@ -83,6 +83,7 @@ export interface BundleOptions {
 }
 
 const FILES_AT_ONCE = 8;
+const SHA256 = /^[0-9a-f]{64}$/;
 
 export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
   const { run } = options;
@@ -136,8 +137,15 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
     ];
     const requirements = at('requirements.txt');
     if (requirements) copies.push({ file: requirements, dest: path.join(root, 'requirements.txt'), link: false });
+    // Recorded names become paths here: a hand-edited lineage line must not write outside the bundle.
+    for (const c of copies) {
+      const inside = path.relative(root, c.dest);
+      if (!SHA256.test(c.file.sha256) || inside.startsWith('..') || path.isAbsolute(inside) || inside.split(path.sep).some((p) => p === '..' || p === '.' || p === '')) {
+        throw new Nb2prodError(`run ${run.record.runId} records ${JSON.stringify(c.file.path)} with sha256 ${JSON.stringify(c.file.sha256)}, which cannot be part of a bundle; check the lineage (nb2prod lineage verify)`);
+      }
+    }
     await mapLimited(copies, FILES_AT_ONCE, (c) => restorer.restore(c.file, c.dest, c.link));
-    await restorer.check();
+    restorer.check();
     if (!requirements) await fs.promises.writeFile(path.join(root, 'requirements.txt'), '');
 
     const serve: ServeJson = {
@@ -191,7 +199,7 @@ class Restorer {
     else this.lost.push(file);
   }
 
-  async check(): Promise<void> {
+  check(): void {
     if (this.lost.length > 0) throw this.error(this.lost);
   }
 

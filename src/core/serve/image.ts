@@ -5,6 +5,8 @@
  * same base reuses its image. The skew guard runs inside the build: when the served function's
  * answers differ from what the notebook computed, there is no image.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { CancelledError, Nb2prodError } from '../errors';
 import { removeLeftovers } from '../docker/build';
 import { collectContext, packContext } from '../docker/context';
@@ -13,8 +15,6 @@ import { imageRepository } from '../docker/pipeline-dir';
 import { BuildEvent, BuildTracker } from '../docker/progress';
 import { commentText, labelValue, PIPELINE_UID, validateBaseImage } from '../generate/dockerfile';
 import { BUNDLE_DIR, CONTAINER_BUNDLE, ServeJson } from './bundle';
-import * as fs from 'fs';
-import * as path from 'path';
 
 /** The port the server listens on inside the image. */
 export const SERVE_PORT = 8080;
