@@ -97,7 +97,13 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
 
   const manifestFile = at('pipeline.json');
   if (!manifestFile) throw new Nb2prodError(`version ${version.id} recorded no pipeline.json, so what it serves is unknown; productionize the notebook again and run it`);
-  const manifest = JSON.parse(await restorer.read(manifestFile)) as { slug?: string; package?: string; baseImage?: string; serve?: ServeSection };
+  let manifest: { slug?: string; package?: string; baseImage?: string; serve?: ServeSection };
+  try {
+    manifest = JSON.parse(await restorer.read(manifestFile));
+  } catch (e) {
+    if (e instanceof Nb2prodError) throw e;
+    throw new Nb2prodError(`the pipeline.json of version ${version.id} is not valid JSON: ${(e as Error).message}`);
+  }
   const section = manifest.serve;
   if (!section) {
     throw new Nb2prodError(
@@ -130,6 +136,9 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
     const packagePrefix = path.posix.join(v.outDir, pkg) + '/';
     const packageFiles = v.files.filter((f) => f.path.startsWith(packagePrefix));
     if (packageFiles.length === 0) throw new Nb2prodError(`version ${version.id} recorded no files of package ${pkg}`);
+    if (!packageFiles.some((f) => f.path === `${packagePrefix}_serve.py`)) {
+      throw new Nb2prodError(`version ${version.id} was generated without the server (${pkg}/_serve.py): productionize the notebook again with this nb2prod and run it`, undefined, 'NO_SERVER');
+    }
     const copies: { file: FileHash; dest: string; link: boolean }[] = [
       ...packageFiles.map((file) => ({ file, dest: path.join(dir, pkg, ...file.path.slice(packagePrefix.length).split('/')), link: false })),
       // Artifacts may be large: a read-only view of the object where the file system allows.

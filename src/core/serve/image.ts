@@ -144,7 +144,8 @@ export async function ensureServeImage(opts: ServeImageOptions): Promise<ServeIm
     if (err instanceof CancelledError) throw err;
     if (err instanceof EngineStreamError) {
       const step = tracker.describeCurrent();
-      if (step && /--check\b/.test(step)) throw new SkewError(opts.serve, [...tracker.tail]);
+      // The guard's own report, not a guard that could not run (a missing module, say).
+      if (step && /--check\b/.test(step) && tracker.tail.some((l) => /skew guard|: expected .*, got /.test(l))) throw new SkewError(opts.serve, [...tracker.tail]);
       throw new BuildError(err.message, step, [...tracker.tail]);
     }
     throw err;
