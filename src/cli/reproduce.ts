@@ -60,7 +60,7 @@ async function reproduceCommand(args: ParsedArgs, ctx: CliContext): Promise<numb
     async (dir, artifactsDir): Promise<RunAgain> => {
       ctx.err(`reproducing run ${original.runId} (${plan.run.id}) of version ${plan.version.id}`);
       const output = lineWriter(ctx);
-      const options: RunOptions = { dir, params: plan.params, artifactsDir, onOutput: output.write, signal: ctx.signal };
+      const options: RunOptions = { dir, params: plan.params, artifactsDir, onOutput: output.write, signal: ctx.signal, objects: objectsOf(ctx, args).dir };
       let outcome: RunOutcome;
       let built: { id: string; imageId?: string } | undefined;
       let rebuilt = false;

@@ -12,7 +12,7 @@ import { RunOptions, RunOutcome, runInContainer, runLocal } from '../core/docker
 import { CommandSpec, OPTIONS, ParsedArgs, PRODUCTIONIZE_OPTIONS, stringFlag } from './args';
 import { buildExitCode, buildForCli, PIPELINE_ARGUMENT, pipelineDir } from './build';
 import { CliContext, EXIT, UsageError } from './context';
-import { recordBuildOutcome, recordRunOutcome } from './recording';
+import { objectsOf, recordBuildOutcome, recordRunOutcome } from './recording';
 
 export const runSpec: CommandSpec = {
   name: 'run',
@@ -48,6 +48,7 @@ async function runCommand(args: ParsedArgs, ctx: CliContext): Promise<number> {
     jobs: jobsOption(stringFlag(args, 'jobs')),
     onOutput: output.write,
     signal: ctx.signal,
+    objects: objectsOf(ctx, args).dir,
   };
 
   const workspace = stringFlag(args, 'workspace');

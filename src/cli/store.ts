@@ -84,6 +84,7 @@ function printGc(ctx: CliContext, r: GcResult, dryRun: boolean): void {
   ctx.out(`keeping the files of each notebook's last ${r.policy.keepRuns} runs and their versions, versions newer than ${r.policy.keepDays} days, and each notebook's latest version (${r.keptVersions} versions, ${r.keptRuns} runs)`);
   const verb = dryRun ? 'would free' : 'freed';
   ctx.out(`${verb} ${formatBytes(r.bytes)} in ${r.removed.length} object(s); ${r.remaining} object(s) kept${dryRun ? ' (dry run: nothing removed)' : ''}`);
+  if (r.running > 0) ctx.out(`kept ${r.running} unreferenced object(s) written since a pipeline still running started`);
   if (r.views > 0) ctx.out(`removed ${r.views} artifact file(s) of pruned runs (read-only views of the pruned objects)`);
 }
 

@@ -29,13 +29,21 @@ export function besideName(target: string): string {
 
 /** Whether a name ending in a writer suffix was written by a process of this host that is gone. */
 export function writerGone(suffix: string): boolean {
+  return writerState(suffix) === 'gone';
+}
+
+/**
+ * The writer of a suffix: a process of this host that is 'alive' or 'gone', or 'unknown' (another
+ * host's, a container's, or no suffix at all): then only the file's age can tell.
+ */
+export function writerState(suffix: string): 'alive' | 'gone' | 'unknown' {
   const [, pid, ...host] = suffix.split('.');
-  if (host.join('.') !== os.hostname() || !/^[0-9]+$/.test(pid ?? '')) return false;
+  if (host.join('.') !== os.hostname() || !/^[0-9]+$/.test(pid ?? '')) return 'unknown';
   try {
     process.kill(Number(pid), 0);
-    return false;
+    return 'alive';
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+    return (e as NodeJS.ErrnoException).code === 'ESRCH' ? 'gone' : 'alive';
   }
 }
 

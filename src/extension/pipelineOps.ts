@@ -204,11 +204,12 @@ export class PipelineOps implements vscode.Disposable {
     report(options.local ? 'running locally' : 'running in a container');
     const { pythonPath, jobs } = this.config.get(target.uri);
     const python = pythonPath || 'python3';
+    const objects = (await this.objects(target)).dir;
     let outcome: Awaited<ReturnType<typeof runner.runLocal>>;
     try {
       outcome = options.local
-        ? await runner.runLocal({ dir, params, jobs, python, env: this.config.env(target.uri), onOutput, onStep, signal })
-        : await runner.runInContainer({ dir, params, jobs, engine: await this.engine(target.uri), image: image!, onOutput, onStep, signal });
+        ? await runner.runLocal({ dir, params, jobs, python, env: this.config.env(target.uri), onOutput, onStep, signal, objects })
+        : await runner.runInContainer({ dir, params, jobs, engine: await this.engine(target.uri), image: image!, onOutput, onStep, signal, objects });
     } catch (e) {
       progress.finish({ status: e instanceof CancelledError ? 'cancelled' : 'failed', steps: [], artifacts: [] });
       publish(e instanceof CancelledError ? 'cancelled' : 'failed');

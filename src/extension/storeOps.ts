@@ -68,7 +68,7 @@ export class StoreOps {
         },
       },
       async (dir, artifactsDir): Promise<RunAgain> => {
-        const options = { dir, params: plan.params, artifactsDir, jobs: settings.jobs, onOutput: (text: string) => this.log.stream(text), signal };
+        const options = { dir, params: plan.params, artifactsDir, jobs: settings.jobs, onOutput: (text: string) => this.log.stream(text), signal, objects: objects.dir };
         let image: string | undefined;
         let buildId: string | undefined;
         let rebuilt = false;

@@ -15,6 +15,7 @@ const SECTIONS: Section[] = [
   { title: 'Object store (checkout)', module: './store', fn: 'benchStore' },
   { title: 'Three million rows (python -m beside the notebook as a script)', module: './rows', fn: 'benchRows' },
   { title: 'TypeScript: a large output, then a compute-heavy step (node main.mjs beside the notebook as one module)', module: './typescript', fn: 'benchTypescript' },
+  { title: 'Serving (python -m <pkg>._serve: HTTP beside predict in-process)', module: './serve', fn: 'benchServe' },
 ];
 
 async function main(): Promise<void> {

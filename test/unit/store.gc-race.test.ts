@@ -10,16 +10,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { sha256 } from '../../src/core/hash';
 import { openStore, RunRecord } from '../../src/core/lineage';
 import type { GcRecord } from '../../src/core/lineage/records';
 import { filesOf } from '../../src/core/store/ingest';
 import { openObjectStore } from '../../src/core/store/objects';
 import { CLI, nb2prod, SCIENTIFIC_PYTHON } from '../helpers/cli';
-import { REPO_ROOT, tempDir } from '../helpers/notebooks';
+import { notebookJson, REPO_ROOT, tempDir } from '../helpers/notebooks';
 
 const RUNS = 10;
 /** gc keeps going for as long as runs do: at least this many, so it lands in every phase of a run. */
@@ -129,5 +129,84 @@ describe('gc racing runs (two processes)', () => {
     const version = records.find((r) => r.id === last.versionId);
     assert.ok(version, 'the last run names its version');
     for (const f of [...last.artifacts, ...filesOf(version)]) assert.equal(sha256(readFileSync(path.join(to, f.path))), f.sha256, `checked out ${f.path}`);
+  });
+});
+
+/**
+ * A pipeline's runtime writes objects long before its run is recorded: a plain `python -m` run
+ * (one process) stops between two steps while `nb2prod gc --keep-runs 0` (another process) runs
+ * again and again. Its marker keeps what it wrote so far; once it has ended, nothing keeps those
+ * objects (no record names them) and gc takes them. A killed run's marker is removed by the next gc.
+ */
+describe('gc and a pipeline writing into the store (two processes)', () => {
+  const GATED = [
+    { source: 'import os\nimport time', tags: ['imports'] },
+    { source: 'numbers = [i * 7919 % 10007 for i in range(200_000)]', tags: ['step:make'] },
+    // Waits for the test: the run is then between steps, its first output stored, no record anywhere.
+    { source: "while not os.path.exists(os.environ['GATE']):\n    time.sleep(0.02)\ntotal = sum(numbers)", tags: ['step:wait'] },
+  ];
+  const GC_ALL = ['gc', '--keep-runs', '0', '--keep-days', '0'];
+  const started: ReturnType<typeof spawn>[] = [];
+  // A failed assertion must not leave a run waiting for its gate forever.
+  after(() => started.forEach((child) => child.exitCode === null && child.kill('SIGKILL')));
+
+  function startGated(pipeline: string, runId: string, gate: string) {
+    const child = spawn(SCIENTIFIC_PYTHON, ['-m', 'gated', '--run-id', runId], { cwd: pipeline, env: { ...process.env, GATE: gate, NB2PROD_OBJECTS: '' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    started.push(child);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { child, exited, stderr: () => stderr };
+  }
+
+  /** The object of `make`'s output once its step record lists it (written by the runtime's writer thread). */
+  async function madeObject(pipeline: string, runId: string, objects: ReturnType<typeof openObjectStore>): Promise<string> {
+    const record = path.join(pipeline, 'artifacts', runId, 'make', '.step.json');
+    for (let i = 0; i < 600; i++) {
+      if (existsSync(record)) {
+        const sha = JSON.parse(readFileSync(record, 'utf8')).artifacts[0].sha256 as string;
+        if (objects.has(sha)) return sha;
+      }
+      await sleep(50);
+    }
+    throw new Error(`run ${runId} never stored its first output`);
+  }
+
+  it('keeps a running pipeline\'s fresh objects, frees them once it ended, and clears a killed run\'s marker', { timeout: 120_000 }, async () => {
+    const work = tempDir('nb2prod-gcactive-');
+    writeFileSync(path.join(work, 'gated.ipynb'), notebookJson(GATED));
+    assert.equal(nb2prod(['productionize', 'gated.ipynb', '--out', 'pipe'], work, env).status, 0);
+    const pipeline = path.join(work, 'pipe');
+    const store = path.join(work, '.nb2prod', 'objects');
+    const objects = openObjectStore(store);
+    const active = () => readdirSync(path.join(store, 'active'));
+
+    const gate = path.join(work, 'gate');
+    const run = startGated(pipeline, 'gated', gate);
+    const fresh = await madeObject(pipeline, 'gated', objects);
+    assert.equal(active().length, 1, 'the running pipeline has its marker');
+    for (let i = 0; i < 3; i++) {
+      const r = await cli(GC_ALL, work);
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /kept [1-9][0-9]* unreferenced object\(s\) written since a pipeline still running started/);
+      assert.ok(objects.has(fresh), `gc ${i} took the running pipeline's object`);
+    }
+    writeFileSync(gate, '');
+    assert.equal(await run.exited, 0, run.stderr());
+    assert.deepEqual(active(), [], 'the marker goes with the run');
+    // Ended and never recorded: nothing keeps its objects now (its artifacts keep their bytes).
+    assert.equal((await cli(GC_ALL, work)).code, 0);
+    assert.ok(!objects.has(fresh), 'gc frees the objects once no running pipeline holds them');
+
+    rmSync(gate);
+    const killed = startGated(pipeline, 'killed', gate);
+    const orphan = await madeObject(pipeline, 'killed', objects);
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    assert.equal(active().length, 1, 'a killed run leaves its marker');
+    const r = await cli(GC_ALL, work);
+    assert.equal(r.code, 0, r.output);
+    assert.deepEqual(active(), [], 'gc removes the marker of a writer that is gone');
+    assert.ok(!objects.has(orphan), 'and takes what the killed run wrote');
   });
 });

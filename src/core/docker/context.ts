@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { PassThrough, Readable } from 'stream';
 import { requireBeside } from '../beside';
+import { isObjectStore } from '../store/objects';
 
 export interface ContextFile {
   /** POSIX path relative to the context root. */
@@ -117,6 +118,8 @@ export async function collectContext(dir: string, overrides: Record<string, stri
       const abs = path.join(dir, rel);
       const ignored = isIgnored(rel, patterns) && !alwaysSent.has(rel);
       if (entry.isDirectory()) {
+        // A store moved inside the pipeline directory (NB2PROD_OBJECTS) is never sent, whatever the ignore file says.
+        if (isObjectStore(abs)) continue;
         // An excluded directory is only walked when an exception could re-include something in it.
         if (!ignored || hasExceptions) await walk(rel);
         continue;

@@ -9,6 +9,10 @@
  * can be deleted without sudo. As root we keep the image's unprivileged user instead, hand it
  * the run directory (but not the read-only hard links to stored objects in it), and give the
  * files back to root afterwards.
+ *
+ * Objects: with `objects`, the runtime writes outputs into that store itself (store-mount.ts for
+ * containers), and a marker keeps gc from the run's objects until its lineage record is appended
+ * (store/active; recordRun releases it).
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
@@ -18,9 +22,12 @@ import { CancelledError, Nb2prodError } from '../errors';
 import { CONTAINER_ARTIFACTS, PIPELINE_UID } from '../generate/dockerfile';
 import { hasIndependentSteps, StepGraph, stepGraph } from '../run/graph';
 import type { StepState } from '../run/scheduler';
+import { holdActive, releaseEnded } from '../store/active';
+import { openObjectStore, OBJECTS_ENV } from '../store/objects';
 import { ContainerEngine, OutputStream } from './engine';
 import { runParallel } from './parallel';
 import { newRunId, PipelineManifest, readManifest, readRunRecord, RunRecord, runnerArgs } from './pipeline-dir';
+import { reclaimStore, shareStore, storeMount } from './store-mount';
 
 export interface RunOptions {
   dir: string;
@@ -40,6 +47,8 @@ export interface RunOptions {
   /** With jobs, when each step starts and how it ends (output lines alone cannot say for steps running together). */
   onStep?: (step: string, state: StepState) => void;
   signal?: AbortSignal;
+  /** The object store the pipeline writes its outputs into (mounted into containers). */
+  objects?: string;
 }
 
 export type RunStatus = 'succeeded' | 'failed' | 'cancelled';
@@ -57,14 +66,17 @@ export interface RunOutcome {
   record?: RunRecord;
   seconds: number;
   error?: Nb2prodError;
+  /** The marker keeping gc from this run's objects (with `objects`): removed once the run is recorded. */
+  activeMarker?: string;
 }
 
 export async function runInContainer(opts: RunOptions & { engine: ContainerEngine; image: string }): Promise<RunOutcome> {
-  return execute(opts, containerLauncher(opts.engine, opts.image));
+  return execute(opts, containerLauncher(opts.engine, opts.image, opts.objects));
 }
 
 export async function runLocal(opts: RunOptions & { python: string; env?: NodeJS.ProcessEnv }): Promise<RunOutcome> {
-  return execute(opts, localLauncher(opts.dir, opts.python, opts.env ?? process.env));
+  const env = opts.env ?? process.env;
+  return execute(opts, localLauncher(opts.dir, opts.python, opts.objects ? { ...env, [OBJECTS_ENV]: path.resolve(opts.objects) } : env));
 }
 
 /** How one runner invocation (the whole pipeline, or one step) starts: a local process or a container. */
@@ -94,19 +106,22 @@ export interface LaunchContext {
 /** A container label: the containers of a run can be found (and removed) by its id. */
 export const RUN_ID_LABEL = 'nb2prod.run.id';
 
-export function containerLauncher(engine: ContainerEngine, image: string): Launcher {
+export function containerLauncher(engine: ContainerEngine, image: string, objectsDir?: string): Launcher {
   const uid = process.getuid?.() ?? PIPELINE_UID;
   const gid = process.getgid?.() ?? PIPELINE_UID;
   const asRoot = uid === 0;
+  const store = objectsDir ? storeMount(objectsDir) : undefined;
   return {
     image,
     artifactsPath: () => CONTAINER_ARTIFACTS,
     prepare: async (runDir) => {
       // The whole tree: a step run alone (`--only`) writes into a run directory an earlier run made.
       if (asRoot) await chownTree(runDir, PIPELINE_UID, PIPELINE_UID);
+      if (asRoot && objectsDir) await shareStore(objectsDir);
     },
     finish: async (runDir) => {
       if (asRoot) await chownTree(runDir, 0, 0);
+      if (asRoot && objectsDir) await reclaimStore(objectsDir, PIPELINE_UID);
     },
     launch: async (args, { artifactsDir, runId, onOutput, signal, labels }) => {
       const { exitCode } = await engine.run(
@@ -114,8 +129,10 @@ export function containerLauncher(engine: ContainerEngine, image: string): Launc
           image,
           args,
           user: asRoot ? undefined : `${uid}:${gid}`,
-          env: { HOME: '/tmp' },
-          mounts: [{ source: artifactsDir, target: CONTAINER_ARTIFACTS }],
+          // Root's group: what lets the image's user add objects to a root-owned store (store-mount.ts).
+          ...(asRoot && store ? { groupAdd: ['0'] } : {}),
+          env: { HOME: '/tmp', ...store?.env },
+          mounts: [{ source: artifactsDir, target: CONTAINER_ARTIFACTS }, ...(store ? [store.mount] : [])],
           labels: { [RUN_ID_LABEL]: runId, ...labels },
         },
         onOutput,
@@ -187,18 +204,23 @@ async function execute(opts: RunOptions, launcher: Launcher): Promise<RunOutcome
   const jobs = graph ? parallelism(wanted, graph) : 1;
   const stepByStep = graph !== undefined && jobs > 1;
   let exitCode: number | null;
+  if (opts.objects) await openObjectStore(opts.objects).prepare();
   await launcher.prepare(runDir);
+  const marker = opts.objects ? await holdActive(opts.objects, runId) : undefined;
+  const active = marker ? { activeMarker: marker.file } : {};
   try {
     exitCode = stepByStep
       ? await runParallel({ manifest, graph, jobs, launcher, artifactsDir, runId, params: opts.params ?? [], onOutput, onStep: opts.onStep, signal: opts.signal })
       : await launcher.launch(args, { manifest, artifactsDir, runId, onOutput, signal: opts.signal });
   } catch (err) {
     if (err instanceof CancelledError) {
-      return { ...base, status: 'cancelled', exitCode: null, seconds: seconds(started), error: err };
+      return { ...base, ...active, status: 'cancelled', exitCode: null, seconds: seconds(started), error: err };
     }
+    await marker?.release();
     throw err;
   } finally {
     await launcher.finish(runDir);
+    if (opts.objects) await releaseEnded(opts.objects, runId);
   }
   let record: RunRecord | undefined;
   try {
@@ -224,7 +246,7 @@ async function execute(opts: RunOptions, launcher: Launcher): Promise<RunOutcome
       'RUN_FAILED',
     );
   }
-  return { ...base, status, exitCode, record, seconds: seconds(started), error };
+  return { ...base, ...active, status, exitCode, record, seconds: seconds(started), error };
 }
 
 /**

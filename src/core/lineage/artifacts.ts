@@ -4,6 +4,7 @@ import * as path from 'path';
 import { sha256 } from '../hash';
 import { hashFile, workspaceRelative } from './hashing';
 import type { ArtifactHash, FileHash } from './records';
+import { isViewOf, ObjectStore } from '../store/objects';
 
 /** run.json as the generated `_runtime.py` writes it. */
 export interface RunJson {
@@ -31,9 +32,11 @@ export interface RunArtifacts {
 
 /**
  * Turn `<runDir>/run.json` into artifact records. The hash recorded is the one of the file on disk
- * (what a later trace will find); a disagreement with run.json is reported, not hidden.
+ * (what a later trace will find); a disagreement with run.json is reported, not hidden. An
+ * artifact that is a view of the object run.json names (the runtime wrote it into `objects`) is
+ * that object's inode: its bytes are the ones its name hashes, and it is not read again.
  */
-export async function artifactsFromRunJson(runDir: string, workspaceDir: string): Promise<RunArtifacts> {
+export async function artifactsFromRunJson(runDir: string, workspaceDir: string, objects?: ObjectStore): Promise<RunArtifacts> {
   const dir = path.resolve(workspaceDir, runDir);
   const file = path.join(dir, 'run.json');
   const problems: string[] = [];
@@ -66,7 +69,7 @@ export async function artifactsFromRunJson(runDir: string, workspaceDir: string)
     const extra = { ...(a.step ? { step: a.step } : {}), ...(a.name ? { name: a.name } : {}) };
     const wsPath = workspaceRelative(workspaceDir, abs);
     try {
-      const disk = await hashFile(abs);
+      const disk = objects && typeof a.sha256 === 'string' && (await isViewOf(objects, abs, a.sha256)) ? { sha256: a.sha256, bytes: (await fs.promises.stat(abs)).size } : await hashFile(abs);
       if (typeof a.sha256 === 'string' && a.sha256 !== disk.sha256) {
         problems.push(`artifact ${wsPath}: sha256 on disk ${disk.sha256.slice(0, 12)} differs from run.json ${a.sha256.slice(0, 12)}`);
       }

@@ -60,6 +60,7 @@ export function runFactsOf(
     status: outcome.status === 'succeeded' ? 'succeeded' : outcome.status === 'cancelled' ? 'cancelled' : 'failed',
     ...(outcome.error ? { error: outcome.error.describe() } : {}),
     runId: outcome.runId,
+    ...(outcome.activeMarker ? { activeMarker: outcome.activeMarker } : {}),
   };
 }
 

@@ -27,6 +27,8 @@ import type {
   ReproductionRecordInput,
   RunRecord,
   RunRecordInput,
+  ServeRecord,
+  ServeRecordInput,
   VersionRecord,
 } from './records';
 
@@ -145,14 +147,24 @@ export interface RunFacts {
   /** Used when run.json is missing. */
   runId?: string;
   params?: Record<string, unknown>;
+  /** The marker that kept gc from the run's objects (store/active): removed once they are recorded and stored. */
+  activeMarker?: string;
 }
 
 /** Record a run from its run.json (artifacts re-hashed on disk). Problems are recorded as notes and returned. */
 export async function recordRun(facts: RunFacts, options: RecordOptions = {}): Promise<{ record: RunRecord; problems: string[]; stored?: IngestResult }> {
+  try {
+    return await appendRun(facts, options);
+  } finally {
+    if (facts.activeMarker) await fs.promises.rm(facts.activeMarker, { force: true });
+  }
+}
+
+async function appendRun(facts: RunFacts, options: RecordOptions): Promise<{ record: RunRecord; problems: string[]; stored?: IngestResult }> {
   const ws = path.resolve(facts.workspaceDir);
   const store = options.store ?? openStore(ws);
   const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));
-  const fromJson = facts.runDir ? await artifactsFromRunJson(facts.runDir, ws) : { artifacts: [], problems: ['the run wrote no run.json'] };
+  const fromJson = facts.runDir ? await artifactsFromRunJson(facts.runDir, ws, options.objects) : { artifacts: [], problems: ['the run wrote no run.json'] };
   const run = fromJson.run;
   const problems = fromJson.problems;
 
@@ -277,6 +289,17 @@ export async function recordReproduction(facts: ReproductionFacts, options: Reco
   const { workspaceDir, ...rest } = facts;
   const store = options.store ?? openStore(path.resolve(workspaceDir));
   return (await store.append({ type: 'reproduction', ...rest })) as ReproductionRecord;
+}
+
+export interface ServeFacts extends Omit<ServeRecordInput, 'type'> {
+  workspaceDir: string;
+}
+
+/** Record a model served from a run (its parent); the record names the image and every artifact hash it carries. */
+export async function recordServe(facts: ServeFacts, options: RecordOptions = {}): Promise<ServeRecord> {
+  const { workspaceDir, ...rest } = facts;
+  const store = options.store ?? openStore(path.resolve(workspaceDir));
+  return (await store.append({ type: 'serve', ...rest })) as ServeRecord;
 }
 
 /** sha256 of a JSON value with object keys sorted, for plan hashes and the like. */

@@ -6,6 +6,8 @@
  * its pipeline directory holds). gc reads the records and removes objects holding the lineage
  * lock: a run appends its record before storing its files (store/ingest), so an object a running
  * pipeline is storing is already referenced by a record gc sees, or its record waits until gc is done.
+ * What a pipeline's runtime writes into the store while it runs, before any record exists, is
+ * kept by its marker (store/active).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -13,6 +15,7 @@ import { Nb2prodError } from '../errors';
 import { foldRecords } from '../lineage/model';
 import type { GcRecord, LineageRecord } from '../lineage/records';
 import type { LineageStore } from '../lineage/store';
+import { runningSince } from './active';
 import { prunedObjects } from './checkout';
 import { filesOf } from './ingest';
 import type { ObjectStore, StoredObject } from './objects';
@@ -37,6 +40,8 @@ export interface GcResult {
   remaining: number;
   /** Artifact files removed with their object: read-only views (hard links) that would keep its bytes on disk. */
   views: number;
+  /** Objects no kept record references, kept because a pipeline running now may have written or linked them. */
+  running: number;
   /** The gc record appended; none for a dry run or when nothing was removed. */
   record?: GcRecord;
 }
@@ -68,10 +73,23 @@ export async function collectGarbage(lineage: LineageStore, objects: ObjectStore
     if (!options.dryRun) await objects.cleanTemp();
     const { records } = lineage.read();
     const { keep, versions, runs } = keptObjects(records, policy, options.now ?? new Date());
+    // Objects listed before the markers are read: an object in the list was written after its
+    // pipeline's marker, so that marker is read here (see store/active).
     const stored = await objects.list();
-    const removed = stored.filter((o) => !keep.has(o.sha256));
+    const since = await runningSince(objects.dir, { clean: !options.dryRun });
+    const unreferenced = stored.filter((o) => !keep.has(o.sha256));
+    const removed = since === undefined ? unreferenced : await olderThan(objects, unreferenced, since);
     const bytes = removed.reduce((sum, o) => sum + o.bytes, 0);
-    const result: GcResult = { policy, keptVersions: versions, keptRuns: runs, removed, bytes, remaining: stored.length - removed.length, views: 0 };
+    const result: GcResult = {
+      policy,
+      keptVersions: versions,
+      keptRuns: runs,
+      removed,
+      bytes,
+      remaining: stored.length - removed.length,
+      views: 0,
+      running: unreferenced.length - removed.length,
+    };
     if (options.dryRun || removed.length === 0) return result;
     // Asked before each removal: a gc paused past the lock's stale limit (its heartbeat stopped) may
     // have lost the lock to a run whose record references what gc was about to remove.
@@ -93,6 +111,19 @@ export async function collectGarbage(lineage: LineageStore, objects: ObjectStore
     }
     return result;
   });
+}
+
+/**
+ * The objects written or linked before `since`: a link (a running pipeline reusing an object)
+ * changes its ctime, a write its mtime.
+ */
+async function olderThan(objects: ObjectStore, candidates: StoredObject[], since: number): Promise<StoredObject[]> {
+  const old: StoredObject[] = [];
+  for (const o of candidates) {
+    const st = await fs.promises.stat(objects.pathOf(o.sha256)).catch(() => undefined);
+    if (st && Math.max(st.mtimeMs, st.ctimeMs) < since) old.push(o);
+  }
+  return old;
 }
 
 /**

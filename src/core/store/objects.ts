@@ -53,6 +53,8 @@ export interface ObjectStore {
   remove(sha256: string): Promise<number>;
   /** Remove temp files a killed writer left (older than `olderThanMs`, so a live writer's survive). */
   cleanTemp(olderThanMs?: number): Promise<number>;
+  /** Make the store's directories (and the .gitignore of a new store): before a pipeline writes into it. */
+  prepare(): Promise<void>;
 }
 
 /** Where the store is: `option` (CLI `--objects`, the VS Code setting), else NB2PROD_OBJECTS, else `<workspace>/.nb2prod/objects`. */
@@ -63,6 +65,11 @@ export function objectStoreDir(workspaceDir: string, env: NodeJS.ProcessEnv = {}
 
 export function openObjectStore(dir: string): ObjectStore {
   return new FileObjectStore(path.resolve(dir));
+}
+
+/** Whether `dir` is an object store (its object and temp directories): what a build context never sends. */
+export function isObjectStore(dir: string): boolean {
+  return fs.existsSync(path.join(dir, 'sha256')) && fs.existsSync(path.join(dir, 'tmp'));
 }
 
 /** Whether `file` is a hard link to the object `sha256` (a read-only view): false when either is missing. */
@@ -113,7 +120,7 @@ class FileObjectStore implements ObjectStore {
   }
 
   /** The temp directory, and a .gitignore so a store inside a repository (the default) is never committed. */
-  private async prepare(): Promise<void> {
+  async prepare(): Promise<void> {
     if (this.prepared) return;
     await fs.promises.mkdir(this.tmp, { recursive: true });
     await fs.promises.writeFile(path.join(this.dir, '.gitignore'), '*\n', { flag: 'wx' }).catch((e: NodeJS.ErrnoException) => {

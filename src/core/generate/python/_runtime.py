@@ -1,7 +1,8 @@
 """Runtime support for the generated pipeline (standard library only).
 
 Steps run in order, passing values in memory; every output is also saved as an artifact
-(numpy and pandas values in their own formats, pickle otherwise) with its sha256 and size.
+(numpy and pandas values in their own formats, pickle otherwise) with its sha256 and size, into
+the object store when there is one (see _Store), the artifact then a read-only link to it.
 Each step leaves a record (<run>/<step>/.step.json) and the run one (<run>/run.json), also when
 a step fails. A step's outputs are copied into bytes when it ends and written and hashed by a
 thread while the next step runs; the run ends when every write has, and a failed write fails it. A launcher runs one step per process with --only STEP, telling it where values
@@ -12,6 +13,7 @@ Imports stay few and cheap: a launcher starts one process per step.
 import argparse
 import ast
 import datetime
+import errno
 import hashlib
 import importlib
 import json
@@ -71,6 +73,46 @@ def notebook_globals():
     return namespace
 
 
+# ---- The serving function's calls (nb2prod serve) --------------------------------------------
+# A step that calls the notebook's serving function saves what each call was given and returned
+# (its serve_calls output): the skew guard replays them against the served artifacts.
+_SERVE_CALLS_KEPT = 1000
+
+
+def record_serve_calls(function, calls, cell):
+    """The serving function, appending its first 1000 calls to `calls` as
+    {"args", "kwargs", "result", "cell"}. Arguments are copied before the call (the function or
+    the notebook may change a row afterwards), the result after it."""
+    import functools
+
+    @functools.wraps(function)
+    def recorded(*args, **kwargs):
+        if len(calls) >= _SERVE_CALLS_KEPT:
+            return function(*args, **kwargs)
+        given = _serve_copy((args, kwargs))
+        result = function(*args, **kwargs)
+        kept = _serve_copy(result)
+        # A value that cannot be pickled cannot be saved or replayed: such a call is left out.
+        if given is not _NOT_COPIED and kept is not _NOT_COPIED:
+            calls.append({"args": given[0], "kwargs": given[1], "result": kept, "cell": cell})
+        return result
+
+    return recorded
+
+
+def _serve_copy(value):
+    """A copy through pickle: unlike deepcopy it shares no string with other calls or the code
+    (`"age"` in a literal is the interned one, in a loaded row it is not), so the saved calls are
+    the same bytes whether the step got its inputs in memory or from files."""
+    try:
+        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return _NOT_COPIED
+
+
+_NOT_COPIED = object()
+
+
 def as_python_reads(params, source):
     """The parameter defaults as the notebook's Python evaluates them: JSON turned 1.0 into 1 and (1, 2) into a list."""
     try:
@@ -111,6 +153,12 @@ def parse_args(argv, steps, defaults):
     parser.add_argument("--artifacts", default="artifacts", help="artifacts directory (default: artifacts)")
     # An empty NB2PROD_RUN_ID is unset (a launcher template with no value); an empty --run-id is an error.
     parser.add_argument("--run-id", default=os.environ.get("NB2PROD_RUN_ID") or None, help="run id (default: generated)")
+    parser.add_argument(
+        "--objects",
+        metavar="DIR",
+        help="object store the outputs are saved into, artifacts being read-only links to them (default: $%s, else the"
+        " nearest .nb2prod/objects in this directory or above; none: plain files)" % _STORE_ENV,
+    )
     one_step = parser.add_argument_group("one step in its own process (with --only)")
     one_step.add_argument("--input", action="append", default=[], metavar="NAME=PATH", help="read input NAME from PATH (a file, or a directory --output wrote)")
     one_step.add_argument("--output", action="append", default=[], metavar="NAME=PATH", help="write output NAME into directory PATH")
@@ -218,18 +266,25 @@ def run_pipeline(steps, args):
     }
     values = {}
     writing = []
+    # A process that dies before it ends its store's marker leaves a marker gc removes (its writer is gone).
+    store = _open_store(args.objects, args.run_id)
     for number, step in enumerate(selected, 1):
         if any(earlier.failed for earlier in writing):
             break  # the run has failed already: its later steps would only be thrown away
         _log("step %d/%d %s" % (number, len(selected), step.name))
+        if store:
+            store.heartbeat()
         # Only the first step of a process needs what the steps before it left in the process.
         entry, files = _run_step(step, steps, values, args, run_dir, steps[:first] if number == 1 else None)
-        writing.append(_Writes(entry, files, os.path.join(run_dir, step.name, _STEP_RECORD)))
+        writing.append(_Writes(entry, files, os.path.join(run_dir, step.name, _STEP_RECORD), store))
         if entry["status"] == "failed":
             break
     # Nothing is recorded as the run's until its files are: a launcher or a later --only run reads them.
     for writes in writing:
         writes.thread.join()
+    if store:
+        store.end()
+    for writes in writing:
         entry = writes.entry
         record["steps"].append(_step_summary(entry))
         record["artifacts"].extend(entry["artifacts"])
@@ -589,9 +644,10 @@ class _Writes:
     """A thread writing and hashing a step's output files, then its record (.step.json) with their
     entries: the next step runs meanwhile. A file that cannot be written fails the step."""
 
-    def __init__(self, entry, files, record_path):
+    def __init__(self, entry, files, record_path, store=None):
         self.entry = entry
         self.failed = False
+        self.store = store
         self.thread = threading.Thread(target=self._write, args=(files, record_path), name="nb2prod-writes")
         self.thread.start()
 
@@ -601,7 +657,7 @@ class _Writes:
             while files:
                 file = files.pop(0)  # its bytes are freed once written
                 name = file.name
-                artifact = _write_artifact(file)
+                artifact = _write_artifact(file, self.store)
                 if artifact:
                     self.entry["artifacts"].append(artifact)
             name = None
@@ -619,9 +675,9 @@ class _Writes:
                     pass
 
 
-def _write_artifact(file):
-    """Write one output into its folder as <name>.<format>; its artifact entry (None for a value
-    that could not be saved, whose file only goes)."""
+def _write_artifact(file, store=None):
+    """Write one output into its folder as <name>.<format>, through the object store when there is
+    one; its artifact entry (None for a value that could not be saved, whose file only goes)."""
     os.makedirs(file.folder, exist_ok=True)
     # One file per output in a folder: a value that changed kind since an earlier save must not
     # leave its old file for a later step (or --input DIR) to read.
@@ -633,19 +689,188 @@ def _write_artifact(file):
         return None
     path = os.path.join(file.folder, file.name + file.ext)
     digest = hashlib.sha256()
-    size = 0
+    if store:
+        # The bytes are in memory and change no more: hashed first, they are written only when the
+        # store lacks them, and the artifact is a link to the stored object.
+        for part in file.parts:
+            digest.update(part)
+        store.put(digest.hexdigest(), file.parts)
+        if not store.view(digest.hexdigest(), file.parts, path):
+            _write_file(path, file.parts)
+    else:
+        _write_file(path, file.parts, digest)
+    size = sum(len(part) for part in file.parts)
+    return {"path": _record_path(path, file.run_dir), "sha256": digest.hexdigest(), "bytes": size, "step": file.step, "name": file.name}
+
+
+def _write_file(path, parts, digest=None):
+    """Write the parts to path, hashing them into digest as they go."""
     try:
         with open(path, "wb") as handle:
-            for part in file.parts:
+            for part in parts:
                 handle.write(part)
-                digest.update(part)
-                size += len(part)
+                if digest:
+                    digest.update(part)
     except BaseException:
         # A half-written file would be loaded by a later --only run as if it were the value.
         if os.path.exists(path):
             os.remove(path)
         raise
-    return {"path": _record_path(path, file.run_dir), "sha256": digest.hexdigest(), "bytes": size, "step": file.step, "name": file.name}
+
+
+# The object store, shared with nb2prod (src/core/store/objects.ts) and the TypeScript runtime:
+#
+#   <store>/sha256/<2 hex>/<62 hex>   one read-only (0444) file per sha256, written once
+#   <store>/tmp/<writer>              temp files; nb2prod removes those whose writer is gone
+#   <store>/active/<run>@<writer>     a running pipeline's marker: `nb2prod gc` keeps every object
+#                                     younger than the oldest live marker (JSON: run_id, started)
+#   <writer> = <12 hex random>.<pid>.<host name>; '@' is in neither a run id nor a host name
+#
+# Where: --objects DIR, else $NB2PROD_OBJECTS (both created when missing), else the first
+# .nb2prod/objects directory in the current directory or above (never created), else none.
+# An object is written to a temp file, fsynced, made read-only and renamed into place, only when
+# the store lacks it. The artifact file is then a hard link to it, put in place by a rename; where
+# a link cannot be made (a container's bind mounts, another file system) a copy, which nb2prod
+# turns into a link when it stores the run. The marker exists from the run's start to its end,
+# its mtime refreshed as each step starts (how gc tells another host's live run from a dead one).
+
+_STORE_ENV = "NB2PROD_OBJECTS"
+
+# A link that cannot be made here, as opposed to a failed write.
+_CANNOT_LINK = {errno.EXDEV, errno.EPERM, errno.EACCES, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP}
+
+
+def _open_store(given, run_id):
+    """The run's object store, its marker made; None without one (a store this process cannot
+    write into is reported and left alone: the artifacts are plain files then)."""
+    chosen = given or os.environ.get(_STORE_ENV)
+    if chosen:
+        root = os.path.abspath(chosen)
+    else:
+        root = _nearest_store(os.getcwd())
+        if root is None:
+            return None
+    store = _Store(root)
+    try:
+        store.begin(run_id, given=bool(chosen))
+    except OSError as error:
+        _log("warning: object store %s not used (%s); artifacts are plain files" % (root, error))
+        return None
+    return store
+
+
+def _nearest_store(folder):
+    while True:
+        candidate = os.path.join(folder, ".nb2prod", "objects")
+        if os.path.isdir(candidate):
+            return candidate
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _writer():
+    """A name that says who wrote the file: `<random>.<pid>.<host>` (as nb2prod's writerSuffix)."""
+    import socket
+
+    return "%s.%d.%s" % (os.urandom(6).hex(), os.getpid(), socket.gethostname())
+
+
+class _Store:
+    def __init__(self, root):
+        self.root = root
+        self.tmp = os.path.join(root, "tmp")
+        self.marker = None
+
+    def begin(self, run_id, given):
+        new = given and not os.path.isdir(self.root)
+        os.makedirs(self.tmp, exist_ok=True)
+        if new:
+            # As nb2prod makes a store: one inside a repository is never committed.
+            try:
+                with open(os.path.join(self.root, ".gitignore"), "x", encoding="utf-8") as handle:
+                    handle.write("*\n")
+            except FileExistsError:
+                pass
+        folder = os.path.join(self.root, "active")
+        os.makedirs(folder, exist_ok=True)
+        marker = os.path.join(folder, "%s@%s" % (run_id, _writer()))
+        with open(marker, "x", encoding="utf-8") as handle:
+            json.dump({"run_id": run_id, "started": time.time()}, handle)
+        self.marker = marker
+
+    def heartbeat(self):
+        try:
+            os.utime(self.marker)
+        except OSError:
+            pass
+
+    def end(self):
+        try:
+            os.remove(self.marker)
+        except OSError:
+            pass
+
+    def path_of(self, sha256):
+        return os.path.join(self.root, "sha256", sha256[:2], sha256[2:])
+
+    def put(self, sha256, parts):
+        """Store the parts as object sha256 unless it is there; the bytes written (0: it was)."""
+        target = self.path_of(sha256)
+        if os.path.exists(target):
+            return 0
+        temp = os.path.join(self.tmp, _writer())
+        try:
+            with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600), "wb") as handle:
+                for part in parts:
+                    handle.write(part)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.chmod(temp, 0o444)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            try:
+                os.rename(temp, target)
+            except OSError:
+                if os.path.exists(target):  # another writer stored it first
+                    return 0
+                raise
+            return sum(len(part) for part in parts)
+        finally:
+            _remove_quietly(temp)
+
+    def view(self, sha256, parts, path):
+        """Make path a hard link to the object; False when no link can be made there."""
+        for attempt in (1, 2):
+            temp = os.path.join(self.tmp, _writer())
+            try:
+                os.link(self.path_of(sha256), temp)
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+                self.put(sha256, parts)  # removed since it was stored (a gc of another run's objects)
+                continue
+            except OSError as error:
+                if error.errno in _CANNOT_LINK:
+                    return False
+                raise
+            try:
+                os.replace(temp, path)
+                return True
+            except OSError as error:
+                if error.errno in _CANNOT_LINK:
+                    return False
+                raise
+            finally:
+                _remove_quietly(temp)
+        return False
+
+
+def _remove_quietly(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 class _Pickler(pickle.Pickler):
@@ -691,12 +916,15 @@ def _record_path(path, run_dir):
     return relative.replace(os.sep, "/")
 
 
-def _load(path):
-    if path.endswith(".npy"):
+def _load(path, file_name=None):
+    """The value saved at path, in the format its file name says (file_name: the name it was saved
+    under, when a store keeps it under another, e.g. its sha256)."""
+    name = file_name or path
+    if name.endswith(".npy"):
         import numpy
 
         return numpy.load(path, allow_pickle=False)
-    if path.endswith(".pandas.pkl"):
+    if name.endswith(".pandas.pkl"):
         import pandas
 
         return pandas.read_pickle(path)
