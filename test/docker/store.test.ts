@@ -1,7 +1,7 @@
 /**
- * Container runs and the object store (issue 13): the host stores a run's artifacts after the run
- * ends, whether it ran locally or in containers, so one version's runs give the same artifact
- * sha256s and share the same objects. A local run, then the same version in a container and in
+ * Container runs and the object store (issue 13): the runtime writes a run's artifacts into the
+ * store (mounted into containers) and the host records them after the run, whether it ran locally
+ * or in containers, so one version's runs give the same artifact sha256s and share the same objects. A local run, then the same version in a container and in
  * containers step by step (--jobs 2), then one step again into the container run's directory
  * (whose artifacts are by then read-only hard links to objects): no new artifact bytes, every
  * object still hashes to its name with its owner and read-only mode, and lineage verify passes.
@@ -27,16 +27,10 @@ const ML_BASE_IMAGE = 'nb2prod-base/python-ml:bookworm';
 let engine: ContainerEngine | undefined;
 const repositories: string[] = [];
 
-after(async () => {
-  for (const repository of repositories) if (engine) await removeRepository(engine, repository);
-  await removeTempDirs();
-});
-
-it('local and container runs of one version store the same artifact objects once, and leave them intact', async (t) => {
-  engine = await requireEngine(t);
-  if (!engine) return;
+/** A temp workspace with the diamond notebook productionized; `ok` runs the CLI there and asserts exit 0. */
+async function productionizedDiamond(prefix: string) {
   const work = await tempDir();
-  const name = `store_${crypto.randomBytes(4).toString('hex')}`;
+  const name = `${prefix}_${crypto.randomBytes(4).toString('hex')}`;
   repositories.push(imageRepository(name));
   await fs.promises.writeFile(path.join(work, `${name}.ipynb`), notebookJson([...PYTHON_DIAMOND]));
   const out = path.join(work, 'pipeline');
@@ -46,6 +40,18 @@ it('local and container runs of one version store the same artifact objects once
   };
   // The base image is part of the generated Dockerfile: the same one for every run keeps one version.
   await ok(['productionize', `${name}.ipynb`, '--out', out, '--base-image', ML_BASE_IMAGE]);
+  return { work, name, out, ok };
+}
+
+after(async () => {
+  for (const repository of repositories) if (engine) await removeRepository(engine, repository);
+  await removeTempDirs();
+});
+
+it('local and container runs of one version store the same artifact objects once, and leave them intact', async (t) => {
+  engine = await requireEngine(t);
+  if (!engine) return;
+  const { work, name, out, ok } = await productionizedDiamond('store');
   const store = openObjectStore(objectStoreDir(work));
 
   await ok(['run', out, '--local', '--jobs', '1', '--run-id', 'local']);
@@ -97,16 +103,7 @@ it('local and container runs of one version store the same artifact objects once
 it('a container run writes its objects into the mounted store, and nothing else of the workspace is mounted', async (t) => {
   engine = await requireEngine(t);
   if (!engine) return;
-  const work = await tempDir();
-  const name = `storemount_${crypto.randomBytes(4).toString('hex')}`;
-  repositories.push(imageRepository(name));
-  await fs.promises.writeFile(path.join(work, `${name}.ipynb`), notebookJson([...PYTHON_DIAMOND]));
-  const out = path.join(work, 'pipeline');
-  const ok = async (args: string[]) => {
-    const r = await cli([...args, '--workspace', work], work);
-    assert.equal(r.code, 0, `${args.join(' ')}\n${r.err.join('\n')}`);
-  };
-  await ok(['productionize', `${name}.ipynb`, '--out', out, '--base-image', ML_BASE_IMAGE]);
+  const { work, name, out, ok } = await productionizedDiamond('storemount');
   const build = await buildPipeline({ dir: out, engine, baseImage: ML_BASE_IMAGE });
   assert.ok(build.status === 'succeeded' || build.status === 'up-to-date', build.error?.message);
   const dir = objectStoreDir(work);
