@@ -80,7 +80,7 @@ async function lineageCommand(args: ParsedArgs, ctx: CliContext): Promise<number
     if (json) print(traceJson(hits));
     else if (hits.length > 0) renderTraceText(hits).forEach((l) => ctx.out(l));
     if (hits.length === 0) {
-      if (!json) ctx.err(`nothing in the lineage store matches ${JSON.stringify(rest[0])} (an image id, an artifact path or sha256)`);
+      if (!json) ctx.err(`nothing in the lineage store matches ${JSON.stringify(rest[0])} (an image id or tag, a pushed reference, an artifact path or sha256)`);
       return EXIT.failed;
     }
     return EXIT.ok;

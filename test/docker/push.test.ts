@@ -4,9 +4,7 @@
  * anything any part of it prints is seen.
  */
 import assert from 'node:assert/strict';
-import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { after, before, test, TestContext } from 'node:test';
 import { buildPipeline } from '../../src/core/docker/build';
@@ -15,14 +13,10 @@ import { lastPushedDigest } from '../../src/core/docker/push';
 import { buildFactsOf, recordBuild, verifyStore, storePath } from '../../src/core/lineage';
 import { nb2prod } from '../helpers/cli';
 import { copyFixture, removeRepository, removeTempDirs, requireEngine, tempDir, testRepository } from './helpers';
+import { freePort, Registry, registryDigest, requireRegistryBinary, startRegistry, stopRegistry } from './registry';
 
 const SECRET = 's3cr3t-from-the-helper-do-not-print';
 const NAMESPACE = 'nb2prod-test';
-
-interface Registry {
-  port: number;
-  child: ChildProcess;
-}
 
 let registry: Registry | undefined;
 let engine: ContainerEngine | undefined;
@@ -38,55 +32,6 @@ after(async () => {
   }
   await removeTempDirs();
 });
-
-/** The registry binary, or undefined after skipping loudly (a failure in CI, which installs it). */
-function requireRegistryBinary(t: TestContext): boolean {
-  const found = spawnSync('sh', ['-c', 'command -v docker-registry'], { encoding: 'utf8' });
-  if (found.status === 0) return true;
-  const reason = 'docker-registry is not installed (Debian package docker-registry)';
-  if (process.env.CI === 'true') throw new Error(`push tests must run in CI: ${reason}`);
-  process.stderr.write(`\n!!! SKIPPING push test "${t.name}": ${reason}\n\n`);
-  t.skip(reason);
-  return false;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startRegistry(): Promise<Registry> {
-  const dir = await tempDir('nb2prod-registry-');
-  const port = await freePort();
-  const config = path.join(dir, 'config.yml');
-  await fs.promises.writeFile(
-    config,
-    ['version: 0.1', 'storage:', '  filesystem:', `    rootdirectory: ${path.join(dir, 'data')}`, 'http:', `  addr: 127.0.0.1:${port}`, ''].join('\n'),
-  );
-  // Its log goes to a file: the CLI runs through spawnSync, and a pipe nobody drains meanwhile
-  // would fill up and stall the registry mid-push.
-  const log = path.join(dir, 'registry.log');
-  const child = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', fs.openSync(log, 'w')] });
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
-    if (ok) return { port, child };
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill();
-  throw new Error(`docker-registry did not start on 127.0.0.1:${port}:\n${fs.readFileSync(log, 'utf8').slice(-4000)}`);
-}
-
-async function stopRegistry(r: Registry): Promise<void> {
-  if (r.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => r.child.once('exit', resolve));
-  r.child.kill();
-  await exited;
-}
 
 /** Engine and registry, or undefined when the test was skipped. */
 async function setup(t: TestContext): Promise<{ engine: ContainerEngine; registry: Registry } | undefined> {
@@ -136,15 +81,6 @@ function push(dir: string, ws: string, registryArg: string, env: NodeJS.ProcessE
   const tag = /^pushing (\S+)/m.exec(r.stderr)?.[1];
   if (tag) pushed.add(tag);
   return r;
-}
-
-/** What the registry says the manifest's digest is: the Docker-Content-Digest of a v2 manifest GET. */
-async function registryDigest(port: number, name: string, tag: string): Promise<string | null> {
-  const res = await fetch(`http://127.0.0.1:${port}/v2/${name}/manifests/${tag}`, {
-    headers: { Accept: 'application/vnd.docker.distribution.manifest.v2+json' },
-  });
-  assert.equal(res.status, 200, `the registry has ${name}:${tag}`);
-  return res.headers.get('docker-content-digest');
 }
 
 before(() => {

@@ -4,8 +4,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { latestPush, loadModel, openStore, recordPush, readSnapshot, snapshotPath, verifyStore, SNAPSHOT_EVERY, LineageStore } from '../../src/core/lineage';
-import { renderTreeText, treeJson } from '../../src/core/lineage/render';
+import { latestPush, loadModel, openStore, recordPush, readSnapshot, snapshotPath, trace, verifyStore, SNAPSHOT_EVERY, LineageStore } from '../../src/core/lineage';
+import { renderTraceText, renderTreeText, treeJson } from '../../src/core/lineage/render';
 
 const IMAGE = 'sha256:' + '9e'.repeat(32);
 const DIGEST = 'sha256:' + '5d'.repeat(32);
@@ -82,4 +82,17 @@ test('push entries survive the snapshot: a load through it sees what a full read
   const { model } = loadModel(store);
   assert.equal(JSON.stringify(treeJson(model)), full);
   assert.equal(model.get(ids.push)?.kind, 'push');
+});
+
+test('lineage trace: a pushed reference (by digest or tag) or the registry digest leads to the build, its version and steps', async () => {
+  const { store, ids } = await storeWithPush();
+  const { model } = loadModel(store, { strict: true, snapshot: false });
+  for (const query of [`127.0.0.1:5000/team/nb@${DIGEST}`, '127.0.0.1:5000/team/nb:cccccccccccc', DIGEST]) {
+    const hits = trace(model, query);
+    assert.equal(hits.length, 1, query);
+    assert.deepEqual([hits[0].match, hits[0].push?.id, hits[0].build?.id, hits[0].version?.id], ['image', ids.push, ids.build, ids.version]);
+    assert.match(renderTraceText(hits)[0], new RegExp(`^pushed 127\\.0\\.0\\.1:5000/team/nb@${DIGEST} {2}push ${ids.push.slice(0, 12)} `));
+  }
+  // Another registry's image of the same name is not this push.
+  assert.deepEqual(trace(model, `elsewhere.example.com/team/nb@${DIGEST}`), []);
 });

@@ -134,25 +134,43 @@ export async function pushPipeline(opts: PushOptions): Promise<PushOutcome> {
     );
   }
   const reference = `${opts.registry.prefix}/${imageName(manifest.slug)}:${context.hash.slice(0, 12)}`;
+  const pushed = await pushImage({ ...opts, imageId: image.id, reference });
+  return {
+    manifest,
+    imageId: image.id,
+    contextHash: context.hash,
+    registry: opts.registry.prefix,
+    reference,
+    ...pushed,
+    seconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** What pushing one local image needs: the pipeline's image and the serving image go the same way. */
+export interface ImagePushOptions extends Pick<PushOptions, 'engine' | 'registry' | 'env' | 'onProgress' | 'signal' | 'retryBudgetMs'> {
+  imageId: string;
+  /** `HOST[:PORT][/NAMESPACE]/name:tag`: the tag made for the push. */
+  reference: string;
+}
+
+export interface ImagePushed {
+  digest: string;
+  digestReference: string;
+  /** Where the credentials came from (never what they are). */
+  credentials: string;
+}
+
+/** Tags the image as `reference` and pushes it with the docker CLI's credentials; a failed push removes the tag again. */
+export async function pushImage(opts: ImagePushOptions): Promise<ImagePushed> {
   const credentials = await registryCredentials(opts.registry.host, opts.env, opts.signal);
-  opts.onProgress?.(`pushing ${reference} (credentials: ${credentials.source})`);
-  await opts.engine.tag(image.id, [reference]);
+  opts.onProgress?.(`pushing ${opts.reference} (credentials: ${credentials.source})`);
+  await opts.engine.tag(opts.imageId, [opts.reference]);
   try {
-    const digest = await pushBounded(opts, reference, credentials.auth);
-    return {
-      manifest,
-      imageId: image.id,
-      contextHash: context.hash,
-      registry: opts.registry.prefix,
-      reference,
-      digest,
-      digestReference: digestReference(reference, digest),
-      credentials: credentials.source,
-      seconds: (Date.now() - started) / 1000,
-    };
+    const digest = await pushBounded(opts, opts.reference, credentials.auth);
+    return { digest, digestReference: digestReference(opts.reference, digest), credentials: credentials.source };
   } catch (err) {
     // The tag was made only for this push; a failed one should not leave it behind.
-    await opts.engine.removeImage(reference).catch(() => undefined);
+    await opts.engine.removeImage(opts.reference).catch(() => undefined);
     throw err;
   }
 }
@@ -176,7 +194,7 @@ export async function lastPushedDigest(
  * The engine's push, given up when it keeps retrying: a registry that went away mid-push makes
  * the daemon retry each layer for about a minute, announcing only "Retrying in N seconds".
  */
-async function pushBounded(opts: PushOptions, reference: string, auth: Parameters<ContainerEngine['push']>[1]): Promise<string> {
+async function pushBounded(opts: ImagePushOptions, reference: string, auth: Parameters<ContainerEngine['push']>[1]): Promise<string> {
   const budget = opts.retryBudgetMs ?? RETRY_BUDGET_MS;
   const giveUp = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, giveUp.signal]) : giveUp.signal;

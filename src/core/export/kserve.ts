@@ -5,12 +5,10 @@
  * port and the health routes for the probes: no storageUri, no model format.
  */
 import * as path from 'path';
-import { loadModel, openStore } from '../lineage';
-import { assembleBundle } from '../serve/bundle';
+import { digestReference } from '../docker/reference';
+import { latestPush } from '../lineage';
 import { SERVE_LABELS, SERVE_PORT, writeServeDockerfile } from '../serve/image';
-import { notebookOfTarget, selectRun } from '../serve/select';
-import { resolveBaseImage, validateBaseImage } from '../generate/dockerfile';
-import { objectStoreDir, openObjectStore } from '../store/objects';
+import { openRunBundle, serveBaseImage } from '../serve/prepare';
 import { sha256 } from '../hash';
 import { exportYaml, writeAtomically } from './export';
 import { ImageSource, validateImageReference } from './image';
@@ -75,7 +73,7 @@ export interface KserveExportOptions {
   image?: string;
   /** Default `<pipeline dir>/<slug>.kserve.yaml`. */
   out?: string;
-  /** Base of the serving image whose tag is named when no --image is given; default the pipeline's. */
+  /** Base of the serving image named when no --image is given (its last pushed digest, else its local tag); default the pipeline's. */
   baseImage?: string;
   objectsDir?: string;
   env?: NodeJS.ProcessEnv;
@@ -98,10 +96,7 @@ export interface KserveExportResult {
 export async function exportKserve(opts: KserveExportOptions): Promise<KserveExportResult> {
   const ws = path.resolve(opts.workspaceDir);
   const env = opts.env ?? process.env;
-  const store = openStore(ws);
-  const { model } = loadModel(store, { strict: true });
-  const run = selectRun(model, await notebookOfTarget(ws, opts.target), opts.runId);
-  const bundle = await assembleBundle({ run, objects: openObjectStore(objectStoreDir(ws, env, opts.objectsDir)), workspaceDir: ws, records: () => store.read().records });
+  const { store, run, bundle } = await openRunBundle({ workspaceDir: ws, target: opts.target, runId: opts.runId, env, objectsDir: opts.objectsDir });
   try {
     let image: string;
     let source: ImageSource;
@@ -110,11 +105,19 @@ export async function exportKserve(opts: KserveExportOptions): Promise<KserveExp
       image = validateImageReference(opts.image);
       source = 'option';
     } else {
-      // The tag `nb2prod serve` gives this run's serving image: the same bundle, base and Dockerfile hash.
-      const base = opts.baseImage ? validateBaseImage(opts.baseImage) : bundle.baseImage ? validateBaseImage(bundle.baseImage) : resolveBaseImage({ env });
-      image = (await writeServeDockerfile(bundle.root, bundle.serve, base)).tag;
-      source = 'local';
-      warnings.push(`${image} is the local tag of the serving image (nb2prod serve builds it): a cluster cannot pull it. Push it to a registry and pass --image REF`);
+      // The hash `nb2prod serve` gives this run's serving image: the same bundle, base and Dockerfile.
+      const local = await writeServeDockerfile(bundle.root, bundle.serve, serveBaseImage(opts.baseImage, bundle, env));
+      const pushed = latestPush(store, (r) => r.serveId !== undefined && r.contextHash === local.hash);
+      if (pushed) {
+        image = validateImageReference(digestReference(pushed.reference, pushed.digest));
+        source = 'pushed';
+      } else {
+        image = local.tag;
+        source = 'local';
+        warnings.push(
+          `${image} is the local tag of the serving image (nb2prod serve builds it): a cluster cannot pull it. Push it with nb2prod push --serve --registry R, or pass --image REF`,
+        );
+      }
     }
     const document = inferenceService({ model: bundle.serve.model, image, runId: run.record.runId, version: bundle.version.id });
     const text = await exportYaml(

@@ -42,6 +42,6 @@ export { gitInfo } from './git';
 export type { GitInfo } from './git';
 export { artifactsFromRunJson } from './artifacts';
 export type { RunJson, RunArtifacts } from './artifacts';
-export { recordVersion, recordBuild, recordRun, recordPush, latestPush, recordExport, recordReproduction, recordServe, stableHash, tail } from './recording';
+export { recordVersion, recordBuild, recordRun, recordPush, latestPush, latestServe, recordExport, recordReproduction, recordServe, stableHash, tail } from './recording';
 export type { VersionFacts, BuildFacts, RunFacts, PushFacts, ExportFacts, ReproductionFacts, ServeFacts, RecordOptions } from './recording';
 export { buildFactsOf, exportFactsOf, pushFactsOf, runFactsOf, versionFactsOf } from './facts';

@@ -8,6 +8,7 @@
  * version belongs to the latest version of its notebook seen so far.
  */
 import type { ArtifactHash, BuildRecord, ExportRecord, LineageRecord, PushRecord, ReproductionRecord, RunRecord, ServeRecord, VersionRecord } from './records';
+import { digestReference } from '../docker/reference';
 import { entryOf, RecordEntry } from './scan';
 
 export interface NotebookNode {
@@ -291,6 +292,23 @@ export class LineageModel {
       if (node.kind !== 'serve') continue;
       const { image, imageId } = node.record;
       if (image === query || (bare.length >= 4 && /^[0-9a-f]+$/.test(bare) && (imageId ?? '').replace(/^sha256:/, '').startsWith(bare))) out.push(node);
+    }
+    return out.reverse();
+  }
+
+  /**
+   * Push records of an image reference as pushed: by digest (`HOST/.../name@sha256:...`), by tag,
+   * or the registry's digest alone (`sha256:` optional, prefix ok); newest first.
+   */
+  pushesOf(query: string): PushNode[] {
+    const bare = query.replace(/^sha256:/, '');
+    const byDigest = bare.length >= 4 && /^[0-9a-f]+$/.test(bare);
+    const out: PushNode[] = [];
+    for (const node of this.byId.values()) {
+      if (node.kind !== 'push') continue;
+      const { reference, digest } = node.record;
+      if (!digest) continue;
+      if (query === reference || query === digestReference(reference, digest) || (byDigest && digest.replace(/^sha256:/, '').startsWith(bare))) out.push(node);
     }
     return out.reverse();
   }

@@ -1,6 +1,6 @@
 /** Questions asked of the model: find by id prefix, diff two versions, trace an image or artifact back. */
 import { Nb2prodError } from '../errors';
-import type { BuildNode, LineageModel, LineageNode, RunNode, ServeNode, VersionNode } from './model';
+import type { BuildNode, LineageModel, LineageNode, PushNode, RunNode, ServeNode, VersionNode } from './model';
 import type { ArtifactHash, FileHash, VersionRecord } from './records';
 
 /** The record whose id is `prefix` or starts with it; an error names the candidates when ambiguous. */
@@ -116,6 +116,8 @@ export interface TraceHit {
   /** What matched: the image of a build, an artifact of a run, or a serving image (or local server) of a run's model. */
   match: 'image' | 'artifact' | 'serve';
   notebook: string;
+  /** The push when a pushed reference or registry digest matched; the rest is what it pushed. */
+  push?: PushNode;
   artifact?: ArtifactHash;
   serve?: ServeNode;
   run?: RunNode;
@@ -131,13 +133,14 @@ export interface TraceHit {
 const MIN_PREFIX = 4;
 
 /**
- * Trace an image id (`sha256:…` or bare, prefix ok), a serving image's tag, an artifact path
- * (workspace-relative) or an artifact sha256 (prefix ok) back to runs, builds, versions and
- * source cells. Newest hits first.
+ * Trace an image id (`sha256:…` or bare, prefix ok), a serving image's tag, a pushed reference
+ * (by digest or tag, or the registry's digest), an artifact path (workspace-relative) or an
+ * artifact sha256 (prefix ok) back to runs, builds, versions and source cells. Newest hits first.
  */
 export function trace(model: LineageModel, query: string): TraceHit[] {
   const q = query.trim();
   const hits: TraceHit[] = model.servesOfImage(q).map((s) => serveHit(model, s));
+  for (const push of model.pushesOf(q)) hits.push(pushHit(model, push));
   const bare = q.replace(/^sha256:/, '').toLowerCase();
   const hexQuery = /^[0-9a-f]+$/.test(bare) && bare.length >= MIN_PREFIX;
 
@@ -158,7 +161,17 @@ export function trace(model: LineageModel, query: string): TraceHit[] {
 }
 
 function tsOf(h: TraceHit): string {
-  return (h.serve ?? h.run ?? h.build ?? h.version)?.record.ts ?? '';
+  return (h.push ?? h.serve ?? h.run ?? h.build ?? h.version)?.record.ts ?? '';
+}
+
+/** What a push sent: a serving image leads through its serve record to the run; a pipeline image to its build. */
+function pushHit(model: LineageModel, push: PushNode): TraceHit {
+  const serveId = push.record.serveId;
+  const serve = serveId ? model.get(serveId) : undefined;
+  if (serve?.kind === 'serve') return { ...serveHit(model, serve), push };
+  if (push.build) return { ...imageHit(push.build), push };
+  const version = push.version;
+  return { match: 'image', notebook: push.record.notebook, push, version, steps: (version?.record.steps ?? []).map((s) => ({ name: s.name, cells: s.cells })) };
 }
 
 /** A served model: its run, and the steps (with their cells) that wrote each artifact it carries. */

@@ -225,19 +225,21 @@ function unstoredPreviousRun(store: LineageStore, objects: ObjectStore, notebook
 export interface PushFacts extends Omit<PushRecordInput, 'type' | 'notebook' | 'versionId' | 'buildId' | 'status' | 'notes'> {
   workspaceDir: string;
   notebookPath: string;
-  /** Defaults to the latest build that made `imageId` (and that build's version). */
+  /** Defaults to the latest build that made `imageId` (and that build's version); a serving image (`serveId`) has none. */
   buildId?: string;
+  /** Defaults to the build's version, else the notebook's latest; a serving image's push names its run's. */
+  versionId?: string;
 }
 
-/** Record a push that succeeded, under the build of its image. */
+/** Record a push that succeeded, under the build of its image (or the serve record of a serving image). */
 export async function recordPush(facts: PushFacts, options: RecordOptions = {}): Promise<PushRecord> {
   const ws = path.resolve(facts.workspaceDir);
   const store = options.store ?? openStore(ws);
   const notebook = workspaceRelative(ws, path.resolve(ws, facts.notebookPath));
-  const { workspaceDir: _w, notebookPath: _n, buildId: given, ...rest } = facts;
-  const build = given ? undefined : latestBuildOfImage(store, facts.imageId);
+  const { workspaceDir: _w, notebookPath: _n, buildId: given, versionId: givenVersion, ...rest } = facts;
+  const build = given || facts.serveId ? undefined : latestBuildOfImage(store, facts.imageId);
   const buildId = given ?? build?.id;
-  const versionId = build?.versionId ?? (buildId ? undefined : latestVersion(store, notebook)?.id);
+  const versionId = givenVersion ?? build?.versionId ?? (buildId ? undefined : latestVersion(store, notebook)?.id);
   const input: PushRecordInput = {
     type: 'push',
     ...(versionId ? { versionId } : {}),
@@ -300,6 +302,11 @@ export async function recordServe(facts: ServeFacts, options: RecordOptions = {}
   const { workspaceDir, ...rest } = facts;
   const store = options.store ?? openStore(path.resolve(workspaceDir));
   return (await store.append({ type: 'serve', ...rest })) as ServeRecord;
+}
+
+/** The most recent serve record that `match` accepts (searched from the end of the store). */
+export function latestServe(store: LineageStore, match: (record: ServeRecord) => boolean): ServeRecord | undefined {
+  return findLast(store, (r) => r.type === 'serve' && match(r)) as ServeRecord | undefined;
 }
 
 /** sha256 of a JSON value with object keys sorted, for plan hashes and the like. */

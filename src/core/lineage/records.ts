@@ -66,7 +66,10 @@ export interface RunRecordInput {
   runJson?: FileHash;
 }
 
-/** An image pushed to a registry; its parent is the build that made the image. Only pushes that succeeded are recorded. */
+/**
+ * An image pushed to a registry; its parent is the build that made the image, or for a serving
+ * image (`push --serve`) the serve record describing it. Only pushes that succeeded are recorded.
+ */
 export interface PushRecordInput {
   type: 'push';
   versionId?: string;
@@ -80,8 +83,10 @@ export interface PushRecordInput {
   /** `sha256:...` of the manifest the registry stored. */
   digest: string;
   imageId: string;
-  /** The pipeline content the image was built from (the build's context hash). */
+  /** The pipeline content the image was built from (the build's context hash); for a serving image, its hash (the serve record's). */
   contextHash: string;
+  /** For a serving image: the serve record that names its run, artifacts and cells (a parent). */
+  serveId?: string;
   seconds: number;
   /** Set when the line could not be read back in full. */
   notes?: string[];
@@ -131,6 +136,8 @@ export interface ServeRecordInput {
   local: boolean;
   /** The needed artifacts the bundle carries; `serve_calls` (the notebook's own calls) among them when recorded. */
   artifacts: { name: string; step: string; sha256: string }[];
+  /** False when the serving image was built to be pushed (`push --serve`) and no server was started. */
+  served?: false;
 }
 
 /** One artifact or metric of a reproduced run, against the run it reproduces. */

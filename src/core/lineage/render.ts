@@ -128,7 +128,10 @@ function runLines(model: LineageModel, run: RunNode, indent: string, lines: stri
 function serveLine(s: ServeNode): string {
   const r = s.record;
   const where = r.local ? 'local' : `${r.image ?? '-'}  image ${short(r.imageId)}`;
-  return [`serve ${short(s.id)}`, shortTime(r.ts), where, `model ${r.model}`, `${r.artifacts.length} artifact${r.artifacts.length === 1 ? '' : 's'}`].join('  ');
+  const parts = [`serve ${short(s.id)}`, shortTime(r.ts), where, `model ${r.model}`, `${r.artifacts.length} artifact${r.artifacts.length === 1 ? '' : 's'}`];
+  // An image built to be pushed: nothing was served.
+  if (r.served === false) parts.push('built to push, not served');
+  return parts.join('  ');
 }
 
 function serveJson(s: ServeNode): Record<string, unknown> {
@@ -142,6 +145,7 @@ function serveJson(s: ServeNode): Record<string, unknown> {
     image: r.image ?? null,
     imageId: r.imageId ?? null,
     hash: r.hash,
+    ...(r.served === false ? { served: false } : {}),
     ...(r.function ? { function: r.function } : {}),
     ...(r.cell ? { cell: r.cell } : {}),
     artifacts: r.artifacts,
@@ -239,6 +243,7 @@ function pushJson(p: PushNode): Record<string, unknown> {
     pushed: digestReference(r.reference, r.digest),
     image: r.imageId,
     contextHash: r.contextHash,
+    ...(r.serveId ? { serveId: r.serveId } : {}),
     seconds: r.seconds,
   };
 }
@@ -311,6 +316,7 @@ function fileLines(title: string, c: FileChanges, lines: string[]): void {
 export function renderTraceText(hits: TraceHit[]): string[] {
   const lines: string[] = [];
   for (const h of hits) {
+    if (h.push) lines.push(`pushed ${digestReference(h.push.record.reference, h.push.record.digest)}  push ${short(h.push.id)}  ${shortTime(h.push.record.ts)}`);
     if (h.match === 'serve' && h.serve) serveTraceLines(h.serve, lines);
     else if (h.match === 'artifact' && h.artifact) lines.push(`artifact ${h.artifact.path}  ${short(h.artifact.sha256)}  ${formatBytes(h.artifact.bytes)}`);
     else lines.push(`image ${short(h.build?.record.imageId)}`);
@@ -332,7 +338,8 @@ export function renderTraceText(hits: TraceHit[]): string[] {
 
 function serveTraceLines(s: ServeNode, lines: string[]): void {
   const r = s.record;
-  lines.push(`served ${r.local ? 'locally' : `image ${r.image ?? '-'}  ${short(r.imageId)}`}  model ${r.model}  run ${r.runId}`);
+  const what = r.served === false ? 'serving image' : r.local ? 'served locally' : 'served image';
+  lines.push(`${what}${r.local ? '' : ` ${r.image ?? '-'}  ${short(r.imageId)}`}  model ${r.model}  run ${r.runId}${r.served === false ? '  (built to push, not served)' : ''}`);
   lines.push(`  serve ${short(s.id)}  ${shortTime(r.ts)}`);
   for (const a of r.artifacts) lines.push(`    artifact ${a.name}  step ${a.step}  ${short(a.sha256)}`);
   if (!s.run) lines.push(`  run ${short(r.run)}  not in the store`);
@@ -343,6 +350,7 @@ export function traceJson(hits: TraceHit[]): { hits: unknown[] } {
     hits: hits.map((h) => ({
       match: h.match,
       notebook: h.notebook,
+      ...(h.push ? { push: pushJson(h.push) } : {}),
       ...(h.artifact ? { artifact: h.artifact } : {}),
       ...(h.serve ? { serve: serveJson(h.serve) } : {}),
       run: h.run ? { id: h.run.id, runId: h.run.record.runId, status: h.run.record.status, image: h.run.record.image ?? null, created: h.run.record.ts } : null,

@@ -11,7 +11,7 @@ import { CancelledError, Nb2prodError } from '../errors';
 import { removeLeftovers } from '../docker/build';
 import { collectContext, packContext } from '../docker/context';
 import { BuildError, ContainerEngine, EngineStreamError } from '../docker/engine';
-import { imageRepository } from '../docker/pipeline-dir';
+import { imageName, imageRepository } from '../docker/pipeline-dir';
 import { BuildEvent, BuildTracker } from '../docker/progress';
 import { commentText, labelValue, PIPELINE_UID, validateBaseImage } from '../generate/dockerfile';
 import { BUNDLE_DIR, CONTAINER_BUNDLE, ServeJson } from './bundle';
@@ -30,6 +30,11 @@ export const SERVE_LABELS = {
 
 export function artifactLabel(name: string): string {
   return `org.nb2prod.serve.artifact.${name}`;
+}
+
+/** The serving image's repository name without a registry: `<slug>-serve` (pushes put it under theirs). */
+export function serveImageName(slug: string): string {
+  return `${imageName(slug)}-serve`;
 }
 
 export function serveRepository(slug: string): string {

@@ -5,18 +5,37 @@ import { readManifest } from '../docker/pipeline-dir';
 import { Nb2prodError } from '../errors';
 import { workspaceRelative } from '../lineage/hashing';
 import type { LineageModel, RunNode } from '../lineage/model';
+import { readNotebookFile } from '../notebook/read';
 import { findRun } from '../reproduce/prepare';
 
-/** The workspace-relative notebook of a notebook path or a pipeline directory (its pipeline.json names the notebook). */
+/**
+ * The workspace-relative notebook of a notebook path or a pipeline directory (its pipeline.json
+ * names the notebook). Only a Python notebook has a serving function: another language is said
+ * here, before any run is looked for.
+ */
 export async function notebookOfTarget(workspaceDir: string, target: string): Promise<string> {
   const ws = path.resolve(workspaceDir);
   const abs = path.resolve(ws, target);
   const stat = await fs.promises.stat(abs).catch(() => undefined);
   if (!stat) throw new Nb2prodError(`${target} does not exist`, undefined, 'USAGE');
-  if (!stat.isDirectory()) return workspaceRelative(ws, abs);
+  if (!stat.isDirectory()) {
+    requirePython((await readNotebookFile(abs)).language, target);
+    return workspaceRelative(ws, abs);
+  }
   const manifest = await readManifest(abs);
+  requirePython(manifest.language, target);
   const { fromPipeline, path: given } = manifest.notebook;
   return workspaceRelative(ws, fromPipeline ? path.resolve(abs, fromPipeline) : path.resolve(ws, given));
+}
+
+function requirePython(language: string | undefined, target: string): void {
+  // An older pipeline.json may not say: the bundle's own checks then apply.
+  if (language === undefined || language === 'python') return;
+  throw new Nb2prodError(
+    `${target} is a ${language} notebook: only a Python notebook's run can be served (the serve tag is for Python notebooks)`,
+    undefined,
+    'NOT_SERVABLE',
+  );
 }
 
 export function selectRun(model: LineageModel, notebook: string, runQuery?: string): RunNode {

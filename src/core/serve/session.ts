@@ -14,13 +14,11 @@ import { createDockerEngine } from '../docker/dockerode-engine';
 import type { ContainerEngine, OutputStream } from '../docker/engine';
 import { lineSplitter } from '../docker/lines';
 import { collectContext } from '../docker/context';
-import { resolveBaseImage, validateBaseImage } from '../generate/dockerfile';
 import { CancelledError, Nb2prodError } from '../errors';
-import { loadModel, openStore, recordServe } from '../lineage';
-import { objectStoreDir, openObjectStore } from '../store/objects';
-import { assembleBundle, Bundle, CONTAINER_BUNDLE, ServeJson } from './bundle';
-import { ensureServeImage, SERVE_PORT, SkewError } from './image';
-import { notebookOfTarget, selectRun } from './select';
+import { recordServe } from '../lineage';
+import { Bundle, CONTAINER_BUNDLE, ServeJson } from './bundle';
+import { SERVE_PORT, SkewError } from './image';
+import { buildServeImage, openRunBundle, serveBaseImage, serveFacts } from './prepare';
 
 export interface ServeOptions {
   workspaceDir: string;
@@ -77,36 +75,14 @@ export async function startServe(options: ServeOptions): Promise<ServeSession> {
   const port = options.port ?? DEFAULT_SERVE_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Nb2prodError(`port ${port} is not a TCP port (0 to 65535; 0 picks a free one)`, undefined, 'USAGE');
 
-  const store = openStore(ws);
-  const { model, problems } = loadModel(store, { strict: true });
-  for (const p of problems) log(`warning: lineage store: ${p.message}`);
-  const notebook = await notebookOfTarget(ws, options.target);
-  const run = selectRun(model, notebook, options.runId);
-  const objects = openObjectStore(objectStoreDir(ws, env, options.objectsDir));
-  const bundle = await assembleBundle({ run, objects, workspaceDir: ws, records: () => store.read().records });
+  const { run, bundle } = await openRunBundle({ workspaceDir: ws, target: options.target, runId: options.runId, env, objectsDir: options.objectsDir, log });
   try {
     if (signal?.aborted) throw new CancelledError('Serve');
     log(`serving ${bundle.serve.function} of run ${run.record.runId} (${run.id}), version ${bundle.version.id}`);
     const server = options.local
       ? await startLocal(bundle, { python: options.python ?? env.NB2PROD_PYTHON ?? 'python3', env, host, port, log, signal })
-      : await startContainer(bundle, { engine: options.engine ?? createDockerEngine(env), baseImage: baseImageOf(options.baseImage, bundle, env), host, port, log, signal });
-    const record = await recordServe({
-      workspaceDir: ws,
-      versionId: bundle.version.id,
-      notebook: run.record.notebook,
-      run: run.id,
-      runId: run.record.runId,
-      model: bundle.serve.model,
-      ...(server.image ? { image: server.image.tag, imageId: server.image.id, baseImage: server.image.base } : {}),
-      hash: server.hash,
-      local: options.local === true,
-      function: bundle.serve.function,
-      cell: bundle.section.cell,
-      artifacts: [
-        ...bundle.serve.artifacts.map((a) => ({ name: a.name, step: a.step, sha256: a.sha256 })),
-        ...(bundle.serve.calls && bundle.section.calls ? [{ name: bundle.section.calls.artifact, step: bundle.section.calls.step, sha256: bundle.serve.calls.sha256 }] : []),
-      ],
-    }).catch((e: Error) => {
+      : await startContainer(bundle, { engine: options.engine ?? createDockerEngine(env), baseImage: serveBaseImage(options.baseImage, bundle, env), host, port, log, signal });
+    const record = await recordServe(serveFacts(ws, bundle, { hash: server.hash, local: options.local === true, image: server.image })).catch((e: Error) => {
       // The server runs all the same; say that this serving is not in the lineage.
       log(`warning: could not record the serving in the lineage: ${e.message}`);
       return undefined;
@@ -144,26 +120,9 @@ interface StartOptions {
   signal?: AbortSignal;
 }
 
-function baseImageOf(option: string | undefined, bundle: Bundle, env: NodeJS.ProcessEnv): string {
-  if (option) return validateBaseImage(option);
-  // The pipeline's own base (its Dockerfile's), so the server runs on what the steps ran on.
-  return bundle.baseImage ? validateBaseImage(bundle.baseImage) : resolveBaseImage({ env });
-}
-
 async function startContainer(bundle: Bundle, opts: StartOptions & { engine: ContainerEngine; baseImage: string }): Promise<Started> {
   const { engine, log, signal } = opts;
-  const image = await ensureServeImage({
-    root: bundle.root,
-    serve: bundle.serve,
-    baseImage: opts.baseImage,
-    engine,
-    signal,
-    onProgress: (event) => {
-      if (event.kind === 'step') log(`step ${event.step.index}/${event.step.total}: ${event.step.instruction}`);
-      else if (event.kind === 'log' && /skew guard/.test(event.line)) log(`  ${event.line}`);
-    },
-  });
-  log(image.reused ? `image ${image.tag} up to date (${image.imageId.replace(/^sha256:/, '').slice(0, 12)})` : `built ${image.tag}`);
+  const image = await buildServeImage(bundle, { engine, baseImage: opts.baseImage, log, signal });
   // The image holds everything now.
   await bundle.dispose();
   const port = opts.port === 0 ? await freePort(opts.host) : opts.port;
