@@ -520,11 +520,20 @@ def _find_saved(artifacts, run_dir, producer, wanted):
         folder = os.path.join(artifacts, run, producer)
         if os.path.join(artifacts, run) == run_dir or not os.path.isdir(folder):
             continue
+        when = _step_ran_at(folder)
         for file_name in os.listdir(folder):
             if wanted(file_name):
-                path = os.path.join(folder, file_name)
-                candidates.append((os.path.getmtime(path), path))
+                candidates.append((when, os.path.join(folder, file_name)))
     return max(candidates)[1] if candidates else None
+
+
+def _step_ran_at(folder):
+    """When the step wrote this folder: its step record's mtime. Not an artifact's: an artifact
+    in the object store is a hard link, and its mtime is that of the run that first stored it."""
+    try:
+        return os.path.getmtime(os.path.join(folder, _STEP_RECORD))
+    except OSError:
+        return os.path.getmtime(folder)
 
 
 # The global generators of random and numpy carry on from step to step in one process, as from

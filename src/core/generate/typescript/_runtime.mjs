@@ -362,10 +362,22 @@ function findArtifact(run, producer, name) {
   for (const other of readdirSync(run.args.artifacts)) {
     const path = join(run.args.artifacts, other, file);
     if (!existsSync(path)) continue;
-    const mtime = statSync(path).mtimeMs;
+    const mtime = stepRanAt(join(run.args.artifacts, other, producer));
     if (!best || mtime > best.mtime) best = { mtime, path };
   }
   return best?.path;
+}
+
+/**
+ * When the step wrote this folder: its step record's mtime. Not an artifact's: an artifact in the
+ * object store is a hard link, and its mtime is that of the run that first stored it.
+ */
+function stepRanAt(folder) {
+  try {
+    return statSync(join(folder, STEP_RECORD)).mtimeMs;
+  } catch {
+    return statSync(folder).mtimeMs;
+  }
 }
 
 /**
