@@ -10,6 +10,7 @@ import { digestReference } from '../core/docker/reference';
 import type { ArtifactHash, FileHash, ReproductionEntry } from '../core/lineage';
 import { Command, ItemFlag, ItemType } from './constants';
 import { EXPORT_TARGET_LABELS } from './publishOps';
+import type { Endpoint } from './serveOps';
 
 /** One workspace folder's model. */
 export interface LineageSource {
@@ -31,18 +32,30 @@ export type LineageElement =
   | { type: 'artifact'; source: LineageSource; run: RunNode; artifact: ArtifactHash }
   | { type: 'metric'; source: LineageSource; run: RunNode; name: string; value: unknown }
   | { type: 'reproduction'; source: LineageSource; run: RunNode; node: ReproductionNode }
-  | { type: 'difference'; source: LineageSource; reproduction: ReproductionNode; entry: ReproductionEntry };
+  | { type: 'difference'; source: LineageSource; reproduction: ReproductionNode; entry: ReproductionEntry }
+  | { type: 'endpoint'; source: LineageSource; run: RunNode; endpoint: Endpoint };
 
 export class LineageTreeProvider implements vscode.TreeDataProvider<LineageElement>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LineageElement | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private sources: LineageSource[] = [];
+  /** Endpoints running now (Serve Model), shown under the run they serve. */
+  private endpoints: Endpoint[] = [];
   /** Injected clock so relative times are testable. */
   now: () => number = Date.now;
 
   setSources(sources: LineageSource[]): void {
     this.sources = sources;
     this.changed.fire(undefined);
+  }
+
+  setEndpoints(endpoints: Endpoint[]): void {
+    this.endpoints = endpoints;
+    this.changed.fire(undefined);
+  }
+
+  private endpointsOf(source: LineageSource, run: RunNode): Endpoint[] {
+    return this.endpoints.filter((e) => e.workspaceDir === source.folder && e.runRecordId === run.id);
   }
 
   getChildren(element?: LineageElement): LineageElement[] {
@@ -88,7 +101,8 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const steps = source.model.steps(run).map((step) => ({ type: 'step' as const, source, run, step }));
         const metrics = Object.entries(run.record.metrics ?? {}).map(([name, value]) => ({ type: 'metric' as const, source, run, name, value }));
         const reproductions = run.reproductions.map((node) => ({ type: 'reproduction' as const, source, run, node }));
-        return [...steps, ...metrics, ...reproductions];
+        const endpoints = this.endpointsOf(source, run).map((endpoint) => ({ type: 'endpoint' as const, source, run, endpoint }));
+        return [...endpoints, ...steps, ...metrics, ...reproductions];
       }
       case 'reproduction':
         return differences(element.node).map((entry) => ({ type: 'difference' as const, source, reproduction: element.node, entry }));
@@ -183,8 +197,9 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
       case 'run': {
         const r = e.node.record;
         const hasChildren = (r.steps?.length ?? 0) + (r.artifacts?.length ?? 0) + Object.keys(r.metrics ?? {}).length + e.node.reproductions.length > 0;
-        const item = new vscode.TreeItem(`Run ${r.runId}`, hasChildren ? collapsed : none);
-        item.description = [r.status, r.local ? 'local' : 'container', this.ago(r.ts)].join(' · ');
+        const serving = this.endpointsOf(e.source, e.node).length > 0;
+        const item = new vscode.TreeItem(`Run ${r.runId}`, serving ? vscode.TreeItemCollapsibleState.Expanded : hasChildren ? collapsed : none);
+        item.description = [r.status, r.local ? 'local' : 'container', serving ? 'serving' : '', this.ago(r.ts)].filter(Boolean).join(' · ');
         item.iconPath = statusIcon(r.status);
         item.tooltip = markdown([
           `**Run** \`${r.runId}\` ${r.status}`,
@@ -196,7 +211,7 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
           row('Record', r.id),
           r.error ? '\n```\n' + r.error + '\n```' : '',
         ]);
-        item.contextValue = ItemType.run;
+        item.contextValue = ItemType.run + (r.status === 'succeeded' ? ItemFlag.succeeded : '');
         return item;
       }
       case 'push': {
@@ -286,6 +301,23 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         item.contextValue = ItemType.reproduction;
         return item;
       }
+      case 'endpoint': {
+        const { session, local } = e.endpoint;
+        const item = new vscode.TreeItem(session.url, none);
+        item.description = ['serving', session.model, local ? 'local Python' : 'container'].join(' · ');
+        item.iconPath = new vscode.ThemeIcon('radio-tower', new vscode.ThemeColor('testing.iconPassed'));
+        item.tooltip = markdown([
+          `**Endpoint** of \`${session.model}\`, run \`${session.runId}\``,
+          '',
+          row('URL', session.url),
+          row('API docs', session.docsUrl),
+          row('Where', local ? 'local Python' : `image ${session.image ?? '-'}`),
+          row('Started', e.endpoint.started),
+        ]);
+        item.command = { command: Command.endpointActions, title: 'Endpoint Actions', arguments: [e.endpoint.id] };
+        item.contextValue = ItemType.endpoint;
+        return item;
+      }
       case 'difference': {
         const d = e.entry;
         const item = new vscode.TreeItem(d.kind === 'metric' ? `metric ${d.name}` : d.name, none);
@@ -337,6 +369,8 @@ function elementId(e: LineageElement): string {
       return `${base}${e.node.id}`;
     case 'difference':
       return `${base}${e.reproduction.id}/${e.entry.kind}/${e.entry.name}`;
+    case 'endpoint':
+      return `${base}${e.run.id}/endpoint/${e.endpoint.id}`;
   }
 }
 
