@@ -235,7 +235,7 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
       }
       case 'export': {
         const r = e.node.record;
-        const target = EXPORT_TARGET_LABELS[r.target] ?? r.target;
+        const target = r.target === 'kserve' ? 'KServe' : (EXPORT_TARGET_LABELS[r.target] ?? r.target);
         const item = new vscode.TreeItem(target, none);
         item.description = [path.posix.basename(r.file), this.ago(r.ts)].join(' · ');
         item.iconPath = new vscode.ThemeIcon('export');

@@ -3,8 +3,10 @@
 # No registry is reachable, so instead of pulling we debootstrap a minimal Debian with
 # mmdebstrap and `docker import` it. The mirror comes from this machine's apt configuration.
 #
-#   python:3.11-slim                  Debian's python3 (3.11) + pip + venv: the default base
+#   python:3.11-slim                  Debian's python3 (3.11) + pip + venv + FastAPI/uvicorn: the default base
 #   nb2prod-base/python-ml:bookworm   the same + numpy, pandas, scikit-learn, joblib
+# The Python images carry the web stack `nb2prod serve` images need (nothing can pip-install it
+# offline); an image built before that is rebuilt.
 #   node:20-slim                      Node.js 20 for TypeScript pipelines
 set -euo pipefail
 
@@ -58,12 +60,16 @@ fi
 
 # Debootstraps a minimal root with the given packages and imports it as an image.
 #   build_image TAG "PACKAGES" [extra --change lines...]
+# An image that is present is kept unless `present_check` (a shell command run in it) fails.
 build_image() {
   local tag="$1" packages="$2"
   shift 2
   if docker image inspect "$tag" >/dev/null 2>&1; then
-    echo "base-image.sh: $tag present"
-    return
+    if [ -z "$present_check" ] || docker run --rm --network none "$tag" sh -c "$present_check" >/dev/null 2>&1; then
+      echo "base-image.sh: $tag present"
+      return
+    fi
+    echo "base-image.sh: $tag lacks what the tests need ($present_check fails): rebuilding"
   fi
   echo "base-image.sh: building $tag (takes a minute or two)"
   local started=$SECONDS
@@ -91,12 +97,15 @@ python_changes=(
   --change 'ENV PIP_DISABLE_PIP_VERSION_CHECK=1'
   --change 'CMD ["python3"]'
 )
-python_packages="python3,python3-pip,python3-venv,python-is-python3,ca-certificates"
+python_packages="python3,python3-pip,python3-venv,python-is-python3,ca-certificates,python3-fastapi,python3-uvicorn"
 
 extra_hooks=()
+present_check='python3 -c "import fastapi, uvicorn"'
 build_image python:3.11-slim "$python_packages" "${python_changes[@]}"
 build_image nb2prod-base/python-ml:bookworm \
   "$python_packages,python3-numpy,python3-pandas,python3-sklearn,python3-joblib" "${python_changes[@]}"
+
+present_check=''
 
 # Node: Debian bookworm ships Node.js 18, so a `node:20-slim` tag over Debian's package would
 # lie. When the host runs Node 20 (its distribution is self-contained apart from glibc and

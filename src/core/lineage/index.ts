@@ -17,6 +17,8 @@ export type {
   ReproductionEntry,
   ReproductionRecord,
   ReproductionRecordInput,
+  ServeRecord,
+  ServeRecordInput,
   StoredFields,
   VersionRecord,
   VersionRecordInput,
@@ -25,7 +27,7 @@ export { openStore, storePath, LineageReader, STORE_DIR, STORE_FILE } from './st
 export type { LineageStore, ReadResult, ReadNewResult, StoreOptions } from './store';
 export type { LineageProblem } from './parse';
 export { LineageModel, foldRecords } from './model';
-export type { NotebookNode, VersionNode, BuildNode, RunNode, PushNode, ExportNode, ReproductionNode, StepNode, LineageNode } from './model';
+export type { NotebookNode, VersionNode, BuildNode, RunNode, PushNode, ExportNode, ReproductionNode, ServeNode, StepNode, LineageNode } from './model';
 export { LiveLineage, loadModel, SNAPSHOT_EVERY } from './live';
 export type { LiveOptions } from './live';
 export { readSnapshot, snapshotPath, SNAPSHOT_FILE, SNAPSHOT_FORMAT } from './snapshot';
@@ -40,6 +42,6 @@ export { gitInfo } from './git';
 export type { GitInfo } from './git';
 export { artifactsFromRunJson } from './artifacts';
 export type { RunJson, RunArtifacts } from './artifacts';
-export { recordVersion, recordBuild, recordRun, recordPush, latestPush, recordExport, recordReproduction, stableHash, tail } from './recording';
-export type { VersionFacts, BuildFacts, RunFacts, PushFacts, ExportFacts, ReproductionFacts, RecordOptions } from './recording';
+export { recordVersion, recordBuild, recordRun, recordPush, latestPush, recordExport, recordReproduction, recordServe, stableHash, tail } from './recording';
+export type { VersionFacts, BuildFacts, RunFacts, PushFacts, ExportFacts, ReproductionFacts, ServeFacts, RecordOptions } from './recording';
 export { buildFactsOf, exportFactsOf, pushFactsOf, runFactsOf, versionFactsOf } from './facts';

@@ -1,12 +1,13 @@
 /**
  * The lineage model: records folded into Notebook → Version → Build / Run / Export → Step → Artifact / Metric,
- * Build → Push (an image pushed to a registry), and Run → Reproduction (the run run again and compared).
+ * Build → Push (an image pushed to a registry), Run → Reproduction (the run run again and compared)
+ * and Run → Serve (the run's model served).
  *
  * Folding is incremental (`apply` takes only new records), so a tree can refresh on each appended
  * line. Records arrive in file order, which is time order: a build or run that does not name its
  * version belongs to the latest version of its notebook seen so far.
  */
-import type { ArtifactHash, BuildRecord, ExportRecord, LineageRecord, PushRecord, ReproductionRecord, RunRecord, VersionRecord } from './records';
+import type { ArtifactHash, BuildRecord, ExportRecord, LineageRecord, PushRecord, ReproductionRecord, RunRecord, ServeRecord, VersionRecord } from './records';
 import { entryOf, RecordEntry } from './scan';
 
 export interface NotebookNode {
@@ -54,6 +55,8 @@ export interface RunNode {
   inferredVersion: boolean;
   /** Times this run was run again and compared (`nb2prod reproduce`). */
   reproductions: ReproductionNode[];
+  /** Times its model was served (`nb2prod serve`), oldest first. */
+  serves: ServeNode[];
 }
 
 export interface PushNode {
@@ -90,6 +93,17 @@ export interface ReproductionNode {
   reproduction?: RunNode;
 }
 
+/** The model of a run served (`nb2prod serve`): in a serving image or by a local server. */
+export interface ServeNode {
+  kind: 'serve';
+  id: string;
+  ts: string;
+  readonly record: ServeRecord;
+  /** The run served; undefined when its record is not in the store. */
+  run?: RunNode;
+  version?: VersionNode;
+}
+
 export interface StepNode {
   name: string;
   status?: string;
@@ -100,7 +114,7 @@ export interface StepNode {
   artifacts: ArtifactHash[];
 }
 
-export type LineageNode = VersionNode | BuildNode | RunNode | PushNode | ExportNode | ReproductionNode;
+export type LineageNode = VersionNode | BuildNode | RunNode | PushNode | ExportNode | ReproductionNode | ServeNode;
 
 export interface ModelIssue {
   id: string;
@@ -145,6 +159,7 @@ export class LineageModel {
       else if (e.type === 'push') this.addPush(e);
       else if (e.type === 'export') this.addExport(e);
       else if (e.type === 'reproduction') this.addReproduction(e);
+      else if (e.type === 'serve') this.addServe(e);
     }
     return changed;
   }
@@ -257,6 +272,29 @@ export class LineageModel {
     this.byId.set(r.id, node);
   }
 
+  private addServe(r: RecordEntry): void {
+    // The header does not name the run: parse the record (serves are few, like reproductions).
+    const record = r.record as ServeRecord;
+    const run = this.byId.get(record.run);
+    if (run?.kind !== 'run') this.issues.push({ id: r.id, message: `serve ${r.id} names run ${record.run || '(none)'}, which is not in the store` });
+    const served = run?.kind === 'run' ? run : undefined;
+    const node = new Serve(r, served, served?.version ?? this.versionFor(r.id, r.versionId, this.notebook(r.notebook)).version);
+    served?.serves.push(node);
+    this.byId.set(r.id, node);
+  }
+
+  /** Serve records whose image id or tag starts with `query` (`sha256:` optional), newest first. */
+  servesOfImage(query: string): ServeNode[] {
+    const bare = query.replace(/^sha256:/, '');
+    const out: ServeNode[] = [];
+    for (const node of this.byId.values()) {
+      if (node.kind !== 'serve') continue;
+      const { image, imageId } = node.record;
+      if (image === query || (bare.length >= 4 && /^[0-9a-f]+$/.test(bare) && (imageId ?? '').replace(/^sha256:/, '').startsWith(bare))) out.push(node);
+    }
+    return out.reverse();
+  }
+
   /** The build a run or push names, and its version (the build's, unless the record names one). */
   private buildFor(r: RecordEntry, what: string, nb: NotebookNode): { build?: BuildNode; version?: VersionNode; inferred: boolean } {
     let build: BuildNode | undefined;
@@ -345,6 +383,7 @@ class Export extends EntryNode<ExportRecord> implements ExportNode {
 class Run extends EntryNode<RunRecord> implements RunNode {
   readonly kind = 'run';
   readonly reproductions: ReproductionNode[] = [];
+  readonly serves: ServeNode[] = [];
   constructor(
     entry: RecordEntry,
     readonly version: VersionNode | undefined,
@@ -373,6 +412,17 @@ class Reproduction extends EntryNode<ReproductionRecord> implements Reproduction
     entry: RecordEntry,
     readonly original: RunNode | undefined,
     readonly reproduction: RunNode | undefined,
+  ) {
+    super(entry);
+  }
+}
+
+class Serve extends EntryNode<ServeRecord> implements ServeNode {
+  readonly kind = 'serve';
+  constructor(
+    entry: RecordEntry,
+    readonly run: RunNode | undefined,
+    readonly version: VersionNode | undefined,
   ) {
     super(entry);
   }

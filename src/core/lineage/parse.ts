@@ -21,7 +21,7 @@ export interface ParsedChunk {
   tail?: { line: number; bytes: number };
 }
 
-const TYPES = new Set(['version', 'build', 'run', 'push', 'export', 'reproduction', 'gc']);
+const TYPES = new Set(['version', 'build', 'run', 'push', 'export', 'reproduction', 'gc', 'serve']);
 
 /** Parse the complete lines in `buf`; `firstLine` is the 1-based number of its first line. */
 export function parseChunk(buf: Buffer, firstLine: number): ParsedChunk {

@@ -1,6 +1,6 @@
 /** Questions asked of the model: find by id prefix, diff two versions, trace an image or artifact back. */
 import { Nb2prodError } from '../errors';
-import type { BuildNode, LineageModel, LineageNode, RunNode, VersionNode } from './model';
+import type { BuildNode, LineageModel, LineageNode, RunNode, ServeNode, VersionNode } from './model';
 import type { ArtifactHash, FileHash, VersionRecord } from './records';
 
 /** The record whose id is `prefix` or starts with it; an error names the candidates when ambiguous. */
@@ -113,26 +113,31 @@ function sameList(a: string[], b: string[]): boolean {
 }
 
 export interface TraceHit {
-  /** What matched: the image of a build, or an artifact of a run. */
-  match: 'image' | 'artifact';
+  /** What matched: the image of a build, an artifact of a run, or a serving image (or local server) of a run's model. */
+  match: 'image' | 'artifact' | 'serve';
   notebook: string;
   artifact?: ArtifactHash;
+  serve?: ServeNode;
   run?: RunNode;
   build?: BuildNode;
   version?: VersionNode;
-  /** The step that wrote the artifact (or, for an image, every step) with its source cells. */
+  /**
+   * The step that wrote the artifact (for an image, every step; for a served model, the steps
+   * that wrote what it carries) with its source cells.
+   */
   steps: { name: string; cells: { index: number; id: string }[] }[];
 }
 
 const MIN_PREFIX = 4;
 
 /**
- * Trace an image id (`sha256:…` or bare, prefix ok), an artifact path (workspace-relative) or an
- * artifact sha256 (prefix ok) back to runs, builds, versions and source cells. Newest hits first.
+ * Trace an image id (`sha256:…` or bare, prefix ok), a serving image's tag, an artifact path
+ * (workspace-relative) or an artifact sha256 (prefix ok) back to runs, builds, versions and
+ * source cells. Newest hits first.
  */
 export function trace(model: LineageModel, query: string): TraceHit[] {
   const q = query.trim();
-  const hits: TraceHit[] = [];
+  const hits: TraceHit[] = model.servesOfImage(q).map((s) => serveHit(model, s));
   const bare = q.replace(/^sha256:/, '').toLowerCase();
   const hexQuery = /^[0-9a-f]+$/.test(bare) && bare.length >= MIN_PREFIX;
 
@@ -153,7 +158,17 @@ export function trace(model: LineageModel, query: string): TraceHit[] {
 }
 
 function tsOf(h: TraceHit): string {
-  return (h.run ?? h.build ?? h.version)?.record.ts ?? '';
+  return (h.serve ?? h.run ?? h.build ?? h.version)?.record.ts ?? '';
+}
+
+/** A served model: its run, and the steps (with their cells) that wrote each artifact it carries. */
+function serveHit(model: LineageModel, serve: ServeNode): TraceHit {
+  const run = serve.run;
+  const version = serve.version;
+  const build = run?.build ?? (run?.record.image ? latestBuildOfImage(model, run.record.image, version) : undefined);
+  const wrote = new Set(serve.record.artifacts.map((a) => a.step));
+  const steps = (version?.record.steps ?? []).filter((s) => wrote.has(s.name)).map((s) => ({ name: s.name, cells: s.cells }));
+  return { match: 'serve', notebook: serve.record.notebook, serve, run, build, version, steps };
 }
 
 function imageHit(build: BuildNode): TraceHit {

@@ -27,6 +27,8 @@ import type {
   ReproductionRecordInput,
   RunRecord,
   RunRecordInput,
+  ServeRecord,
+  ServeRecordInput,
   VersionRecord,
 } from './records';
 
@@ -277,6 +279,17 @@ export async function recordReproduction(facts: ReproductionFacts, options: Reco
   const { workspaceDir, ...rest } = facts;
   const store = options.store ?? openStore(path.resolve(workspaceDir));
   return (await store.append({ type: 'reproduction', ...rest })) as ReproductionRecord;
+}
+
+export interface ServeFacts extends Omit<ServeRecordInput, 'type'> {
+  workspaceDir: string;
+}
+
+/** Record a model served from a run (its parent); the record names the image and every artifact hash it carries. */
+export async function recordServe(facts: ServeFacts, options: RecordOptions = {}): Promise<ServeRecord> {
+  const { workspaceDir, ...rest } = facts;
+  const store = options.store ?? openStore(path.resolve(workspaceDir));
+  return (await store.append({ type: 'serve', ...rest })) as ServeRecord;
 }
 
 /** sha256 of a JSON value with object keys sorted, for plan hashes and the like. */

@@ -92,7 +92,7 @@ export interface ExportRecordInput {
   type: 'export';
   versionId?: string;
   notebook: string;
-  target: 'kfp' | 'argo';
+  target: 'kfp' | 'argo' | 'kserve';
   /** The written file, workspace-relative (`../` when outside the workspace). */
   file: string;
   sha256: string;
@@ -101,6 +101,36 @@ export interface ExportRecordInput {
   image: string;
   /** Where that reference came from: --image, the last push, or the local build tag. */
   imageSource: 'option' | 'pushed' | 'local';
+}
+
+/**
+ * A model served from a run's artifacts (`nb2prod serve`): the serving image (or a local server)
+ * and the hash of every artifact it carries. Its parent is the run; `lineage trace <image>` walks
+ * from here to the run, its version and the cells.
+ */
+export interface ServeRecordInput {
+  type: 'serve';
+  versionId?: string;
+  notebook: string;
+  /** Lineage record id of the run served (the parent). */
+  run: string;
+  /** The run's id (its artifacts directory name): what every response names as the model version. */
+  runId: string;
+  /** The pipeline's slug, the model name the server answers to. */
+  model: string;
+  /** The serving function and the `serve` cell that defines it. */
+  function?: string;
+  cell?: { index: number; id: string };
+  /** `nb2prod/<slug>-serve:<hash>`; absent for a local server. */
+  image?: string;
+  imageId?: string;
+  /** The image's base, for a container. */
+  baseImage?: string;
+  /** sha256 of the serving bundle (package, artifacts, serve.json) and its Dockerfile. */
+  hash: string;
+  local: boolean;
+  /** The needed artifacts the bundle carries; `serve_calls` (the notebook's own calls) among them when recorded. */
+  artifacts: { name: string; step: string; sha256: string }[];
 }
 
 /** One artifact or metric of a reproduced run, against the run it reproduces. */
@@ -157,7 +187,15 @@ export interface GcRecordInput {
   keepDays: number;
 }
 
-export type RecordInput = VersionRecordInput | BuildRecordInput | RunRecordInput | PushRecordInput | ExportRecordInput | ReproductionRecordInput | GcRecordInput;
+export type RecordInput =
+  | VersionRecordInput
+  | BuildRecordInput
+  | RunRecordInput
+  | PushRecordInput
+  | ExportRecordInput
+  | ReproductionRecordInput
+  | GcRecordInput
+  | ServeRecordInput;
 
 /** What the store adds to every record. */
 export interface StoredFields {
@@ -179,3 +217,4 @@ export type PushRecord = PushRecordInput & StoredFields;
 export type ExportRecord = ExportRecordInput & StoredFields;
 export type ReproductionRecord = ReproductionRecordInput & StoredFields;
 export type GcRecord = GcRecordInput & StoredFields;
+export type ServeRecord = ServeRecordInput & StoredFields;

@@ -1,6 +1,6 @@
 /** Text and JSON views of the model, diffs, traces and verify results (what the CLI prints). */
 import { digestReference } from '../docker/reference';
-import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, ReproductionNode, RunNode, VersionNode } from './model';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, ReproductionNode, RunNode, ServeNode, VersionNode } from './model';
 import type { FileChanges, TraceHit, VersionDiff } from './queries';
 import type { VerifyResult } from './verify';
 
@@ -122,6 +122,30 @@ function runLines(model: LineageModel, run: RunNode, indent: string, lines: stri
     for (const a of s.artifacts) lines.push(`${indent}    artifact ${a.path}  ${short(a.sha256)}  ${formatBytes(a.bytes)}`);
   }
   for (const x of run.reproductions) lines.push(`${indent}  ${reproductionLine(x)}`);
+  for (const s of run.serves) lines.push(`${indent}  ${serveLine(s)}`);
+}
+
+function serveLine(s: ServeNode): string {
+  const r = s.record;
+  const where = r.local ? 'local' : `${r.image ?? '-'}  image ${short(r.imageId)}`;
+  return [`serve ${short(s.id)}`, shortTime(r.ts), where, `model ${r.model}`, `${r.artifacts.length} artifact${r.artifacts.length === 1 ? '' : 's'}`].join('  ');
+}
+
+function serveJson(s: ServeNode): Record<string, unknown> {
+  const r = s.record;
+  return {
+    id: s.id,
+    created: r.ts,
+    model: r.model,
+    runId: r.runId,
+    local: r.local,
+    image: r.image ?? null,
+    imageId: r.imageId ?? null,
+    hash: r.hash,
+    ...(r.function ? { function: r.function } : {}),
+    ...(r.cell ? { cell: r.cell } : {}),
+    artifacts: r.artifacts,
+  };
 }
 
 function reproductionLine(x: ReproductionNode): string {
@@ -241,6 +265,7 @@ function runJson(model: LineageModel, run: RunNode): Record<string, unknown> {
     ...(r.error ? { error: r.error } : {}),
     ...(r.notes ? { notes: r.notes } : {}),
     ...(run.reproductions.length > 0 ? { reproductions: run.reproductions.map(reproductionJson) } : {}),
+    ...(run.serves.length > 0 ? { serves: run.serves.map(serveJson) } : {}),
   };
 }
 
@@ -286,7 +311,8 @@ function fileLines(title: string, c: FileChanges, lines: string[]): void {
 export function renderTraceText(hits: TraceHit[]): string[] {
   const lines: string[] = [];
   for (const h of hits) {
-    if (h.match === 'artifact' && h.artifact) lines.push(`artifact ${h.artifact.path}  ${short(h.artifact.sha256)}  ${formatBytes(h.artifact.bytes)}`);
+    if (h.match === 'serve' && h.serve) serveTraceLines(h.serve, lines);
+    else if (h.match === 'artifact' && h.artifact) lines.push(`artifact ${h.artifact.path}  ${short(h.artifact.sha256)}  ${formatBytes(h.artifact.bytes)}`);
     else lines.push(`image ${short(h.build?.record.imageId)}`);
     if (h.run) lines.push(`  run ${short(h.run.id)}  ${h.run.record.status}  ${shortTime(h.run.record.ts)}  ${h.run.record.image ? `image ${short(h.run.record.image)}` : 'local'}`);
     if (h.build) lines.push(`  build ${short(h.build.id)}  ${h.build.record.status}  ${shortTime(h.build.record.ts)}  image ${short(h.build.record.imageId)}`);
@@ -294,10 +320,22 @@ export function renderTraceText(hits: TraceHit[]): string[] {
       const v = h.version.record;
       lines.push(`  version ${short(h.version.id)}  ${shortTime(v.ts)}  nb ${short(v.notebookHash)}${v.git ? `  git ${v.git.commit.slice(0, 8)}${v.git.dirty ? ' (dirty)' : ''}` : ''}`);
     } else lines.push('  version unknown');
+    // What a served model was trained on: the version's data files.
+    if (h.match === 'serve') for (const d of h.version?.record.data ?? []) lines.push(`    data ${d.path}  ${short(d.sha256)}  ${formatBytes(d.bytes)}`);
     lines.push(`  notebook ${h.notebook}`);
     for (const s of h.steps) lines.push(`    step ${s.name}  ${cellsText(s.cells)}`);
+    const cell = h.serve?.record.cell;
+    if (cell) lines.push(`    serve ${[h.serve!.record.function, cellsText([cell])].filter(Boolean).join('  ')}`);
   }
   return lines;
+}
+
+function serveTraceLines(s: ServeNode, lines: string[]): void {
+  const r = s.record;
+  lines.push(`served ${r.local ? 'locally' : `image ${r.image ?? '-'}  ${short(r.imageId)}`}  model ${r.model}  run ${r.runId}`);
+  lines.push(`  serve ${short(s.id)}  ${shortTime(r.ts)}`);
+  for (const a of r.artifacts) lines.push(`    artifact ${a.name}  step ${a.step}  ${short(a.sha256)}`);
+  if (!s.run) lines.push(`  run ${short(r.run)}  not in the store`);
 }
 
 export function traceJson(hits: TraceHit[]): { hits: unknown[] } {
@@ -306,9 +344,12 @@ export function traceJson(hits: TraceHit[]): { hits: unknown[] } {
       match: h.match,
       notebook: h.notebook,
       ...(h.artifact ? { artifact: h.artifact } : {}),
+      ...(h.serve ? { serve: serveJson(h.serve) } : {}),
       run: h.run ? { id: h.run.id, runId: h.run.record.runId, status: h.run.record.status, image: h.run.record.image ?? null, created: h.run.record.ts } : null,
       build: h.build ? { id: h.build.id, image: h.build.record.imageId ?? null, status: h.build.record.status, created: h.build.record.ts } : null,
-      version: h.version ? { id: h.version.id, hash: h.version.record.notebookHash, created: h.version.record.ts, git: h.version.record.git ?? null } : null,
+      version: h.version
+        ? { id: h.version.id, hash: h.version.record.notebookHash, created: h.version.record.ts, git: h.version.record.git ?? null, ...(h.match === 'serve' ? { data: h.version.record.data ?? [] } : {}) }
+        : null,
       steps: h.steps,
     })),
   };

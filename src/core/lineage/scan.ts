@@ -72,7 +72,7 @@ const OPTIONAL: { key: 'versionId' | 'buildId' | 'status'; open: Buffer }[] = [
 const PREV_OPEN = lit(',"prev":"');
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const TYPES: Record<string, RecordType> = { version: 'version', build: 'build', run: 'run', push: 'push', export: 'export', reproduction: 'reproduction', gc: 'gc' };
+const TYPES: Record<string, RecordType> = { version: 'version', build: 'build', run: 'run', push: 'push', export: 'export', reproduction: 'reproduction', gc: 'gc', serve: 'serve' };
 
 class EagerEntry implements RecordEntry {
   readonly id: string;
@@ -166,6 +166,7 @@ export class LazyEntry implements RecordEntry {
         nondeterministic: [],
       };
     if (this.type === 'gc') return { ...base, notebook: '', type: 'gc', pruned: [], bytes: 0, keepRuns: 0, keepDays: 0 };
+    if (this.type === 'serve') return { ...base, type: 'serve', versionId: this.versionId, run: '', runId: '', model: '', hash: '', local: true, artifacts: [] };
     if (this.type === 'export') return { ...base, type: 'export', versionId: this.versionId, target: 'kfp', file: '', sha256: '', bytes: 0, image: '', imageSource: 'local' };
     return { ...base, type: 'run', versionId: this.versionId, buildId: this.buildId, runId: '', local: true, params: {}, steps: [], artifacts: [], metrics: {}, status: (this.status ?? 'failed') as 'failed', error: note };
   }

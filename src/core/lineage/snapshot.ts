@@ -118,7 +118,7 @@ interface Encoded {
   /** Notebook paths, ids and statuses that several entries name, each once. */
   strings: string[];
   ids: string[];
-  /** One letter per entry: v, b, r, p, e or x (reproduction). */
+  /** One letter per entry: v, b, r, p, e, x (reproduction), g (gc) or s (serve). */
   types: string;
   ts: string[];
   notebook: number[];
@@ -135,8 +135,8 @@ interface Encoded {
   problems: LineageProblem[];
 }
 
-const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e', reproduction: 'x', gc: 'g' };
-const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export', x: 'reproduction', g: 'gc' };
+const TYPE_LETTER: Record<RecordType, string> = { version: 'v', build: 'b', run: 'r', push: 'p', export: 'e', reproduction: 'x', gc: 'g', serve: 's' };
+const LETTER_TYPE: Record<string, RecordType> = { v: 'version', b: 'build', r: 'run', p: 'push', e: 'export', x: 'reproduction', g: 'gc', s: 'serve' };
 
 function encode(s: Snapshot): Encoded {
   const strings: string[] = [];

@@ -246,11 +246,13 @@ function writeAll(fd: number, buf: Buffer): void {
   while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done);
 }
 
-/** A record's parents: its version and build, or for a reproduction the two runs it compares. */
+/** A record's parents: its version and build, for a reproduction the two runs it compares, for a serve the run. */
 function parentsOf(input: RecordInput): string[] {
   const ids =
     input.type === 'reproduction'
       ? [input.original, input.reproduction]
-      : [input.type !== 'version' && input.type !== 'gc' ? input.versionId : undefined, input.type === 'run' || input.type === 'push' ? input.buildId : undefined];
+      : input.type === 'serve'
+        ? [input.run]
+        : [input.type !== 'version' && input.type !== 'gc' ? input.versionId : undefined, input.type === 'run' || input.type === 'push' ? input.buildId : undefined];
   return ids.filter((p): p is string => typeof p === 'string' && p !== '');
 }
