@@ -120,7 +120,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       return runCommand(e, r.local ? { local: true, params: r.params } : { image: r.image, params: r.params });
     },
     [Command.copyImageId]: async (e: LineageElement) => {
-      if (e.type !== 'build' || !e.node.record.imageId) return;
+      if ((e.type !== 'build' && e.type !== 'serve') || !e.node.record.imageId) return;
       return copy(e.node.record.imageId);
     },
     [Command.copyReference]: async (e: LineageElement) => {

@@ -5,7 +5,7 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, ReproductionNode, RunNode, StepNode, VersionNode } from '../core/lineage';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, ReproductionNode, RunNode, ServeNode, StepNode, VersionNode } from '../core/lineage';
 import { digestReference } from '../core/docker/reference';
 import type { ArtifactHash, FileHash, ReproductionEntry } from '../core/lineage';
 import { Command, ItemFlag, ItemType } from './constants';
@@ -33,7 +33,8 @@ export type LineageElement =
   | { type: 'metric'; source: LineageSource; run: RunNode; name: string; value: unknown }
   | { type: 'reproduction'; source: LineageSource; run: RunNode; node: ReproductionNode }
   | { type: 'difference'; source: LineageSource; reproduction: ReproductionNode; entry: ReproductionEntry }
-  | { type: 'endpoint'; source: LineageSource; run: RunNode; endpoint: Endpoint };
+  | { type: 'endpoint'; source: LineageSource; run: RunNode; endpoint: Endpoint }
+  | { type: 'serve'; source: LineageSource; run: RunNode; node: ServeNode };
 
 export class LineageTreeProvider implements vscode.TreeDataProvider<LineageElement>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LineageElement | undefined>();
@@ -102,7 +103,8 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const metrics = Object.entries(run.record.metrics ?? {}).map(([name, value]) => ({ type: 'metric' as const, source, run, name, value }));
         const reproductions = run.reproductions.map((node) => ({ type: 'reproduction' as const, source, run, node }));
         const endpoints = this.endpointsOf(source, run).map((endpoint) => ({ type: 'endpoint' as const, source, run, endpoint }));
-        return [...endpoints, ...steps, ...metrics, ...reproductions];
+        const serves = [...run.serves].reverse().map((node) => ({ type: 'serve' as const, source, run, node }));
+        return [...endpoints, ...steps, ...metrics, ...reproductions, ...serves];
       }
       case 'reproduction':
         return differences(element.node).map((entry) => ({ type: 'difference' as const, source, reproduction: element.node, entry }));
@@ -196,7 +198,7 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
       }
       case 'run': {
         const r = e.node.record;
-        const hasChildren = (r.steps?.length ?? 0) + (r.artifacts?.length ?? 0) + Object.keys(r.metrics ?? {}).length + e.node.reproductions.length > 0;
+        const hasChildren = (r.steps?.length ?? 0) + (r.artifacts?.length ?? 0) + Object.keys(r.metrics ?? {}).length + e.node.reproductions.length + e.node.serves.length > 0;
         const serving = this.endpointsOf(e.source, e.node).length > 0;
         const item = new vscode.TreeItem(`Run ${r.runId}`, serving ? vscode.TreeItemCollapsibleState.Expanded : hasChildren ? collapsed : none);
         item.description = [r.status, r.local ? 'local' : 'container', serving ? 'serving' : '', this.ago(r.ts)].filter(Boolean).join(' · ');
@@ -318,6 +320,26 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         item.contextValue = ItemType.endpoint;
         return item;
       }
+      case 'serve': {
+        const r = e.node.record;
+        const item = new vscode.TreeItem(r.local ? 'Served locally' : `Served from ${r.image ?? short(r.imageId)}`, none);
+        item.description = [r.local ? 'local Python' : short(r.imageId), `${r.artifacts.length} artifact${r.artifacts.length === 1 ? '' : 's'}`, this.ago(r.ts)].filter(Boolean).join(' · ');
+        item.iconPath = new vscode.ThemeIcon('radio-tower');
+        item.tooltip = markdown([
+          `**Served** as model \`${r.model}\` from run \`${r.runId}\``,
+          '',
+          r.function ? row('Function', `${r.function}${r.cell ? ` (cell ${r.cell.index + 1})` : ''}`) : '',
+          row('Where', r.local ? 'local Python' : `image ${r.image ?? '-'}`),
+          r.imageId ? row('Image ID', r.imageId) : '',
+          r.baseImage ? row('Base image', r.baseImage) : '',
+          row('Bundle hash', r.hash),
+          ...r.artifacts.map((a) => row(`Artifact ${a.name}`, `${a.step}, ${short(a.sha256)}`)),
+          row('Recorded', r.ts),
+          row('Record', r.id),
+        ]);
+        item.contextValue = ItemType.serve + (r.imageId ? ItemFlag.image : '');
+        return item;
+      }
       case 'difference': {
         const d = e.entry;
         const item = new vscode.TreeItem(d.kind === 'metric' ? `metric ${d.name}` : d.name, none);
@@ -371,6 +393,8 @@ function elementId(e: LineageElement): string {
       return `${base}${e.reproduction.id}/${e.entry.kind}/${e.entry.name}`;
     case 'endpoint':
       return `${base}${e.run.id}/endpoint/${e.endpoint.id}`;
+    case 'serve':
+      return `${base}${e.node.id}`;
   }
 }
 

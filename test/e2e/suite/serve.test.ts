@@ -2,7 +2,8 @@
  * Serve Model in a real VS Code: the churn fixture is productionized and run locally, then its
  * run is served with the configured Python (local mode: no Docker needed). The status bar item
  * appears, a real HTTP POST /predict answers, the endpoint is under its run in the Lineage tree
- * with the `serve` record lineage got, and Stop removes the item and ends the endpoint.
+ * with the `serve` record lineage got, and Stop removes the item and ends the endpoint (the record
+ * stays under the run).
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
@@ -122,6 +123,11 @@ describe('serve model', function () {
     await assert.rejects(predict(served.url, { tenure: 1, monthly_charges: 20, contract: 'one-year' }), 'the endpoint answers no more');
     const after = lineageTree.getChildren(await runElement('serve_churn.ipynb', run.recordId));
     assert.ok(!after.some((e) => e.type === 'endpoint'), 'the endpoint left the tree');
+    // The serve record stays under the run: what was served, from which artifacts.
+    const history = after.find((e) => e.type === 'serve');
+    assert.ok(history, 'the serve record is under its run');
+    assert.strictEqual(lineageTree.getTreeItem(history).label, 'Served locally');
+    assert.match(String(lineageTree.getTreeItem(history).description), /^local Python · \d+ artifacts? · just now$/);
   });
 
   it('says so when a notebook has no run to serve', async () => {
