@@ -74,7 +74,8 @@ export class Endpoints implements vscode.Disposable {
     const session = await startServe({
       workspaceDir: target.workspaceDir,
       target: target.uri.fsPath,
-      runId,
+      // The record id, not the run id: two notebooks' runs may share a run id.
+      runId: run.id,
       port: request.port,
       local: request.local,
       python: settings.pythonPath || undefined,
