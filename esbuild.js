@@ -41,11 +41,11 @@ const plainBuiltins = {
 };
 
 /**
- * The runtimes generated packages carry (`_runtime.py`, `_runtime.mjs`) are real files under
+ * The runtimes generated packages carry (`_runtime.py`, `_runtime.mjs`, the server `_serve.py`) are real files under
  * src/core/generate, so they can be read, linted and run as what they are; the bundles hold
  * their text. test/runtime-files.js gives unit tests (compiled by tsc) the same text.
  */
-const RUNTIME_FILE = /[\\/]src[\\/]core[\\/]generate[\\/](?:.*[\\/])?_runtime\.[^\\/.]+$/;
+const RUNTIME_FILE = /[\\/]src[\\/]core[\\/]generate[\\/](?:.*[\\/])?_(?:runtime|serve)\.[^\\/.]+$/;
 const runtimeText = {
   name: 'runtime-text',
   setup(build) {

@@ -14,8 +14,9 @@ import { exportSpec } from './cli/export';
 import { pushSpec } from './cli/push';
 import { reproduceSpec } from './cli/reproduce';
 import { checkoutSpec, gcSpec } from './cli/store';
+import { serveSpec } from './cli/serve';
 
-export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, reproduceSpec, pushSpec, exportSpec, lineageSpec, checkoutSpec, gcSpec];
+export const COMMANDS: CommandSpec[] = [planSpec, productionizeSpec, buildSpec, runSpec, reproduceSpec, pushSpec, serveSpec, exportSpec, lineageSpec, checkoutSpec, gcSpec];
 
 export async function main(argv: string[], ctx: CliContext): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {

@@ -17,6 +17,7 @@ const ROLE_TEXT: Record<Exclude<CellRole, 'step'>, { icon: string; text: string;
   metrics: { icon: 'graph', text: 'metrics', tooltip: 'Metrics recorded with each run' },
   imports: { icon: 'package', text: 'imports', tooltip: 'Imports, repeated in every step that uses them' },
   functions: { icon: 'symbol-function', text: 'shared functions', tooltip: 'Functions and classes shared by all steps' },
+  serve: { icon: 'broadcast', text: 'serving function', tooltip: 'The function that serves the model (nb2prod serve)' },
 };
 
 const REFRESH_DEBOUNCE_MS = 300;

@@ -14,6 +14,7 @@ const SECTIONS: Section[] = [
   { title: 'Parallel steps (run --jobs)', module: './jobs', fn: 'benchJobs' },
   { title: 'Object store (checkout)', module: './store', fn: 'benchStore' },
   { title: 'Three million rows (python -m beside the notebook as a script)', module: './rows', fn: 'benchRows' },
+  { title: 'Serving (python -m <pkg>._serve: HTTP beside predict in-process)', module: './serve', fn: 'benchServe' },
 ];
 
 async function main(): Promise<void> {

@@ -62,6 +62,43 @@ export interface DefinitionInfo {
   selfCalls?: [caller: string, callee: string][];
   /** How many lines of the cell's `body` came before the definition: where it ran. Optional. */
   bodyLine?: number;
+  /** A function's parameters with their annotations (a serving function's input fields). Optional. */
+  signature?: ParameterInfo[];
+  /** A class's bases, decorators and annotated fields (a TypedDict or dataclass as a serving input). Optional. */
+  classShape?: ClassShape;
+}
+
+export interface ParameterInfo {
+  name: string;
+  kind: 'positional' | 'keyword-only' | 'var-positional' | 'var-keyword';
+  /** The annotation's source text. */
+  annotation?: string;
+  hasDefault: boolean;
+}
+
+export interface ClassShape {
+  /** Base expressions' source text (`TypedDict`, `typing.TypedDict`). */
+  bases: string[];
+  /** Decorator expressions' source text without `@` (`dataclass`, `dataclasses.dataclass(frozen=True)`). */
+  decorators: string[];
+  fields: { name: string; annotation: string; hasDefault: boolean }[];
+}
+
+/** What a literal argument says about its shape: `{"age": 3}` has keys; `[{...}]` has items. */
+export interface ArgumentShape {
+  type: string;
+  /** A dict literal's string keys -> the JSON type of each value (`any` when not a literal). */
+  keys?: Record<string, string>;
+  /** A list literal's dict elements, each as `keys`. */
+  items?: Record<string, string>[];
+}
+
+/** A call of a module-level name whose arguments include literal shapes (`predict({"age": 3})`), anywhere in the cell. */
+export interface LiteralCall {
+  callee: string;
+  line: number;
+  positional: ArgumentShape[];
+  keywords: Record<string, ArgumentShape>;
 }
 
 export interface DefinitionEffects {
@@ -119,6 +156,8 @@ export interface CellAnalysis {
   calls?: CallSite[];
   /** Method calls on received values the mutating-method list does not know (a notebook class's may change them). Optional. */
   methodCalls?: MethodCall[];
+  /** Calls with literal dict/keyword arguments, for a serving function's fields from the notebook's example calls. Optional. */
+  literalCalls?: LiteralCall[];
   /** Names bound by module-level `global` statements inside functions (a function that writes a global). */
   globalWrites: string[];
   /** Requirement specifiers from `%pip install` / `!pip install` lines (`pandas==2.1`, `scikit-learn`). */

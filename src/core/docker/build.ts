@@ -130,7 +130,7 @@ export async function pipelineContext(dir: string, baseImage?: string): Promise<
  * After an abort the daemon stops the build and removes the step's container on its own, but
  * asynchronously; make sure it is gone before we report, so nothing is left behind.
  */
-async function removeLeftovers(engine: ContainerEngine, started: string[]): Promise<void> {
+export async function removeLeftovers(engine: ContainerEngine, started: string[]): Promise<void> {
   if (!started.length) return;
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {

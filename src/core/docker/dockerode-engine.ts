@@ -183,8 +183,12 @@ class DockerodeEngine implements ContainerEngine {
       AttachStdout: true,
       AttachStderr: true,
       Tty: false,
+      ...(options.ports?.length ? { ExposedPorts: Object.fromEntries(options.ports.map((p) => [`${p.container}/tcp`, {}])) } : {}),
       HostConfig: {
         Mounts: options.mounts.map((m) => ({ Type: 'bind', Source: m.source, Target: m.target, ReadOnly: !!m.readOnly })),
+        ...(options.ports?.length
+          ? { PortBindings: Object.fromEntries(options.ports.map((p) => [`${p.container}/tcp`, [{ HostIp: p.hostIp, HostPort: String(p.host) }]])) }
+          : {}),
       },
     });
     try {
@@ -226,6 +230,16 @@ class DockerodeEngine implements ContainerEngine {
       // 404: already gone; 409: the daemon is removing it itself.
       const status = (err as { statusCode?: number }).statusCode;
       if (status !== 404 && status !== 409) throw err;
+    }
+  }
+
+  async stopContainer(id: string, seconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: seconds });
+    } catch (err) {
+      // 304: already stopped; 404: gone.
+      const status = (err as { statusCode?: number }).statusCode;
+      if (status !== 304 && status !== 404) throw err;
     }
   }
 }

@@ -79,6 +79,15 @@ export interface EngineRunOptions {
   env?: Record<string, string>;
   mounts: Mount[];
   labels?: Record<string, string>;
+  /** Container TCP ports published on the host (a server: `nb2prod serve`). */
+  ports?: PublishedPort[];
+}
+
+export interface PublishedPort {
+  container: number;
+  host: number;
+  /** The host interface, e.g. 127.0.0.1 so only this machine can connect. */
+  hostIp: string;
 }
 
 export type OutputStream = 'stdout' | 'stderr';
@@ -118,6 +127,11 @@ export interface ContainerEngine {
   listContainers(label?: string): Promise<string[]>;
   /** Force-removes a container; one that is already gone is not an error. */
   removeContainer(id: string): Promise<void>;
+  /**
+   * Asks a running container to stop (SIGTERM, then SIGKILL after `seconds`), so a server finishes
+   * what it is answering; one that is already stopped or gone is not an error.
+   */
+  stopContainer(id: string, seconds: number): Promise<void>;
 }
 
 /** The engine cannot be reached: one message that names the address and how to point elsewhere. */

@@ -88,7 +88,7 @@ export async function exportYaml(document: Record<string, unknown>, header: stri
   return `# ${commentText(header)}\n${stringify(document, { aliasDuplicateObjects: false, lineWidth: 0 })}`;
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
+export async function writeAtomically(file: string, text: string): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   await fs.promises.writeFile(tmp, text);

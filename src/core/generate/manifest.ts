@@ -1,6 +1,6 @@
 /** pipeline.json: what was generated from which notebook, with the hash of every file. */
 import { sha256 } from '../hash';
-import type { Plan } from '../plan/model';
+import type { Plan, ServePlan } from '../plan/model';
 import { touchesState } from '../plan/state';
 import type { GeneratedFile } from './files';
 
@@ -42,6 +42,36 @@ export interface PipelineManifest {
   files: Record<string, string>;
   /** Data files and local modules copied from beside the notebook -> sha256. */
   data: Record<string, string>;
+  /** The serve cell's function (issue 14): what serving binds and how it is called. */
+  serve?: ServeManifest;
+}
+
+export interface ServeManifest {
+  function: string;
+  /** The module that defines it and bind(): `<pkg>.serving`. */
+  module: string;
+  cell: { index: number; id: string };
+  form: ServePlan['form'];
+  fields: ServePlan['fields'];
+  fieldsFrom: ServePlan['fieldsFrom'];
+  needs: ServePlan['needs'];
+  /** Pipeline parameters it reads (serving.py starts from their defaults; bind() may set a run's values). */
+  params: string[];
+  calls: ServePlan['calls'];
+}
+
+export function serveManifest(serve: ServePlan, packageName: string): ServeManifest {
+  return {
+    function: serve.function,
+    module: `${packageName}.serving`,
+    cell: serve.cell,
+    form: serve.form,
+    fields: serve.fields,
+    fieldsFrom: serve.fieldsFrom,
+    needs: serve.needs,
+    params: serve.params,
+    calls: serve.calls,
+  };
 }
 
 export function buildManifest(
@@ -76,5 +106,6 @@ export function buildManifest(
     edges: plan.steps.flatMap((s) => s.after.map((a) => [a, s.name] as [string, string])),
     files: Object.fromEntries(opts.files.map((f) => [f.path, sha256(f.content)])),
     data: opts.copies,
+    ...(plan.serve ? { serve: serveManifest(plan.serve, opts.packageName) } : {}),
   };
 }

@@ -48,6 +48,11 @@ export interface Step {
    * replayed before a later step that runs without this one (`--only`, `--from`).
    */
   settings?: string[];
+  /**
+   * The step calls the notebook's serving function: its calls are recorded and saved as the
+   * step's `serve_calls` output (in `outputs`). `cell`: the step's first cell that reads it.
+   */
+  serveCalls?: { function: string; cell: number };
   diagnostics: Diagnostic[];
   /** The code per source cell, in order (the generator marks where each cell starts). */
   bodies: CellBody[];
@@ -81,7 +86,35 @@ export interface Plan {
   /** Requirement lines from %pip/!pip (specifiers), and modules imported anywhere. */
   /** `optional`: modules only ever imported where a handler covers their absence (not installed). */
   requirements: { pins: string[]; modules: string[]; optional?: string[] };
+  /** The `serve` cell's function (issue 14), when the notebook has one. */
+  serve?: ServePlan;
   diagnostics: Diagnostic[];
+}
+
+/** The output name under which a step saves the calls it made of the serving function. */
+export const SERVE_CALLS_ARTIFACT = 'serve_calls';
+
+export type ServeFieldType = 'number' | 'integer' | 'string' | 'boolean' | 'array' | 'object' | 'any';
+
+export interface ServePlan {
+  /** The function's name (a Python identifier, from the notebook's code). */
+  function: string;
+  cell: StepCell;
+  /** `record`: one dict (or keyword fields) per call; `rows`: a list of dicts per call. */
+  form: 'record' | 'rows';
+  fields: { name: string; type: ServeFieldType }[];
+  fieldsFrom: 'hints' | 'calls' | 'none';
+  /** Step values it reads (directly or through notebook functions), by the step whose output is bound. */
+  needs: { name: string; step: string }[];
+  /** Pipeline parameters it reads: the serving module starts from their defaults. */
+  params: string[];
+  /** The step that records the notebook's own calls, null when the notebook never calls it. */
+  calls: { step: string; artifact: string } | null;
+  /** The function's definition and the notebook functions it calls that the shared module does not hold, in notebook order. */
+  definitions: DefinitionInfo[];
+  /** Names it (or those definitions) take from the shared module: functions, classes, setup values. */
+  sharedUses: string[];
+  imports: ImportInfo[];
 }
 
 /** A step with its source and nothing resolved yet: the planner fills in the data flow. */

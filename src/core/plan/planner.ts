@@ -12,6 +12,7 @@ import { SlugRegistry } from '../tags/slug';
 import { combineCells, CombinedCells, LocatedName } from './combine';
 import { newStep, type Plan, type Step } from './model';
 import { orderSteps } from './order';
+import { planServe } from './serve';
 
 /** Module attributes whose value in a step module differs from the notebook's. */
 const NOTEBOOK_GLOBALS = ['__file__', '__name__'];
@@ -36,7 +37,8 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     return { index: a.cell.index, id: a.cell.id, analysis: expectingFailure, raisesException: true };
   };
 
-  const prelude = combineCells(assignment.cells.filter((a) => a.role === 'imports' || a.role === 'functions').map(analysisOf));
+  // The serve cell defines a function as a functions cell does: steps may call it like any other.
+  const prelude = combineCells(assignment.cells.filter((a) => a.role === 'imports' || a.role === 'functions' || a.role === 'serve').map(analysisOf));
   const paramCells = combineCells(assignment.cells.filter((a) => a.role === 'parameters').map(analysisOf));
   const metricCells = combineCells(assignment.cells.filter((a) => a.role === 'metrics').map(analysisOf));
   const params = literalParams(paramCells, diagnostics);
@@ -198,6 +200,23 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     addUnique(byName.get(producer)!.metrics, ref.name);
     addUnique(byName.get(producer)!.outputs, ref.name);
   }
+  const serve = planServe(
+    {
+      language: notebook.language,
+      serveCells: assignment.cells.filter((a) => a.role === 'serve'),
+      definitionsOf: (cell) => (prelude.definitions as (DefinitionInfo & { cell: number })[]).filter((d) => d.cell === cell),
+      literalCalls: [...analyses.values()].flatMap((a) => a.literalCalls ?? []),
+      definitionByName,
+      importByName,
+      starImports,
+      sharedNames,
+      params,
+      lastProducer,
+      isShared,
+      steps: drafts.map((d) => ({ step: d.step, uses: d.combined.uses })),
+    },
+    diagnostics,
+  );
   for (const { step } of drafts) for (const input of step.inputs) addUnique(byName.get(input.from)!.outputs, input.name);
   // A shared-module value changed in place through a function call (`CALLS.append` in a helper)
   // is returned by the step that changed it, which must import it to return it.
@@ -238,6 +257,7 @@ export function buildPlan(notebook: Notebook, analyzer: CellAnalyzer): Plan {
     sharedCode: [...prelude.bodies, ...paramCells.bodies.filter(() => paramCells.defines.some((n) => !(n in params)))],
     ...(sharedSettings.length ? { sharedSettings } : {}),
     requirements: { pins: [...new Set(requirementPins)], modules: [...new Set(allImports.flatMap((i) => i.modules))].sort(), optional: onlyOptional(allImports) },
+    ...(serve ? { serve } : {}),
     diagnostics,
   };
 }

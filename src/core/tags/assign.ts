@@ -74,7 +74,8 @@ function byNbdev(cells: readonly NotebookCell[]): Assignment {
     if (directives.has('default_exp')) label = directives.get('default_exp') || label;
     const exported = ['export', 'exports', 'exporti'].some((d) => directives.has(d));
     const tags = parseCellTags(cell.tags);
-    out.push(exported ? { cell, role: 'step', step: label, tags } : { cell, role: 'skip', tags });
+    if (tags.role === 'serve') out.push({ cell, role: 'serve', tags });
+    else out.push(exported ? { cell, role: 'step', step: label, tags } : { cell, role: 'skip', tags });
   }
   return {
     strategy: 'nbdev',

@@ -3,7 +3,7 @@
  * Tags are data from the notebook: they are only ever parsed here, and names leave this
  * module as labels; `slug.ts` turns them into identifiers.
  */
-export type CellRole = 'step' | 'skip' | 'imports' | 'functions' | 'parameters' | 'metrics';
+export type CellRole = 'step' | 'skip' | 'imports' | 'functions' | 'parameters' | 'metrics' | 'serve';
 
 export interface CellTags {
   role: CellRole;
@@ -15,6 +15,8 @@ export interface CellTags {
   after: string[];
   resources: Record<string, string>;
   image?: string;
+  /** `serve:NAME`: the function of a `serve` cell that serves the model, when the cell defines several. */
+  serveName?: string;
   /** `raises-exception` (nbclient's): the notebook expects the cell to fail and runs on after it. */
   raisesException: boolean;
   /** Tags we do not know; kept for a notice, never an error (notebooks carry many tags). */
@@ -31,10 +33,12 @@ const ROLE_TAGS: Record<string, CellRole> = {
   'pipeline-parameters': 'parameters',
   metrics: 'metrics',
   'pipeline-metrics': 'metrics',
+  // Defines the function that serves the model (issue 14): not a step; steps may call it.
+  serve: 'serve',
 };
 
 /** Roles that take the cell out of the step flow win over a step tag on the same cell. */
-const ROLE_PRIORITY: CellRole[] = ['skip', 'parameters', 'metrics', 'imports', 'functions'];
+const ROLE_PRIORITY: CellRole[] = ['skip', 'serve', 'parameters', 'metrics', 'imports', 'functions'];
 
 export function parseCellTags(tags: readonly string[]): CellTags {
   const parsed: CellTags = { role: 'step', continues: false, after: [], resources: {}, raisesException: false, unknown: [] };
@@ -69,6 +73,12 @@ export function parseCellTags(tags: readonly string[]): CellTags {
         else parsed.unknown.push(tag);
         break;
       }
+      case 'serve':
+        if (rest?.trim()) {
+          roles.add('serve');
+          parsed.serveName = rest.trim();
+        } else parsed.unknown.push(tag);
+        break;
       case 'image':
         if (rest) parsed.image = rest;
         else parsed.unknown.push(tag);

@@ -58,6 +58,7 @@ export class PythonCellAnalyzer implements CellAnalyzer {
       definitions: facts.definitions.map((definition, i) => ({ ...definition, bodyLine: body.lineOf.get(facts.definitionNodes[i]) })),
       calls: facts.calls,
       ...(facts.methodCalls.length ? { methodCalls: facts.methodCalls } : {}),
+      ...(facts.literalCalls.length ? { literalCalls: facts.literalCalls } : {}),
       globalWrites: facts.globalWrites,
       requirements: pre.requirements,
       extraImports: [...pre.helperModules].filter((module) => !importedHere.has(module)).map(helperImport),

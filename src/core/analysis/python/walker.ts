@@ -4,13 +4,14 @@
  * with the module names their bodies read.
  */
 import type { Diagnostic } from '../../errors';
-import type { CallSite, DefinitionInfo, ImportInfo, MethodCall, NameRef, ProcessSetting } from '../types';
+import type { CallSite, ClassShape, DefinitionInfo, ImportInfo, LiteralCall, MethodCall, NameRef, ParameterInfo, ProcessSetting } from '../types';
 import { PYTHON_BUILTINS } from './builtins';
 import { IMPORT_STATEMENTS, importedNames } from './imports';
 import { literalValue } from './literals';
 import { ARGUMENT_MUTATORS, isInPlaceMethodName } from './mutation';
 import type { SyntaxNode } from './parser';
 import { Scope } from './scopes';
+import { argumentShapes, classShapeOf, hasLiteralShape, parametersOf } from './signature';
 import { processSetting } from './settings';
 import type { Point } from './syntax-tree';
 
@@ -30,6 +31,7 @@ export interface CellFacts {
   definitions: DefinitionInfo[];
   calls: CallSite[];
   methodCalls: MethodCall[];
+  literalCalls: LiteralCall[];
   literals: Record<string, unknown>;
   awaits: boolean;
   /** Calls `globals()` (see CellAnalysis.readsNamespace). */
@@ -66,6 +68,8 @@ class Definition {
   /** A class's methods that change `self` themselves, and the calls each makes on `self`. */
   readonly selfMutating = new Set<string>();
   readonly selfCalls: [caller: string, callee: string][] = [];
+  signature?: ParameterInfo[];
+  classShape?: ClassShape;
 
   constructor(
     readonly name: string,
@@ -132,6 +136,7 @@ export class CellWalker {
   private readonly imports: ImportInfo[] = [];
   private readonly definitions: Definition[] = [];
   private readonly calls: CallSite[] = [];
+  private readonly literalCalls: LiteralCall[] = [];
   private readonly literals: Record<string, unknown> = {};
   private readonly diagnostics: Diagnostic[] = [];
   private awaits = false;
@@ -212,6 +217,8 @@ export class CellWalker {
         ...(definition.decoratorRoots.length ? { decoratorRoots: definition.decoratorRoots } : {}),
         ...(definition.kind === 'class' && definition.selfMutating.size ? { mutatingMethods: [...definition.selfMutating] } : {}),
         ...(definition.kind === 'class' && definition.selfCalls.length ? { selfCalls: definition.selfCalls } : {}),
+        ...(definition.signature ? { signature: definition.signature } : {}),
+        ...(definition.classShape ? { classShape: definition.classShape } : {}),
         definitionReads: [...definition.definitionReads].filter((name) => !PYTHON_BUILTINS.has(name) || this.module.locals.has(name)),
         effects: {
           parameters: definition.parameters,
@@ -223,6 +230,7 @@ export class CellWalker {
       })),
       calls: this.calls,
       methodCalls: this.methodCalls,
+      literalCalls: this.literalCalls,
       literals: this.literals,
       awaits: this.awaits,
       readsNamespace: this.readsNamespace,
@@ -541,8 +549,13 @@ export class CellWalker {
     info.decoratorRoots = decorators.filter((decorator) => !isWrapperDecorator(decorator)).flatMap((decorator) => rootName(decoratorExpression(decorator))?.text ?? []);
     this.within({ definitionTime: info }, () => {
       for (const decorator of decorators) this.children(decorator);
-      if (definition.type === 'class_definition') this.classDefinition(definition, info);
-      else this.functionDefinition(definition, info);
+      if (definition.type === 'class_definition') {
+        info.classShape = classShapeOf(definition, decorators);
+        this.classDefinition(definition, info);
+      } else {
+        info.signature = parametersOf(definition.childForFieldName('parameters'));
+        this.functionDefinition(definition, info);
+      }
     });
   }
 
@@ -741,7 +754,11 @@ export class CellWalker {
     }
     if ((inPlace || (calleeName && ARGUMENT_MUTATORS.has(calleeName))) && positional[0]) this.mutation(positional[0]);
     for (const written of outArguments(args)) this.mutation(written);
-    if (callee && IDENTIFIERS.has(callee.type) && this.scope.resolve(callee.text) === 'module') this.callSite(callee.text, positional, args);
+    if (callee && IDENTIFIERS.has(callee.type) && this.scope.resolve(callee.text) === 'module') {
+      this.callSite(callee.text, positional, args);
+      const shapes = argumentShapes(args);
+      if (hasLiteralShape(shapes)) this.literalCalls.push({ callee: callee.text, line: this.locate(node).line, ...shapes });
+    }
   }
 
   /**

@@ -71,6 +71,46 @@ def notebook_globals():
     return namespace
 
 
+# ---- The serving function's calls (nb2prod serve) --------------------------------------------
+# A step that calls the notebook's serving function saves what each call was given and returned
+# (its serve_calls output): the skew guard replays them against the served artifacts.
+_SERVE_CALLS_KEPT = 1000
+
+
+def record_serve_calls(function, calls, cell):
+    """The serving function, appending its first 1000 calls to `calls` as
+    {"args", "kwargs", "result", "cell"}. Arguments are copied before the call (the function or
+    the notebook may change a row afterwards), the result after it."""
+    import functools
+
+    @functools.wraps(function)
+    def recorded(*args, **kwargs):
+        if len(calls) >= _SERVE_CALLS_KEPT:
+            return function(*args, **kwargs)
+        given = _serve_copy((args, kwargs))
+        result = function(*args, **kwargs)
+        kept = _serve_copy(result)
+        # A value that cannot be pickled cannot be saved or replayed: such a call is left out.
+        if given is not _NOT_COPIED and kept is not _NOT_COPIED:
+            calls.append({"args": given[0], "kwargs": given[1], "result": kept, "cell": cell})
+        return result
+
+    return recorded
+
+
+def _serve_copy(value):
+    """A copy through pickle: unlike deepcopy it shares no string with other calls or the code
+    (`"age"` in a literal is the interned one, in a loaded row it is not), so the saved calls are
+    the same bytes whether the step got its inputs in memory or from files."""
+    try:
+        return pickle.loads(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return _NOT_COPIED
+
+
+_NOT_COPIED = object()
+
+
 def as_python_reads(params, source):
     """The parameter defaults as the notebook's Python evaluates them: JSON turned 1.0 into 1 and (1, 2) into a list."""
     try:

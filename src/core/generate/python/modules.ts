@@ -1,7 +1,7 @@
 /** The Python modules of a generated package: one per step, the shared module and `__main__`. */
 import * as path from 'path';
 import type { DefinitionInfo, ImportInfo } from '../../analysis/types';
-import type { Plan, Step } from '../../plan/model';
+import { SERVE_CALLS_ARTIFACT, type Plan, type Step } from '../../plan/model';
 import { indentPython } from './indent';
 import { commentSafe, pyLiteral, pyString } from './literal';
 
@@ -25,6 +25,7 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
     ...(step.bodies.some((b) => b.raisesException) ? ['from .._runtime import show_expected_error'] : []),
     ...(needsDisplay ? ['from .._runtime import display'] : []),
     ...(step.readsNamespace ? ['from .._runtime import notebook_globals'] : []),
+    ...serveCallsImports(step),
   ];
   if (imports.length || ours.length) lines.push('', ...imports, ...(imports.length && ours.length ? [''] : []), ...ours);
   lines.push('', '', signature(step) + ':');
@@ -43,6 +44,7 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   const asLocal = (def: DefinitionInfo) => globalsAsNonlocals(def.code.trimEnd(), runLocals) + topLevelName(def);
   const { inPlace, elsewhere } = byHome(step.localDefinitions, step.cells.map((c) => c.index));
   for (const def of elsewhere) body.push(indentPython(asLocal(def)), '');
+  body.push(...recordServeCalls(step));
   for (const cell of step.cells) {
     const part = step.bodies.find((b) => b.cell === cell.index);
     const code = withDefinitionsInPlace(part?.body ?? '', inPlace.get(cell.index) ?? [], asLocal);
@@ -51,7 +53,7 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
     if (part?.raisesException) body.push(...expectedToFail(code.trimEnd()), '');
     else body.push(indentPython(code.trimEnd()), '');
   }
-  if (step.outputs.length) body.push(`    return {${step.outputs.map((o) => `${pyString(o)}: ${o}`).join(', ')}}`);
+  if (step.outputs.length) body.push(`    return {${step.outputs.map((o) => `${pyString(o)}: ${outputValue(step, o)}`).join(', ')}}`);
   while (body.length && body[body.length - 1] === '') body.pop();
   if (!body.some((l) => l.trim() && !l.trim().startsWith('#'))) body.push('    pass');
   lines.push(...body);
@@ -60,6 +62,41 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
     lines.push(...step.settings.map((code) => indentPython(code)));
   }
   return lines.join('\n') + '\n';
+}
+
+// The notebook's own calls of its serving function (issue 14) are recorded by the step that makes them.
+const RECORDED_CALLS = '_serve_calls';
+const SHARED_SERVE_FUNCTION = '_notebook_serve_function';
+
+/** Where the step gets the serving function from: a def inside run(), run()'s argument, or the shared module. */
+function serveFunctionSource(step: Step): 'local' | 'input' | 'shared' {
+  const name = step.serveCalls!.function;
+  if (step.localDefinitions.some((d) => d.name === name)) return 'local';
+  return step.inputs.some((i) => i.name === name) ? 'input' : 'shared';
+}
+
+function serveCallsImports(step: Step): string[] {
+  if (!step.serveCalls) return [];
+  const lines = ['from .._runtime import record_serve_calls'];
+  if (serveFunctionSource(step) === 'shared') lines.push(`from ..shared import ${step.serveCalls.function} as ${SHARED_SERVE_FUNCTION}`);
+  return lines;
+}
+
+/** Rebinds the serving function, before any cell runs, to one that records its calls. */
+function recordServeCalls(step: Step): string[] {
+  if (!step.serveCalls) return [];
+  const { function: name, cell } = step.serveCalls;
+  const original = serveFunctionSource(step) === 'shared' ? SHARED_SERVE_FUNCTION : name;
+  return [
+    `    # The calls the notebook makes of its serving function are saved (${SERVE_CALLS_ARTIFACT}) for the skew guard.`,
+    `    ${RECORDED_CALLS} = []`,
+    `    ${name} = record_serve_calls(${original}, ${RECORDED_CALLS}, ${cell})`,
+    '',
+  ];
+}
+
+function outputValue(step: Step, output: string): string {
+  return output === SERVE_CALLS_ARTIFACT && step.serveCalls ? RECORDED_CALLS : output;
 }
 
 /** A cell tagged raises-exception: its error is shown and the step goes on, as nbclient runs such a notebook. */
@@ -193,18 +230,18 @@ function setupRunsFirst(plan: Plan): boolean {
   return !!plan.sharedSettings?.length || plan.sharedCode.length > 0;
 }
 
-function importBlock(imports: ImportInfo[]): string[] {
+export function importBlock(imports: ImportInfo[]): string[] {
   const unique = [...new Set(imports.map((i) => i.code.trim()))];
   return [...unique.filter((c) => FUTURE.test(c)), ...unique.filter((c) => !FUTURE.test(c))];
 }
 
 /** Cell ids come from the notebook: only safe ones are shown. */
-function cellRef(index: number, id: string): string {
+export function cellRef(index: number, id: string): string {
   return /^[A-Za-z0-9_-]{1,64}$/.test(id) && id !== `cell-${index}` ? `${index} (id ${id})` : String(index);
 }
 
 /** PEP 8: long import lists go in parentheses, one name per line. */
-function wrapImport(head: string, names: string[]): string {
+export function wrapImport(head: string, names: string[]): string {
   const line = `${head} ${names.join(', ')}`;
   return line.length <= 79 ? line : `${head} (\n${names.map((n) => `    ${n},`).join('\n')}\n)`;
 }

@@ -5,6 +5,7 @@ import { generateDockerignore } from '../dockerignore';
 import type { GeneratedFile, GenerateOptions } from '../files';
 import { renderRequirements } from '../requirements';
 import { mainModule, sharedModule, stepModule } from './modules';
+import { servingModule } from './serving';
 // Copied verbatim into every generated package: it must depend on nothing of ours.
 import RUNTIME_PY from './_runtime.py';
 
@@ -27,6 +28,8 @@ export function generatePythonPackage(plan: Plan, opts: PythonPackageOptions): {
   if (plan.sharedCode.length || plan.definitions.length || plan.sharedImports.length) {
     files.push({ path: `${pkg}/shared.py`, content: sharedModule(plan, opts.notebookPath) });
   }
+  const serving = servingModule(plan, opts.notebookPath);
+  if (serving) files.push({ path: `${pkg}/serving.py`, content: serving });
   const requirements = renderRequirements({
     modules: plan.requirements.modules,
     optional: plan.requirements.optional ?? [],
