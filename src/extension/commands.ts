@@ -202,10 +202,11 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       } else void vscode.window.showErrorMessage(`${lead}: the new run ${again.record.status}${again.record.error ? `: ${again.record.error}` : ''}.`);
       return result;
     },
-    [Command.serveModel]: async (arg?: unknown) => {
+    [Command.serveModel]: async (arg?: unknown, options?: unknown) => {
       // Refused before any question: serving loads the run's pickles and runs the notebook's code.
       requireTrust('Serving a model', "it runs the notebook's code and loads its pickled artifacts");
-      const args = serveArgs(arg);
+      // `{notebook, run, local, port}` alone, or `{local, port}` after a tree item or Uri.
+      const args = serveArgs(arg) ?? serveArgs(options);
       let choice: ServeChoice | undefined;
       if (args?.run) choice = lineageChoice(await lineageSubject(args.run, ['run'] as const, lineage));
       else if (isLineageElement(arg)) choice = lineageChoice(await lineageSubject(arg, ['run'] as const, lineage));
@@ -223,6 +224,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       const request = { local: args?.local ?? settings.serveLocal, port: args?.port ?? settings.servePort };
       log.show();
       const endpoint = await long(`Serving ${name(t)} (run ${run.record.runId})${request.local ? ' locally' : ''}`, (signal, report) => deps.endpoints.start(t, run, request, signal, report));
+      await lineage.revealEndpoint(endpoint).catch((e: Error) => log.warn(`could not reveal the endpoint in the Lineage view: ${e.message}`));
       void vscode.window
         .showInformationMessage(`Serving ${endpoint.session.model} at ${endpoint.session.url}`, 'Open API Docs', 'Copy curl Example')
         .then((picked) => picked && endpointAction(deps.endpoints, endpoint.id, picked === 'Open API Docs' ? 'docs' : 'curl'));

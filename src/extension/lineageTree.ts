@@ -115,6 +115,56 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
     }
   }
 
+  /**
+   * The element's parent, as `getChildren` places it: what `TreeView.reveal` walks up (Serve
+   * Model reveals the endpoint it started, which expands its run).
+   */
+  getParent(e: LineageElement): LineageElement | undefined {
+    const { source } = e;
+    const notebook = (path: string): LineageElement | undefined => {
+      const node = source.model.notebooks.get(path);
+      return node && { type: 'notebook', source, node };
+    };
+    const version = (v: VersionNode | undefined, nb: string): LineageElement | undefined =>
+      v ? { type: 'version', source, node: v, index: v.notebook.versions.indexOf(v) } : notebook(nb);
+    const run = (r: RunNode): LineageElement => ({ type: 'run', source, node: r });
+    switch (e.type) {
+      case 'notebook':
+        return undefined;
+      case 'version':
+        return notebook(e.node.notebook.path);
+      case 'files':
+        return version(e.version, e.version.record.notebook);
+      case 'file':
+        return { type: 'files', source, version: e.version };
+      case 'build':
+      case 'export':
+        return version(e.node.version, e.node.record.notebook);
+      case 'run':
+      case 'push':
+        return e.node.build ? { type: 'build', source, node: e.node.build } : version(e.node.version, e.node.record.notebook);
+      case 'step':
+      case 'metric':
+      case 'reproduction':
+      case 'endpoint':
+      case 'serve':
+        return run(e.run);
+      case 'artifact': {
+        const step = source.model.steps(e.run).find((s) => s.artifacts.some((a) => a.path === e.artifact.path));
+        return step && { type: 'step', source, run: e.run, step };
+      }
+      case 'difference':
+        return e.reproduction.original && { type: 'reproduction', source, run: e.reproduction.original, node: e.reproduction };
+    }
+  }
+
+  /** The tree element of a running endpoint, once its run is in the model. */
+  endpointElement(endpoint: Endpoint): LineageElement | undefined {
+    const source = this.sources.find((s) => s.folder === endpoint.workspaceDir);
+    const run = source?.model.get(endpoint.runRecordId);
+    return source && run?.kind === 'run' ? { type: 'endpoint', source, run, endpoint } : undefined;
+  }
+
   getTreeItem(element: LineageElement): vscode.TreeItem {
     const item = this.item(element);
     item.id = elementId(element);

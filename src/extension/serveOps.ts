@@ -82,6 +82,7 @@ export class Endpoints implements vscode.Disposable {
       baseImage: settings.baseImage || undefined,
       engine: request.local ? undefined : await this.ops.engine(target.uri),
       env: this.config.env(target.uri),
+      objectsDir: settings.objectStore || undefined,
       signal,
       // The server logs one line per request without payloads; build and guard output as it comes.
       log: (line) => this.log.stream(line),
