@@ -22,6 +22,7 @@ import type { ArtifactHash, FileHash, LineageRecord } from '../lineage/records';
 import { mapLimited } from '../mapLimited';
 import { prunedObjects } from '../store/checkout';
 import type { ObjectStore } from '../store/objects';
+import type { ServeManifest } from '../generate/manifest';
 
 export const SERVE_SCHEMA = 1;
 /** The bundle inside the image context, and where the image keeps it. */
@@ -29,16 +30,7 @@ export const BUNDLE_DIR = 'srv';
 export const CONTAINER_BUNDLE = '/srv';
 
 /** pipeline.json's `serve` section (made by the planner from the `serve` cell). */
-export interface ServeSection {
-  function: string;
-  module: string;
-  cell: { index: number; id: string };
-  form: 'record' | 'rows';
-  fields: { name: string; type: string }[];
-  fieldsFrom: 'hints' | 'calls' | 'none';
-  needs: { name: string; step: string }[];
-  calls: { step: string; artifact: string } | null;
-}
+export type ServeSection = ServeManifest;
 
 export interface BundleArtifact {
   name: string;
@@ -64,7 +56,7 @@ export interface ServeJson {
   /** The lineage record id of the run's version. */
   version: string;
   artifacts: BundleArtifact[];
-  calls: { sha256: string; path: string; file: string } | null;
+  calls: { sha256: string; path: string; file: string; step: string } | null;
 }
 
 export interface Bundle {
@@ -160,7 +152,7 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
       runId: run.record.runId,
       version: version.id,
       artifacts: needed.map((n) => ({ name: n.name, step: n.step, ...entry(n.artifact) })),
-      calls: callsArtifact ? entry(callsArtifact) : null,
+      calls: callsArtifact && section.calls ? { ...entry(callsArtifact), step: section.calls.step } : null,
     };
     await fs.promises.writeFile(path.join(dir, 'serve.json'), JSON.stringify(serve, null, 2) + '\n');
     return { root, dir, serve, section, run, version, baseImage: manifest.baseImage ?? '', dispose };

@@ -6,6 +6,7 @@ import type { GeneratedFile, GenerateOptions } from '../files';
 import { renderRequirements } from '../requirements';
 import { mainModule, sharedModule, stepModule } from './modules';
 import { servingModule } from './serving';
+import { servingRuntimeFiles } from './serve-runtime';
 // Copied verbatim into every generated package: it must depend on nothing of ours.
 import RUNTIME_PY from './_runtime.py';
 
@@ -29,7 +30,8 @@ export function generatePythonPackage(plan: Plan, opts: PythonPackageOptions): {
     files.push({ path: `${pkg}/shared.py`, content: sharedModule(plan, opts.notebookPath) });
   }
   const serving = servingModule(plan, opts.notebookPath);
-  if (serving) files.push({ path: `${pkg}/serving.py`, content: serving });
+  // The server ships with the function it serves: `python -m <pkg>._serve --bundle DIR`.
+  if (serving) files.push({ path: `${pkg}/serving.py`, content: serving }, ...servingRuntimeFiles(pkg));
   const requirements = renderRequirements({
     modules: plan.requirements.modules,
     optional: plan.requirements.optional ?? [],
