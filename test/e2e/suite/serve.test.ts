@@ -9,6 +9,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vscode from 'vscode';
+import { createDockerEngine } from '../../../src/core/docker/dockerode-engine';
+import { SERVE_RUN_LABEL } from '../../../src/core/serve/session';
 import { Command, Setting } from '../../../src/extension/constants';
 import { CommandFailure, isCommandFailure } from '../../../src/extension/errors';
 import type { LineageElement } from '../../../src/extension/lineageTree';
@@ -50,9 +52,11 @@ async function runElement(notebook: string, recordId: string): Promise<LineageEl
 }
 
 describe('serve model', function () {
-  // A local run of the churn pipeline, then the skew guard and the server's start.
+  // A local run of the churn pipeline, then the skew guard and the server's start (or the image build).
   this.timeout(240_000);
   const config = () => vscode.workspace.getConfiguration(Setting.section);
+  /** The run served, for the container test. */
+  let churnRun: { runId: string; recordId: string } | undefined;
 
   before(async () => {
     await config().update(Setting.pythonPath, PYTHON, vscode.ConfigurationTarget.Workspace);
@@ -77,6 +81,7 @@ describe('serve model', function () {
     const uri = wsUri('serve_churn.ipynb');
     const run = ok((await vscode.commands.executeCommand(Command.runPipelineLocally, uri)) as { status: string; runId: string; recordId: string } | CommandFailure);
     assert.strictEqual(run.status, 'succeeded');
+    churnRun = run;
     const runEl = await runElement('serve_churn.ipynb', run.recordId);
     const { lineageTree, serveStatusTexts, endpoints } = await api();
     assert.match(String(lineageTree.getTreeItem(runEl).contextValue), /^run\+succeeded$/);
@@ -128,6 +133,44 @@ describe('serve model', function () {
     assert.ok(history, 'the serve record is under its run');
     assert.strictEqual(lineageTree.getTreeItem(history).label, 'Served locally');
     assert.match(String(lineageTree.getTreeItem(history).description), /^local Python · \d+ artifacts? · just now$/);
+  });
+
+  it('serves the run in a container built from the base image setting; Stop removes the container', async function () {
+    const engine = createDockerEngine(process.env);
+    try {
+      await engine.info();
+    } catch (e) {
+      if (process.env.CI) throw e;
+      console.log(`      skipped: ${(e as Error).message}`);
+      this.skip();
+    }
+    assert.ok(churnRun, 'the churn run of the test before');
+    // The offline base with numpy, pandas, scikit-learn and the web stack (test/setup/base-image.sh).
+    await config().update(Setting.baseImage, 'nb2prod-base/python-ml:bookworm', vscode.ConfigurationTarget.Workspace);
+    let image: string | undefined;
+    try {
+      const started = Date.now();
+      const served = ok((await vscode.commands.executeCommand(Command.serveModel, { run: churnRun.recordId, local: false, port: 0 })) as (Served & { image?: string }) | CommandFailure);
+      image = served.image;
+      console.log(`      served in a container in ${((Date.now() - started) / 1000).toFixed(1)} s from ${served.image} at ${served.url}`);
+      const { serveStatusTexts } = await api();
+      assert.deepStrictEqual(serveStatusTexts(), [`$(radio-tower) ${served.model} :${new URL(served.url).port}`]);
+      const answer = await predict(served.url, { tenure: 40, monthly_charges: 99.9, contract: 'two-year' });
+      assert.strictEqual(answer.status, 200, JSON.stringify(answer.json));
+      assert.strictEqual(answer.version, churnRun.runId);
+      const label = `${SERVE_RUN_LABEL}=${churnRun.runId}`;
+      assert.strictEqual((await engine.listContainers(label)).length, 1, 'one serving container');
+      const record = lineageRecords().find((r) => r.type === 'serve' && r.image === served.image);
+      assert.ok(record && record.local === false && typeof record.imageId === 'string', JSON.stringify(record));
+
+      ok(await vscode.commands.executeCommand(Command.stopEndpoint, served.id));
+      assert.deepStrictEqual(serveStatusTexts(), []);
+      await assert.rejects(predict(served.url, { tenure: 1, monthly_charges: 20, contract: 'one-year' }), 'the endpoint answers no more');
+      assert.deepStrictEqual(await engine.listContainers(label), [], 'the container is removed');
+    } finally {
+      await config().update(Setting.baseImage, undefined, vscode.ConfigurationTarget.Workspace);
+      if (image) await engine.removeImage(image).catch(() => undefined);
+    }
   });
 
   it('says so when a notebook has no run to serve', async () => {
