@@ -21,7 +21,6 @@ export interface Endpoint {
   /** Workspace folder and lineage record id of the run served, so the tree lists it under that run. */
   readonly workspaceDir: string;
   readonly runRecordId: string;
-  readonly notebook: string;
   readonly local: boolean;
   readonly port: number;
   readonly started: string;
@@ -92,7 +91,6 @@ export class Endpoints implements vscode.Disposable {
       session,
       workspaceDir: target.workspaceDir,
       runRecordId: run.id,
-      notebook: run.record.notebook,
       local: request.local,
       port: Number(new URL(session.url).port),
       started: new Date().toISOString(),
