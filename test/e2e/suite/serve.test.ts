@@ -135,7 +135,7 @@ describe('serve model', function () {
     assert.match(String(lineageTree.getTreeItem(history).description), /^local Python · \d+ artifacts? · just now$/);
   });
 
-  it('serves the run in a container built from the base image setting; Stop removes the container', async function () {
+  it('serves the run in a container built from the base image setting; Stop removes the container; a container stopped elsewhere leaves the status bar', async function () {
     const engine = createDockerEngine(process.env);
     try {
       await engine.info();
@@ -167,6 +167,14 @@ describe('serve model', function () {
       assert.deepStrictEqual(serveStatusTexts(), []);
       await assert.rejects(predict(served.url, { tenure: 1, monthly_charges: 20, contract: 'one-year' }), 'the endpoint answers no more');
       assert.deepStrictEqual(await engine.listContainers(label), [], 'the container is removed');
+
+      // A container stopped behind the extension's back: the status item and the tree follow.
+      const again = ok((await vscode.commands.executeCommand(Command.serveModel, { run: churnRun.recordId, local: false, port: 0 })) as Served | CommandFailure);
+      assert.strictEqual(serveStatusTexts().length, 1);
+      const [id] = await engine.listContainers(label);
+      await engine.stopContainer(id, 1);
+      await waitFor('the status bar item to go', () => serveStatusTexts().length === 0);
+      assert.ok(!(await api()).endpoints.get(again.id), 'the endpoint is gone from the list');
     } finally {
       await config().update(Setting.baseImage, undefined, vscode.ConfigurationTarget.Workspace);
       if (image) await engine.removeImage(image).catch(() => undefined);
