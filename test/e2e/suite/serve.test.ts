@@ -14,7 +14,7 @@ import { SERVE_RUN_LABEL } from '../../../src/core/serve/session';
 import { Command, Setting } from '../../../src/extension/constants';
 import { CommandFailure, isCommandFailure } from '../../../src/extension/errors';
 import type { LineageElement } from '../../../src/extension/lineageTree';
-import { api, EXTENSION_ID, lineageRecords, waitFor, workspaceDir, wsUri } from './helpers';
+import { api, copyNotebook, EXTENSION_ID, lineageRecords, waitFor, workspaceDir, wsUri } from './helpers';
 
 /** Debian's Python has numpy, pandas, scikit-learn, FastAPI and uvicorn. */
 const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -179,6 +179,16 @@ describe('serve model', function () {
       await config().update(Setting.baseImage, undefined, vscode.ConfigurationTarget.Workspace);
       if (image) await engine.removeImage(image).catch(() => undefined);
     }
+  });
+
+  it('names the missing serve cell when the run\'s notebook has none, and starts nothing', async () => {
+    const uri = copyNotebook('wordstats.ipynb', 'serve_none.ipynb');
+    const run = ok((await vscode.commands.executeCommand(Command.runPipelineLocally, uri)) as { recordId: string } | CommandFailure);
+    const failure = await vscode.commands.executeCommand(Command.serveModel, await runElement('serve_none.ipynb', run.recordId), { local: true, port: 0 });
+    assert.ok(isCommandFailure(failure), JSON.stringify(failure));
+    assert.strictEqual(failure.code, 'NO_SERVE_CELL');
+    assert.match(failure.message, /serve_none\.ipynb has no serving function: tag the cell that defines it/);
+    assert.deepStrictEqual((await api()).serveStatusTexts(), []);
   });
 
   it('says so when a notebook has no run to serve', async () => {
