@@ -71,15 +71,19 @@ scaler = StandardScaler().fit(np.log1p(X_train) - log_means)
 model = LogisticRegression(max_iter=1000).fit(scaler.transform(np.log1p(X_train) - log_means), y_train)
 serving.bind({"model": model, "scaler": scaler, "log_means": log_means})
 
-def save(name, step, value):
+def save(name, step, value, named=True):
     ext, parts = runtime._snapshot(value)
     data = b"".join(parts)
     digest = hashlib.sha256(data).hexdigest()
     with open(os.path.join(bundle, "artifacts", digest), "wb") as handle:
         handle.write(data)
-    return {"name": name, "step": step, "sha256": digest, "path": "artifacts/" + digest}
+    entry = {"name": name, "step": step, "sha256": digest, "path": "artifacts/" + digest}
+    if named:  # the file name the run wrote, whose suffix says the format
+        entry["file"] = name + ext
+    return entry
 
-artifacts = [save("model", "train", model), save("scaler", "prepare", scaler), save("log_means", "prepare", log_means)]
+# log_means (a .npy file) comes without its file name: the server tells numpy files by their bytes.
+artifacts = [save("model", "train", model), save("scaler", "prepare", scaler), save("log_means", "prepare", log_means, named=False)]
 rows = [dict(zip(serving.FEATURES, map(float, x))) for x in X_test]
 calls = [{"args": (row,), "kwargs": {}, "result": serving.predict(row), "cell": 9} for row in rows[:12]]
 calls_entry = save("serve_calls", "evaluate", calls)
@@ -87,7 +91,7 @@ spec = {
     "schema": 1, "model": model_name, "package": package, "module": package + ".serving", "function": "predict",
     "form": "record", "fields": [{"name": name, "type": "number"} for name in serving.FEATURES], "fieldsFrom": "hints",
     "runId": run_id, "version": "v-" + run_id, "artifacts": artifacts,
-    "calls": {"sha256": calls_entry["sha256"], "path": calls_entry["path"], "step": "evaluate"},
+    "calls": {"sha256": calls_entry["sha256"], "path": calls_entry["path"], "file": calls_entry["file"]},
 }
 with open(os.path.join(bundle, "serve.json"), "w") as handle:
     json.dump(spec, handle, indent=2)

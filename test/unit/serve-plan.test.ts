@@ -12,7 +12,8 @@ import { describe, it } from 'node:test';
 import type { PipelineManifest } from '../../src/core/generate/manifest';
 import type { Plan } from '../../src/core/plan/model';
 import { notebookFromCells, planNotebook, productionize } from '../../src/core/pipeline';
-import { SCIENTIFIC_PYTHON } from '../helpers/cli';
+import { parseCellTags } from '../../src/core/tags/grammar';
+import { PYTHON, SCIENTIFIC_PYTHON } from '../helpers/cli';
 import { FIXTURES, tempDir, writeNotebook } from '../helpers/notebooks';
 
 type Cell = string | { source: string; tags?: string[] };
@@ -35,6 +36,15 @@ function hasSklearn(): boolean {
 }
 
 const CHURN = path.join(FIXTURES, 'serve', 'churn.ipynb');
+
+describe('serve cell: the tag', () => {
+  it('serve and serve:NAME make a serve cell, not a step; a bare serve: is an unknown tag', () => {
+    assert.deepEqual([parseCellTags(['serve']).role, parseCellTags(['serve']).serveName], ['serve', undefined]);
+    assert.deepEqual([parseCellTags(['serve:score']).role, parseCellTags(['serve:score']).serveName], ['serve', 'score']);
+    assert.equal(parseCellTags(['serve', 'step:train']).role, 'serve');
+    assert.deepEqual([parseCellTags(['serve:']).role, parseCellTags(['serve:']).unknown], ['step', ['serve:']]);
+  });
+});
 
 describe('serve cell: the plan', () => {
   it('finds predict in the fixture, the step values it reads through featurize, fields from the example calls, and the step that calls it', async () => {
@@ -231,6 +241,27 @@ print(json.dumps({"calls": len(calls), "different": different, "cells": sorted({
 `;
 
 describe('serve cell: the generated package', () => {
+  it('a serving function reading no step value (the shared module holds it): the calls a step makes are recorded, keywords and all', async () => {
+    const dir = tempDir();
+    writeNotebook(dir, 'pure.ipynb', [
+      { source: 'def predict(x: int, *, scale: float = 1.0) -> dict:\n    return {"y": x * scale, "label": "big" if x > 1 else "small"}', tags: ['serve'] },
+      { source: 'ys = [predict(i, scale=0.5) for i in range(3)]\nprint(ys)', tags: ['step:use'] },
+    ]);
+    const { outDir, plan: p } = await productionize('pure.ipynb', { cwd: dir });
+    assert.deepEqual(p.serve!.calls, { step: 'use', artifact: 'serve_calls' });
+    assert.match(readFileSync(path.join(outDir, 'pure', 'steps', 'use.py'), 'utf8'), /^from \.\.shared import predict as /m);
+    const run = spawnSync(PYTHON, ['-m', 'pure', '--run-id', 'r'], { cwd: outDir, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
+    assert.equal(run.stdout, "[{'y': 0.0, 'label': 'small'}, {'y': 0.5, 'label': 'small'}, {'y': 1.0, 'label': 'big'}]\n");
+    const replay = spawnSync(
+      PYTHON,
+      ['-c', 'import pickle\nfrom pure import serving\nserving.bind({})\ncalls = pickle.load(open("artifacts/r/use/serve_calls.pkl", "rb"))\nprint([(c["args"], c["kwargs"], c["cell"], serving.predict(*c["args"], **c["kwargs"]) == c["result"]) for c in calls])'],
+      { cwd: outDir, encoding: 'utf8' },
+    );
+    assert.equal(replay.status, 0, replay.stderr);
+    assert.equal(replay.stdout, "[((0,), {'scale': 0.5}, 1, True), ((1,), {'scale': 0.5}, 1, True), ((2,), {'scale': 0.5}, 1, True)]\n");
+  });
+
   it('a whole run and an --only run save serve_calls; replaying them through serving.py with the saved artifacts gives the recorded results', async (t) => {
     if (!hasSklearn()) {
       if (process.env.CI === 'true') assert.fail(`${SCIENTIFIC_PYTHON} lacks pandas/scikit-learn`);

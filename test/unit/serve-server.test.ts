@@ -4,7 +4,7 @@
  */
 import assert from 'assert/strict';
 import { spawnSync } from 'child_process';
-import { cpSync, readFileSync, writeFileSync } from 'fs';
+import { cpSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { after, before, describe, it } from 'node:test';
 import * as path from 'path';
 import { servingRuntimeFiles } from '../../src/core/generate/python/serve-runtime';
@@ -23,6 +23,15 @@ function post(url: string, body: unknown, headers: Record<string, string> = {}):
 function assertClose(got: number[], expected: number[], what: string): void {
   assert.equal(got.length, expected.length, what);
   got.forEach((g, i) => assert.ok(Math.abs(g - expected[i]) <= 1e-9, `${what}[${i}]: ${g} != ${expected[i]}`));
+}
+
+/** What the server logs about `request` (it logs once the response is sent): up to the line wanted. */
+async function logged(server: RunningServer, request: () => Promise<unknown>, line: RegExp): Promise<string> {
+  const from = server.log().length;
+  await request();
+  for (let i = 0; i < 100 && !line.test(server.log().slice(from)); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.match(server.log().slice(from), line);
+  return server.log().slice(from);
 }
 
 /** A copy of the bundle with serve.json changed. */
@@ -126,6 +135,7 @@ describe('serve server (_serve.py)', { skip }, () => {
       ['wrong type', () => post(`${server.url}/predict`, { ...row, sepal_length: 'long' }), 422, /field 'sepal_length' must be a number, got a string/],
       ['not an object', () => post(`${server.url}/predict`, [row]), 422, /expected a JSON object/],
       ['invalid JSON', () => post(`${server.url}/predict`, '{"sepal_length": 5.1,'), 400, /not valid JSON/],
+      ['NaN (not JSON)', () => post(`${server.url}/predict`, JSON.stringify(row).replace(/"sepal_length":[\d.]+/, '"sepal_length":NaN')), 400, /not valid JSON: NaN is not a JSON value/],
       ['10 MB body', () => post(`${server.url}/predict`, 'x'.repeat(10 * 1024 * 1024)), 413, /limit is 1048576/],
       ['10 MB body, streamed', () => fetch(`${server.url}/predict`, { method: 'POST', body: streamed(10), duplex: 'half' } as RequestInit), 413, /over the limit of 1048576 bytes/],
       ['the function raises', () => post(`${server.url}/predict`, { ...row, petal_width: -1 }), 422, /^predict raised ValueError: petal_width must not be negative, got -1$/],
@@ -143,11 +153,21 @@ describe('serve server (_serve.py)', { skip }, () => {
     }
   });
 
-  it('logs one line per request, without payloads', async () => {
-    await post(`${server.url}/predict`, { ...good(), sepal_length: 4.321 });
-    const lines = server.log().trim().split('\n');
-    assert.match(lines[lines.length - 1], /^POST \/predict 200 \d+\.\d ms$/);
-    assert.doesNotMatch(server.log(), /4\.321|proba/);
+  it('logs one line per request, without payloads (a raised error: its type and place only)', async () => {
+    // Lines of earlier requests may still come in: each request's own line is looked for.
+    await logged(server, () => post(`${server.url}/predict`, { ...good(), sepal_length: 4.321 }), /^POST \/predict 200 \d+\.\d ms$/m);
+    await logged(server, () => post(`${server.url}/predict`, { ...good(), petal_width: -1.234 }), /^predict raised ValueError at serving\.py:17\nPOST \/predict 422 \d+\.\d ms$/m);
+    assert.doesNotMatch(server.log(), /4\.321|1\.234|proba/);
+  });
+
+  it('--log-payloads logs request and response bodies', async () => {
+    const logging = await startServer(bundle.dir, ['--log-payloads']);
+    try {
+      await logged(logging, () => post(`${logging.url}/predict`, { ...good(), sepal_length: 4.321 }), /POST \/predict 200 \d+\.\d ms response: \{"label":/);
+      assert.match(logging.log(), /request body: .*4\.321/);
+    } finally {
+      await logging.stop();
+    }
   });
 
   it('completes 2,000 requests at concurrency 16 with no errors', async () => {
@@ -179,6 +199,60 @@ describe('serve server (_serve.py)', { skip }, () => {
     } finally {
       assert.equal(await rows.stop(), 0, 'SIGTERM stops the server cleanly');
     }
+    const checked = runServe(dir, ['--check']);
+    assert.equal(checked.status, 0, checked.stderr);
+    assert.equal(checked.stdout.trim(), 'skew guard: the notebook never calls predict_rows; nothing to replay');
+  });
+
+  it('turns results into JSON (numpy, pandas, tuples; NaN and infinities as null), compares them as the skew guard does, and types fields', () => {
+    const script = [
+      'import json, sys',
+      'import numpy as np, pandas as pd',
+      'sys.path.insert(0, sys.argv[1])',
+      'from iris_pipeline import _serve as s',
+      'print(s.dumps({',
+      '  "numpy": s.to_json({"a": np.int64(3), "b": np.float32(0.5), "c": np.array([[1, 2]]), "d": np.bool_(True)}),',
+      '  "pandas": s.to_json({"s": pd.Series([1.5, 2.5]), "f": pd.DataFrame({"x": [1, 2], "y": ["a", "b"]})}),',
+      '  "tuple": s.to_json((1, "a", None)),',
+      '  "nan": s.to_json([float("nan"), np.inf, np.float64("nan")]),',
+      '}).decode())',
+      'diffs = lambda a, b: [path for path, _, _ in s.compare(a, b)]',
+      'print(json.dumps({',
+      '  "close": diffs({"p": np.array([0.1, 2e9])}, {"p": [0.1 + 1e-12, 2e9 + 1]}),',
+      '  "far": diffs({"p": np.array([0.1, 0.2])}, {"p": [0.1, 0.2 + 1e-6]}),',
+      '  "nan": diffs([float("nan")], [np.nan]),',
+      '  "bool": diffs({"x": True}, {"x": 1}),',
+      '  "series": diffs(pd.Series([1.0, 2.0], index=["a", "b"]), pd.Series([1.0, 2.0], index=["a", "c"])),',
+      '  "frame": diffs(pd.DataFrame({"x": [1, 2]}), pd.DataFrame({"x": [1, 3]})),',
+      '  "keys": diffs({"a": 1}, {"a": 1, "b": 2}),',
+      '  "length": diffs([1, 2], (1, 2, 3)),',
+      '  "class": diffs("setosa", "virginica"),',
+      '  "int": diffs(np.int64(2), 2),',
+      '}))',
+      'print(json.dumps([s._type_error(t, v) for t, v in [("integer", 12.5), ("integer", 12.0), ("number", True), ("string", None), ("boolean", 1), ("array", {}), ("any", None)]]))',
+    ].join('\n');
+    const r = spawnSync(SCIENTIFIC_PYTHON, ['-c', script, bundle.dir], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const [json, diffs, typeErrors] = r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.deepEqual(typeErrors, ['must be an integer, got 12.5', null, 'must be a number, got a boolean', 'must be a string, got null', 'must be a boolean, got an integer', 'must be an array, got an object', null]);
+    assert.deepEqual(json, {
+      numpy: { a: 3, b: 0.5, c: [[1, 2]], d: true },
+      pandas: { s: [1.5, 2.5], f: [{ x: 1, y: 'a' }, { x: 2, y: 'b' }] },
+      tuple: [1, 'a', null],
+      nan: [null, null, null],
+    });
+    assert.deepEqual(diffs, {
+      close: [],
+      far: ["result['p'][1]"],
+      nan: [],
+      bool: ["result['x']"],
+      series: ["result['index'][1]"],
+      frame: ["result['data'][1][0]"],
+      keys: ["result['b']"],
+      length: ['result (length)'],
+      class: ['result'],
+      int: [],
+    });
   });
 
   it('skew guard: --check replays the recorded calls and passes when every answer is equal', () => {
@@ -219,6 +293,10 @@ describe('serve server (_serve.py)', { skip }, () => {
       assert.match(refused.stderr, new RegExp(`^nb2prod serve: artifact 'scaler' \\(step prepare\\) does not match its recorded sha256 ${scaler.sha256} \\(found [0-9a-f]{64}\\): refusing to start\\n$`));
     }
     await assert.rejects(startServer(dir), /exited \(3\) before listening/);
+    rmSync(file);
+    const missing = runServe(dir, ['--check']);
+    assert.equal(missing.status, 3);
+    assert.match(missing.stderr, new RegExp(`artifact 'scaler' \\(step prepare\\) does not match its recorded sha256 ${scaler.sha256} \\(found no file at ${scaler.path}\\)`));
   });
 });
 

@@ -207,16 +207,15 @@ async function startLocal(bundle: Bundle, opts: StartOptions & { python: string;
   const env = { ...opts.env, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' };
   // The skew guard first, as the image build runs it.
   const check = spawnPython(opts.python, ['-m', module, '--bundle', bundle.dir, '--check'], bundle.dir, env);
+  // Kept back until it ends: a refusal carries the whole report, said once.
   const checkLines: string[] = [];
-  const checkOut = lineSplitter((line) => {
-    log(line);
-    keep(checkLines, line);
-  });
+  const checkOut = lineSplitter((line) => checkLines.push(line));
   check.stdout!.on('data', (b: Buffer) => checkOut.write(b.toString('utf8'), 'stdout'));
   check.stderr!.on('data', (b: Buffer) => checkOut.write(b.toString('utf8'), 'stderr'));
   const checked = await exited(check, opts.python, signal);
   checkOut.flush();
   if (checked !== 0) throw startupError(checked, checkLines, bundle.serve, `the skew guard (${opts.python} -m ${module} --check)`);
+  checkLines.forEach((line) => log(line));
 
   const child = spawnPython(opts.python, ['-m', module, '--bundle', bundle.dir, '--host', opts.host, '--port', String(opts.port)], bundle.dir, env);
   const started = watchStartup(log);
@@ -256,14 +255,20 @@ async function startLocal(bundle: Bundle, opts: StartOptions & { python: string;
  * or the caller cancels (and then stops it).
  */
 function watchStartup(log: (line: string) => void) {
+  // Held back until it listens: a server that fails to start is reported once, in the error.
   const lines: string[] = [];
+  let up = false;
   let heard: ((url: string) => void) | undefined;
   const listening = new Promise<string>((resolve) => (heard = resolve));
   const splitter = lineSplitter((line, stream) => {
-    log(line);
+    if (up) return log(line);
     keep(lines, line);
     const m = stream === 'stdout' ? /^listening on (http:\/\/\S+)/.exec(line) : null;
-    if (m) heard!(m[1]);
+    if (m) {
+      up = true;
+      lines.forEach((l) => log(l));
+      heard!(m[1]);
+    }
   });
   return {
     output: (text: string, stream: OutputStream) => splitter.write(text, stream),

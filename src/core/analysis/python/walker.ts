@@ -756,8 +756,9 @@ export class CellWalker {
     for (const written of outArguments(args)) this.mutation(written);
     if (callee && IDENTIFIERS.has(callee.type) && this.scope.resolve(callee.text) === 'module') {
       this.callSite(callee.text, positional, args);
-      const shapes = argumentShapes(args);
-      if (hasLiteralShape(shapes)) this.literalCalls.push({ callee: callee.text, line: this.locate(node).line, ...shapes });
+      // Only the notebook's own functions can be the serving function: builtins' calls say nothing.
+      const shapes = PYTHON_BUILTINS.has(callee.text) ? undefined : argumentShapes(args);
+      if (shapes && hasLiteralShape(shapes)) this.literalCalls.push({ callee: callee.text, line: this.locate(node).line, ...shapes });
     }
   }
 

@@ -731,12 +731,15 @@ def _record_path(path, run_dir):
     return relative.replace(os.sep, "/")
 
 
-def _load(path):
-    if path.endswith(".npy"):
+def _load(path, file_name=None):
+    """The value saved at path, in the format its file name says (file_name: the name it was saved
+    under, when a store keeps it under another, e.g. its sha256)."""
+    name = file_name or path
+    if name.endswith(".npy"):
         import numpy
 
         return numpy.load(path, allow_pickle=False)
-    if path.endswith(".pandas.pkl"):
+    if name.endswith(".pandas.pkl"):
         import pandas
 
         return pandas.read_pickle(path)

@@ -23,8 +23,8 @@ import inspect
 import json
 import math
 import os
-import pickle
 import re
+import signal
 import sys
 import threading
 import time
@@ -68,8 +68,12 @@ def parse_args(argv):
     # The package sits in the bundle: its parent directory is the bundle unless told otherwise.
     default_bundle = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument("--bundle", default=default_bundle, metavar="DIR", help="serving bundle (default: the directory holding this package)")
-    parser.add_argument("--host", default=os.environ.get("NB2PROD_SERVE_HOST") or "127.0.0.1", help="address to listen on (default: 127.0.0.1, or NB2PROD_SERVE_HOST)")
-    parser.add_argument("--port", type=_port, default=os.environ.get("NB2PROD_SERVE_PORT") or "8080", help="port (default: 8080, or NB2PROD_SERVE_PORT; 0: a free port)")
+    parser.add_argument(
+        "--host", default=os.environ.get("NB2PROD_SERVE_HOST") or "127.0.0.1", help="address to listen on (default: 127.0.0.1, or NB2PROD_SERVE_HOST)"
+    )
+    parser.add_argument(
+        "--port", type=_port, default=os.environ.get("NB2PROD_SERVE_PORT") or "8080", help="port (default: 8080, or NB2PROD_SERVE_PORT; 0: a free port)"
+    )
     parser.add_argument("--check", action="store_true", help="replay the notebook's recorded calls and compare the answers (skew guard); serve nothing")
     parser.add_argument("--max-body", type=_size, default=1024 * 1024, metavar="BYTES", help="largest request body accepted (default: 1048576)")
     parser.add_argument("--log-payloads", action="store_true", help="log request and response bodies (off by default: they may hold personal data)")
@@ -160,9 +164,9 @@ def _sha256(path):
 
 def verify_artifacts(bundle, spec):
     """Every artifact (and the calls file) has the bytes the run recorded: paths by name."""
-    entries = [(a["name"], a.get("step", "?"), a) for a in spec["artifacts"]]
+    entries = [(a["name"], a.get("step"), a) for a in spec["artifacts"]]
     if spec.get("calls"):
-        entries.append(("serve_calls", spec["calls"].get("step", "?"), spec["calls"]))
+        entries.append(("serve_calls", spec["calls"].get("step"), spec["calls"]))
     paths = {}
     for name, step, entry in entries:
         path = _artifact_path(bundle, entry)
@@ -172,22 +176,21 @@ def verify_artifacts(bundle, spec):
             found = "no file at %s" % os.path.relpath(path, os.path.realpath(bundle))
         if found != entry["sha256"]:
             raise _Tampered(
-                "artifact %r (step %s) does not match its recorded sha256 %s (found %s): refusing to start" % (name, step, entry["sha256"], found)
+                "artifact %r%s does not match its recorded sha256 %s (found %s): refusing to start"
+                % (name, " (step %s)" % step if step else "", entry["sha256"], found)
             )
         paths[name] = path
     return paths
 
 
-def load_artifact(runtime, path):
-    """A value as a step would load it: the runtime's loader picks the format by file extension,
-    and a bundle names files by sha256 alone, so a numpy file is told by its magic bytes."""
-    with open(path, "rb") as handle:
-        head = handle.read(len(_NPY_MAGIC))
-    if head == _NPY_MAGIC:
-        import numpy
-
-        return numpy.load(path, allow_pickle=False)
-    return runtime._load(path)
+def load_artifact(runtime, path, file_name):
+    """A value as a step loads its inputs, with the runtime's loader. A bundle names files by
+    sha256: serve.json's `file` is the name the run wrote, whose suffix tells the format; without
+    it, a numpy file is told by its magic bytes."""
+    if not file_name:
+        with open(path, "rb") as handle:
+            file_name = "value.npy" if handle.read(len(_NPY_MAGIC)) == _NPY_MAGIC else None
+    return runtime._load(path, file_name)
 
 
 class Model:
@@ -198,7 +201,7 @@ class Model:
         self.paths = verify_artifacts(bundle, spec)
         runtime = importlib.import_module(spec["package"] + "._runtime")
         module = importlib.import_module(spec["module"])
-        values = {a["name"]: load_artifact(runtime, self.paths[a["name"]]) for a in spec["artifacts"]}
+        values = {a["name"]: load_artifact(runtime, self.paths[a["name"]], a.get("file")) for a in spec["artifacts"]}
         if values:
             bind = getattr(module, "bind", None)
             if not callable(bind):
@@ -209,8 +212,7 @@ class Model:
             raise _BundleError("%s has no function %r" % (spec["module"], spec["function"]))
         self.calls = None
         if spec.get("calls"):
-            with open(self.paths["serve_calls"], "rb") as handle:
-                self.calls = pickle.load(handle)
+            self.calls = load_artifact(runtime, self.paths["serve_calls"], spec["calls"].get("file"))
         self.name = spec["model"]
         self.version = spec["runId"]
         self.form = spec["form"]
@@ -298,7 +300,15 @@ def dumps(data):
 # Request validation
 
 _TYPES = ("number", "integer", "string", "boolean", "array", "object", "any")
-_JSON_NAMES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "an array", dict: "an object", type(None): "null"}
+_JSON_NAMES = {
+    bool: "a boolean",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 def _type_error(field_type, value):
@@ -316,12 +326,15 @@ def _type_error(field_type, value):
     if ok:
         return None
     article = "an" if field_type[0] in "aeiou" else "a"
+    if field_type == "integer" and isinstance(value, float):
+        return "must be an integer, got %r" % value
     return "must be %s %s, got %s" % (article, field_type, _JSON_NAMES.get(type(value), type(value).__name__))
 
 
 def check_record(fields, record, where=""):
     if not isinstance(record, dict):
-        raise _BadRequest(422, "%sexpected a JSON object with the fields %s, got %s" % (where, ", ".join(f["name"] for f in fields) or "(any)", _JSON_NAMES.get(type(record), "a value")))
+        names = ", ".join(f["name"] for f in fields) or "(any)"
+        raise _BadRequest(422, "%sexpected a JSON object with the fields %s, got %s" % (where, names, _JSON_NAMES.get(type(record), "a value")))
     for field in fields:
         name = field["name"]
         if name not in record:
@@ -383,6 +396,9 @@ def v2_rows(model, request):
         if count is not None and len(data) != count:
             raise _BadRequest(422, "input %r has %d values, other inputs %d" % (name, len(data), count))
         count = len(data)
+        if field.get("type") in ("array", "object"):
+            # The protocol carries structured values as BYTES: JSON text.
+            data = [_parsed(value) for value in data]
         for row, value in enumerate(data):
             problem = _type_error(field.get("type", "any"), value)
             if problem:
@@ -392,6 +408,15 @@ def v2_rows(model, request):
     for row in rows:
         check_record(model.fields, row)
     return rows
+
+
+def _parsed(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            pass
+    return value
 
 
 def v2_outputs(results, wanted=None):
@@ -415,10 +440,12 @@ def v2_outputs(results, wanted=None):
 def _tensor(name, values):
     shape = [len(values)]
     data = values
+    # Rows of equal-length number lists (class probabilities) are a [N, K] tensor, flattened row-major.
     if values and all(isinstance(v, list) for v in values) and len({len(v) for v in values}) == 1 and all(_scalar(x) for v in values for x in v):
         shape.append(len(values[0]))
         data = [x for v in values for x in v]
-    return {"name": name, "datatype": _infer_datatype(data), "shape": shape, "data": [d if _scalar(d) or d is None else json.dumps(d) for d in data]}
+    data = [d if d is None or _scalar(d) else json.dumps(d) for d in data]
+    return {"name": name, "datatype": _infer_datatype(data), "shape": shape, "data": data}
 
 
 def _scalar(value):
@@ -442,7 +469,10 @@ def _infer_datatype(values):
 
 def check_calls(model, out=sys.stdout, err=sys.stderr):
     """Replay the recorded calls; 0 when every answer equals the recorded one, 1 otherwise."""
-    calls = model.calls or []
+    if model.calls is None:
+        print("skew guard: the notebook never calls %s; nothing to replay" % model.spec["function"], file=out)
+        return 0
+    calls = model.calls
     if not isinstance(calls, list):
         print("skew guard: the recorded calls are not a list", file=err)
         return _EXIT_SKEW
@@ -565,6 +595,10 @@ def create_app(model, max_body, log_payloads, log=None):
     async def http_error(_request, exc):
         return error(exc.status_code, str(exc.detail))
 
+    @app.exception_handler(Exception)
+    async def internal_error(_request, exc):
+        return error(500, "internal error (%s)" % type(exc).__name__)
+
     async def body_of(request):
         """The JSON body, refusing more than max_body bytes whether announced or streamed."""
         announced = request.headers.get("content-length")
@@ -581,7 +615,7 @@ def create_app(model, max_body, log_payloads, log=None):
         if log_payloads:
             log("request body: %s" % text.decode("utf-8", "replace"))
         try:
-            return json.loads(text)
+            return json.loads(text, parse_constant=_not_json)
         except ValueError as exc:
             raise _BadRequest(400, "the request body is not valid JSON: %s" % exc)
 
@@ -601,6 +635,8 @@ def create_app(model, max_body, log_payloads, log=None):
         try:
             result = run(argument)
         except Exception as exc:
+            # The message may quote the input: the log says only what was raised, and where.
+            log("%s raised %s%s" % (model.spec["function"], type(exc).__name__, _raised_at(exc)))
             raise _BadRequest(422, _raised(model, exc))
         try:
             return to_json(result)
@@ -675,12 +711,18 @@ def create_app(model, max_body, log_payloads, log=None):
     return _Stamped(app, version, log, log_payloads)
 
 
+def _not_json(constant):
+    """Python's json reads NaN and Infinity; JSON has neither, and a model would get them unchecked."""
+    raise ValueError("%s is not a JSON value" % constant)
+
+
 def _per_row(result, count, function):
     """A rows-form answer as one result per row: a list, or an object of columns."""
     if isinstance(result, dict) and all(isinstance(v, list) and len(v) == count for v in result.values()):
         return [{key: column[at] for key, column in result.items()} for at in range(count)]
     if not isinstance(result, list) or len(result) != count:
-        raise _BadRequest(500, "%s answered %s for %d rows; expected one result per row" % (function, "%d results" % len(result) if isinstance(result, list) else "one value", count))
+        answered = "%d results" % len(result) if isinstance(result, list) else "one value"
+        raise _BadRequest(500, "%s answered %s for %d rows; expected one result per row" % (function, answered, count))
     return result
 
 
@@ -694,6 +736,14 @@ def _async(compute):
 def _raised(model, error):
     """What the client sees of an exception the function raised: its type and message, no traceback."""
     return "%s raised %s: %s" % (model.spec["function"], type(error).__name__, error)
+
+
+def _raised_at(error):
+    """ at FILE:LINE of the innermost frame, the code that raised."""
+    trace = error.__traceback__
+    while trace and trace.tb_next:
+        trace = trace.tb_next
+    return " at %s:%d" % (os.path.basename(trace.tb_frame.f_code.co_filename), trace.tb_lineno) if trace else ""
 
 
 class _Stamped:
@@ -729,7 +779,8 @@ class _Stamped:
             state["status"] = 500
             self.log("error: %s %s: %s" % (scope["method"], scope["path"], type(error).__name__))
             body = dumps({"error": "internal error (%s)" % type(error).__name__})
-            await send({"type": "http.response.start", "status": 500, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), self.header]})
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), self.header]
+            await send({"type": "http.response.start", "status": 500, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         finally:
             line = "%s %s %d %.1f ms" % (scope["method"], scope["path"], state["status"], (time.perf_counter() - started) * 1000)
@@ -748,14 +799,21 @@ def _description(model):
 
 
 def _field_schema(field):
-    schema = {"number": {"type": "number"}, "integer": {"type": "integer"}, "string": {"type": "string"}, "boolean": {"type": "boolean"}, "array": {"type": "array", "items": {}}, "object": {"type": "object"}}.get(field.get("type"), {})
+    field_type = field.get("type", "any")
+    schema = {} if field_type == "any" else {"type": field_type}
+    if field_type == "array":
+        schema["items"] = {}
     return dict(schema, title=field["name"])
 
 
 def _record_schema(model):
     if not model.fields:
         return {}
-    return {"type": "object", "required": [f["name"] for f in model.fields], "properties": {f["name"]: _field_schema(f) for f in model.fields}}
+    return {
+        "type": "object",
+        "required": [f["name"] for f in model.fields],
+        "properties": {f["name"]: _field_schema(f) for f in model.fields},
+    }
 
 
 def _predict_schema(model):
@@ -764,14 +822,18 @@ def _predict_schema(model):
 
 
 def _infer_schema(model):
+    name = {"type": "string", "enum": [f["name"] for f in model.fields]} if model.fields else {"type": "string"}
     tensor = {
         "type": "object",
         "required": ["name", "shape", "datatype", "data"],
-        "properties": {"name": {"type": "string", "enum": [f["name"] for f in model.fields] or None}, "shape": {"type": "array", "items": {"type": "integer"}}, "datatype": {"type": "string"}, "data": {"type": "array", "items": {}}},
+        "properties": {"name": name, "shape": {"type": "array", "items": {"type": "integer"}}, "datatype": {"type": "string"}, "data": {"type": "array", "items": {}}},
     }
-    if not model.fields:
-        del tensor["properties"]["name"]["enum"]
-    return {"type": "object", "required": ["inputs"], "properties": {"id": {"type": "string"}, "inputs": {"type": "array", "items": tensor}, "outputs": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}}}}
+    wanted = {"type": "object", "properties": {"name": {"type": "string"}}}
+    return {
+        "type": "object",
+        "required": ["inputs"],
+        "properties": {"id": {"type": "string"}, "inputs": {"type": "array", "items": tensor}, "outputs": {"type": "array", "items": wanted}},
+    }
 
 
 def _openapi_body(schema):
@@ -779,7 +841,8 @@ def _openapi_body(schema):
 
 
 def _metadata(model):
-    inputs = [{"name": f["name"], "datatype": _datatype(f.get("type")), "shape": [-1]} for f in model.fields] or [{"name": "input", "datatype": "BYTES", "shape": [-1]}]
+    inputs = [{"name": f["name"], "datatype": _datatype(f.get("type")), "shape": [-1]} for f in model.fields]
+    inputs = inputs or [{"name": "input", "datatype": "BYTES", "shape": [-1]}]
     outputs = [{"name": "output", "datatype": "BYTES", "shape": [-1]}]
     # The notebook's own calls show what the function answers.
     if model.calls:
@@ -832,6 +895,9 @@ def serve(model, host, port, max_body, log_payloads):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    # As a container's first process, SIGTERM would be ignored while the artifacts load (uvicorn
+    # handles it once serving): `docker stop` would wait its 10 s for nothing.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     try:
         model = Model(args.bundle)
         if args.check:

@@ -18,7 +18,9 @@ export function stepModule(step: Step, plan: Plan, notebookPath: string): string
   if (step.outputs.length) lines.push(`Outputs: ${step.outputs.join(', ')}.`);
   lines.push('"""');
   const imports = importBlock(step.imports);
-  const sharedNames = step.sharedUses.filter((n) => !step.localDefinitions.some((d) => d.name === n));
+  // The serving function imported from the shared module is taken under another name, to record its calls.
+  const recordedShared = step.serveCalls && serveFunctionSource(step) === 'shared' ? step.serveCalls.function : undefined;
+  const sharedNames = step.sharedUses.filter((n) => !step.localDefinitions.some((d) => d.name === n) && n !== recordedShared);
   const needsDisplay = /\bdisplay\s*\(/.test(step.code) && !step.uses.includes('display');
   const ours = [
     ...(sharedNames.length ? [wrapImport('from ..shared import', sharedNames)] : []),

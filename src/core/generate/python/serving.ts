@@ -37,7 +37,7 @@ export function servingModule(plan: Plan, notebookPath: string): string | undefi
   lines.push(
     '',
     `NEEDS = {${serve.needs.map((n) => `${pyString(n.name)}: ${pyString(n.step)}`).join(', ')}}`,
-    `PARAMS = (${serve.params.map((p) => `${pyString(p)}, `).join('')})`,
+    `PARAMS = (${serve.params.map(pyString).join(', ')}${serve.params.length === 1 ? ',' : ''})`,
     '',
     '',
     'def bind(values):',
