@@ -63,7 +63,7 @@ export class Extension implements vscode.Disposable {
     this.disposables.push(...registerCommands({ ops, publish, store, config, lineage, documents, log, errors, graphs, runs, endpoints }));
     this.disposables.push(
       vscode.workspace.onDidCloseNotebookDocument((doc) => diagnostics.clear(doc.uri)),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build, run and push are available')),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build, run, serve and push are available')),
     );
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms (${context.extensionMode === vscode.ExtensionMode.Production ? 'production' : 'development'})`);
