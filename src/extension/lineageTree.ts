@@ -102,8 +102,13 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const steps = source.model.steps(run).map((step) => ({ type: 'step' as const, source, run, step }));
         const metrics = Object.entries(run.record.metrics ?? {}).map(([name, value]) => ({ type: 'metric' as const, source, run, name, value }));
         const reproductions = run.reproductions.map((node) => ({ type: 'reproduction' as const, source, run, node }));
-        const endpoints = this.endpointsOf(source, run).map((endpoint) => ({ type: 'endpoint' as const, source, run, endpoint }));
-        const serves = [...run.serves].reverse().map((node) => ({ type: 'serve' as const, source, run, node }));
+        const live = this.endpointsOf(source, run);
+        const endpoints = live.map((endpoint) => ({ type: 'endpoint' as const, source, run, endpoint }));
+        // The serving a live endpoint stands for shows as that endpoint until it stops.
+        const serves = [...run.serves]
+          .reverse()
+          .filter((node) => !live.some((endpoint) => recordedBy(endpoint, node)))
+          .map((node) => ({ type: 'serve' as const, source, run, node }));
         return [...endpoints, ...steps, ...metrics, ...reproductions, ...serves];
       }
       case 'reproduction':
@@ -446,6 +451,12 @@ function elementId(e: LineageElement): string {
     case 'serve':
       return `${base}${e.node.id}`;
   }
+}
+
+/** Whether the serve record is the one the endpoint's start wrote (the session does not name its record). */
+function recordedBy(endpoint: Endpoint, node: ServeNode): boolean {
+  const r = node.record;
+  return r.local === endpoint.local && (endpoint.local || r.image === endpoint.session.image) && node.ts >= endpoint.requested;
 }
 
 /** What a reproduction shows under it: only what did not come out the same. */

@@ -23,6 +23,8 @@ export interface Endpoint {
   readonly runRecordId: string;
   readonly local: boolean;
   readonly port: number;
+  /** ISO times: asked for (before the lineage recorded it) and listening. */
+  readonly requested: string;
   readonly started: string;
 }
 
@@ -68,6 +70,7 @@ export class Endpoints implements vscode.Disposable {
     const runId = run.record.runId;
     const name = path.basename(target.uri.fsPath);
     const prefix = `serve ${name} (run ${runId})`;
+    const requested = new Date().toISOString();
     report(request.local ? 'preparing the local server (skew guard first)' : 'building the serving image (skew guard in the build)');
     this.log.info(`${prefix}: starting ${request.local ? 'locally' : 'in a container'} on port ${request.port || 'any free port'}`);
     const session = await startServe({
@@ -93,6 +96,7 @@ export class Endpoints implements vscode.Disposable {
       runRecordId: run.id,
       local: request.local,
       port: Number(new URL(session.url).port),
+      requested,
       started: new Date().toISOString(),
     };
     this.live.set(endpoint.id, endpoint);

@@ -111,6 +111,7 @@ describe('serve model', function () {
       const record = await waitFor('the serve record', () => lineageRecords().find((r) => r.type === 'serve' && r.runId === run.runId));
       assert.strictEqual(record.local, true);
       assert.deepStrictEqual(record.parents, [run.recordId]);
+      assert.ok((await api()).lineageTree.getChildren(await runElement('serve_churn.ipynb', run.recordId)).every((e) => e.type !== 'serve'), 'the serving shows once: as the live endpoint');
 
       // Serving the same run again hands back the running endpoint instead of a second one.
       const again = ok((await vscode.commands.executeCommand(Command.serveModel, { run: run.runId, local: true, port: 0 })) as Served | CommandFailure);
