@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -110,6 +111,17 @@ describe('nb2prod serve in a container', { timeout: 900_000 }, () => {
       await session.stop();
     }
     assert.deepEqual(await engine.listContainers(`${SERVE_RUN_LABEL}=${ws.runId}`), []);
+
+    // A port something else holds: one clear error, nothing left running.
+    const holder = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => holder.once('listening', resolve));
+    try {
+      const taken = (holder.address() as net.AddressInfo).port;
+      await assert.rejects(startServe({ workspaceDir: ws.dir, target: ws.notebook, port: taken, engine }), new RegExp(`port ${taken} on 127\\.0\\.0\\.1 is in use`));
+      assert.deepEqual(await engine.listContainers(`${SERVE_RUN_LABEL}=${ws.runId}`), []);
+    } finally {
+      holder.close();
+    }
     const exported = await exportKserve({ workspaceDir: ws.dir, target: ws.notebook, out: path.join(await tempDir(), 'isvc.yaml') });
     assert.equal(exported.image, image);
   });

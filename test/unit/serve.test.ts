@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -15,6 +16,7 @@ import { foldRecords, openStore, recordServe, RunRecord, ServeRecord } from '../
 import { objectStoreDir } from '../../src/core/store/objects';
 import { curlExample, ServeSession, startServe } from '../../src/core/serve/session';
 import { cliInProcess, SCIENTIFIC_PYTHON } from '../helpers/cli';
+import { tempDir, writeNotebook } from '../helpers/notebooks';
 import { checkPredictions, postJson, retuneThresholdAfterTheCalls, trainedWorkspace, TrainedWorkspace } from '../helpers/serve-workspace';
 
 const hasStack = spawnSync(SCIENTIFIC_PYTHON, ['-c', 'import pandas, sklearn, fastapi, uvicorn'], { encoding: 'utf8' }).status === 0;
@@ -112,6 +114,17 @@ describe('nb2prod serve --local, export kserve and the serve record', { skip }, 
     assert.match(out[0], new RegExp(`^Serving churn \\(run ${ws.runId}\\) at http://127\\.0\\.0\\.1:\\d+$`));
     assert.equal(out[1], 'model: churn');
     assert.ok(err.some((l) => l.startsWith('try: curl -s -X POST http://127.0.0.1:')), err.join('\n'));
+  });
+
+  it('says so when the port is taken', async () => {
+    const holder = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => holder.once('listening', resolve));
+    try {
+      const taken = (holder.address() as net.AddressInfo).port;
+      await assert.rejects(startServe({ workspaceDir: ws.dir, target: ws.notebook, local: true, python: SCIENTIFIC_PYTHON, port: taken }), /the port is in use; pass another --port/);
+    } finally {
+      holder.close();
+    }
   });
 
   it('usage errors: --python without --local, a bad port, an unknown run', async () => {
@@ -223,6 +236,33 @@ describe('nb2prod serve --local, export kserve and the serve record', { skip }, 
       assert.match(e.message, /cell 8, call \d+: result\['churn'\]: expected 1, got 0/);
       return true;
     });
+  });
+});
+
+describe('nb2prod serve: what it cannot serve', { skip }, () => {
+  it('a run of a notebook without a serve cell, naming the tag to add', async () => {
+    const dir = tempDir('nb2prod-serve-none-');
+    writeNotebook(dir, 'plain.ipynb', [{ source: 'total = sum(range(10))\nprint(total)', tags: ['step:sum'] }]);
+    assert.equal((await cliInProcess(['productionize', 'plain.ipynb'], dir)).code, 0);
+    const ran = await cliInProcess(['run', 'pipelines/plain', '--local', '--python', SCIENTIFIC_PYTHON, '--jobs', '1'], dir);
+    assert.equal(ran.code, 0, ran.err);
+    const served = await cliInProcess(['serve', 'plain.ipynb', '--local'], dir);
+    assert.equal(served.code, 1);
+    assert.match(served.err, /has no serving function: tag the cell that defines it .* serve,/);
+    const none = await cliInProcess(['serve', 'nothing.ipynb', '--local'], dir);
+    assert.equal(none.code, 1);
+  });
+
+  it('an artifact neither in the object store nor in the workspace any more, naming it', async () => {
+    const ws = await trainedWorkspace();
+    const run = [...lineage(ws.dir).byId.values()].find((n) => n.kind === 'run' && n.record.runId === ws.runId)!;
+    const model = (run.record as RunRecord).artifacts.find((a) => a.name === 'model')!;
+    fs.rmSync(path.join(objectStoreDir(ws.dir), 'sha256', model.sha256.slice(0, 2), model.sha256.slice(2)));
+    fs.rmSync(path.join(ws.dir, model.path));
+    await assert.rejects(
+      startServe({ workspaceDir: ws.dir, target: 'pipelines/churn', local: true, python: SCIENTIFIC_PYTHON, port: 0 }),
+      new RegExp(`cannot assemble what run ${ws.runId} serves: ${model.path.replace(/[/.]/g, '\\$&')} \\(object ${model.sha256.slice(0, 12)} not in the object store\\)`),
+    );
   });
 });
 

@@ -180,7 +180,15 @@ async function startContainer(bundle: Bundle, opts: StartOptions & { engine: Con
     },
     started.output,
     stopping.signal,
-  );
+  ).catch((e: unknown) => {
+    if (e instanceof CancelledError || e instanceof Nb2prodError) throw e;
+    // The engine refuses before the server runs: most often the port.
+    const message = (e as { json?: { message?: string }; message?: string }).json?.message ?? (e as Error).message ?? String(e);
+    if (/port is already allocated|address already in use/i.test(message)) {
+      throw new Nb2prodError(`port ${port} on ${opts.host} is in use: pass another --port (0 picks a free one)`, undefined, 'PORT_IN_USE');
+    }
+    throw new Nb2prodError(`the engine cannot start the serving container from ${image.tag}: ${message}`, undefined, 'SERVE_FAILED');
+  });
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
@@ -197,6 +205,8 @@ async function startContainer(bundle: Bundle, opts: StartOptions & { engine: Con
       throw e;
     },
   );
+  // Whoever awaits `done` gets its error; until someone does, it is not an unhandled rejection.
+  done.catch(() => undefined);
   await started.wait(running, stop, signal, `the server in ${image.tag}`);
   return { port, hash: image.hash, image: { tag: image.tag, id: image.imageId, base: image.baseImage }, stop, done };
 }
@@ -232,6 +242,7 @@ async function startLocal(bundle: Bundle, opts: StartOptions & { python: string;
       throw e;
     },
   );
+  done.catch(() => undefined);
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
@@ -277,7 +288,12 @@ function watchStartup(log: (line: string) => void) {
       let onAbort: (() => void) | undefined;
       const failed = new Promise<never>((_, reject) => {
         running.then(
-          ({ exitCode }) => reject(new Nb2prodError(`${what} exited with code ${exitCode} before it listened${tailText(lines)}`, undefined, exitCode === 3 ? 'ARTIFACT_MISMATCH' : 'SERVE_FAILED')),
+          ({ exitCode }) =>
+            reject(
+              lines.some((l) => /address already in use/i.test(l))
+                ? new Nb2prodError(`${what} cannot listen: the port is in use; pass another --port (0 picks a free one)${tailText(lines)}`, undefined, 'PORT_IN_USE')
+                : new Nb2prodError(`${what} exited with code ${exitCode} before it listened${tailText(lines)}`, undefined, exitCode === 3 ? 'ARTIFACT_MISMATCH' : 'SERVE_FAILED'),
+            ),
           reject,
         );
         timer = setTimeout(() => reject(new Nb2prodError(`${what} did not listen within ${STARTUP_TIMEOUT_MS / 1000} s${tailText(lines)}`)), STARTUP_TIMEOUT_MS);
