@@ -11,6 +11,9 @@ import type { ServeSession } from '../core/serve/session';
 import type { Config } from './config';
 import type { OutputLog } from './log';
 import type { NotebookTarget } from './notebooks';
+import { Nb2prodError } from '../core/errors';
+import { Setting } from './constants';
+import { ActionableError } from './errors';
 import { PipelineOps, requireTrust } from './pipelineOps';
 import type { Report } from './progress';
 
@@ -88,6 +91,8 @@ export class Endpoints implements vscode.Disposable {
       signal,
       // The server logs one line per request without payloads; build and guard output as it comes.
       log: (line) => this.log.stream(line),
+    }).catch((e: unknown) => {
+      throw e instanceof Nb2prodError && e.code === 'PORT_IN_USE' ? portInUse(request.port) : e;
     });
     const endpoint: Endpoint = {
       id: session.url,
@@ -150,4 +155,14 @@ export class Endpoints implements vscode.Disposable {
     void this.stopAll();
     this.changed.dispose();
   }
+}
+
+/** The core says `--port`; here the port is a setting. */
+function portInUse(port: number): ActionableError {
+  const key = `${Setting.section}.${Setting.servePort}`;
+  return new ActionableError(`port ${port} on 127.0.0.1 is in use: set ${key} to another port (0 picks a free one)`, 'PORT_IN_USE', {
+    title: 'Open Settings',
+    command: 'workbench.action.openSettings',
+    args: [key],
+  });
 }

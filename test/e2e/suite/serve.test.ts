@@ -7,6 +7,7 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import * as vscode from 'vscode';
 import { createDockerEngine } from '../../../src/core/docker/dockerode-engine';
@@ -190,6 +191,23 @@ describe('serve model', function () {
     assert.strictEqual(failure.code, 'NO_SERVE_CELL');
     assert.match(failure.message, /serve_none\.ipynb has no serving function: tag the cell that defines it/);
     assert.deepStrictEqual((await api()).serveStatusTexts(), []);
+  });
+
+  it('a port in use: one clear error naming the setting, and nothing left running', async () => {
+    assert.ok(churnRun, 'the churn run of the test before');
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as net.AddressInfo).port;
+    try {
+      const failure = await vscode.commands.executeCommand(Command.serveModel, { run: churnRun.recordId, local: true, port });
+      assert.ok(isCommandFailure(failure), JSON.stringify(failure));
+      assert.strictEqual(failure.code, 'PORT_IN_USE');
+      assert.strictEqual(failure.message, `port ${port} on 127.0.0.1 is in use: set nb2prod.servePort to another port (0 picks a free one)`);
+      assert.deepStrictEqual((await api()).serveStatusTexts(), []);
+      assert.strictEqual((await api()).endpoints.list().length, 0);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 
   it('says so when a notebook has no run to serve', async () => {
