@@ -12,7 +12,8 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { inferenceService, resourceName } from '../../src/core/export/kserve';
-import { foldRecords, openStore, recordServe, RunRecord, ServeRecord } from '../../src/core/lineage';
+import { foldRecords, loadModel, openStore, readSnapshot, recordServe, RunRecord, ServeRecord, SNAPSHOT_EVERY, trace } from '../../src/core/lineage';
+import { treeJson } from '../../src/core/lineage/render';
 import { objectStoreDir } from '../../src/core/store/objects';
 import { curlExample, ServeSession, startServe } from '../../src/core/serve/session';
 import { cliInProcess, SCIENTIFIC_PYTHON } from '../helpers/cli';
@@ -114,6 +115,14 @@ describe('nb2prod serve --local, export kserve and the serve record', { skip }, 
     assert.match(out[0], new RegExp(`^Serving churn \\(run ${ws.runId}\\) at http://127\\.0\\.0\\.1:\\d+$`));
     assert.equal(out[1], 'model: churn');
     assert.ok(err.some((l) => l.startsWith('try: curl -s -X POST http://127.0.0.1:')), err.join('\n'));
+  });
+
+  it('cancelled while it starts: nothing keeps running and nothing is recorded', async () => {
+    const before = lineage(ws.dir).byId.size;
+    const controller = new AbortController();
+    const starting = startServe({ workspaceDir: ws.dir, target: ws.notebook, local: true, python: SCIENTIFIC_PYTHON, port: 0, signal: controller.signal, log: (l) => (l.startsWith('serving predict') ? setTimeout(() => controller.abort(), 200) : undefined) });
+    await assert.rejects(starting, (e: Error) => e.name === 'CancelledError');
+    assert.equal(lineage(ws.dir).byId.size, before);
   });
 
   it('says so when the port is taken', async () => {
@@ -263,6 +272,36 @@ describe('nb2prod serve: what it cannot serve', { skip }, () => {
       startServe({ workspaceDir: ws.dir, target: 'pipelines/churn', local: true, python: SCIENTIFIC_PYTHON, port: 0 }),
       new RegExp(`cannot assemble what run ${ws.runId} serves: ${model.path.replace(/[/.]/g, '\\$&')} \\(object ${model.sha256.slice(0, 12)} not in the object store\\)`),
     );
+  });
+});
+
+describe('serve records in a large store', () => {
+  it('fold the same with and without the snapshot: each under its run, with its image', async () => {
+    const dir = tempDir('nb2prod-serve-snapshot-');
+    const store = openStore(dir, { durable: false });
+    const version = await store.append({ type: 'version', notebook: 'nb.ipynb', notebookHash: 'h', planHash: 'p', outDir: 'o', package: 'p', files: [], steps: [{ name: 'train', cells: [{ index: 1, id: 't' }], outputs: ['model'] }], data: [] });
+    for (let i = 0; i < SNAPSHOT_EVERY + 10; i++) {
+      const run = await store.append({
+        type: 'run', versionId: version.id, notebook: 'nb.ipynb', runId: `r${i}`, local: true, params: {}, steps: [{ name: 'train', status: 'succeeded', seconds: 1 }],
+        artifacts: [{ path: `o/artifacts/r${i}/train/model.pkl`, sha256: String(i).padStart(64, '0'), bytes: 1, step: 'train', name: 'model' }], metrics: {}, status: 'succeeded',
+      });
+      if (i % 100 === 0) {
+        await store.append({
+          type: 'serve', versionId: version.id, notebook: 'nb.ipynb', run: run.id, runId: `r${i}`, model: 'nb', image: `nb2prod/nb-serve:${String(i).padStart(12, '0')}`,
+          imageId: `sha256:${String(i).padStart(64, 'e')}`, hash: 'h'.repeat(64), local: false, function: 'predict', cell: { index: 2, id: 's' },
+          artifacts: [{ name: 'model', step: 'train', sha256: String(i).padStart(64, '0') }],
+        });
+      }
+    }
+    const fresh = loadModel(store, { snapshot: false }).model;
+    loadModel(store); // writes the snapshot
+    assert.ok(readSnapshot(store.file), 'a snapshot was written');
+    const resumed = loadModel(store).model;
+    assert.deepEqual(treeJson(resumed), treeJson(fresh));
+    const serves = [...resumed.byId.values()].filter((n) => n.kind === 'serve');
+    assert.equal(serves.length, 11);
+    for (const s of serves) assert.ok(s.kind === 'serve' && s.run?.record.runId === s.record.runId && s.run.serves.includes(s));
+    assert.equal(trace(resumed, 'nb2prod/nb-serve:000000000500')[0].run?.record.runId, 'r500');
   });
 });
 

@@ -83,6 +83,7 @@ export interface BundleOptions {
 }
 
 const FILES_AT_ONCE = 8;
+const SHA256 = /^[0-9a-f]{64}$/;
 
 export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
   const { run } = options;
@@ -96,7 +97,13 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
 
   const manifestFile = at('pipeline.json');
   if (!manifestFile) throw new Nb2prodError(`version ${version.id} recorded no pipeline.json, so what it serves is unknown; productionize the notebook again and run it`);
-  const manifest = JSON.parse(await restorer.read(manifestFile)) as { slug?: string; package?: string; baseImage?: string; serve?: ServeSection };
+  let manifest: { slug?: string; package?: string; baseImage?: string; serve?: ServeSection };
+  try {
+    manifest = JSON.parse(await restorer.read(manifestFile));
+  } catch (e) {
+    if (e instanceof Nb2prodError) throw e;
+    throw new Nb2prodError(`the pipeline.json of version ${version.id} is not valid JSON: ${(e as Error).message}`);
+  }
   const section = manifest.serve;
   if (!section) {
     throw new Nb2prodError(
@@ -129,6 +136,9 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
     const packagePrefix = path.posix.join(v.outDir, pkg) + '/';
     const packageFiles = v.files.filter((f) => f.path.startsWith(packagePrefix));
     if (packageFiles.length === 0) throw new Nb2prodError(`version ${version.id} recorded no files of package ${pkg}`);
+    if (!packageFiles.some((f) => f.path === `${packagePrefix}_serve.py`)) {
+      throw new Nb2prodError(`version ${version.id} was generated without the server (${pkg}/_serve.py): productionize the notebook again with this nb2prod and run it`, undefined, 'NO_SERVER');
+    }
     const copies: { file: FileHash; dest: string; link: boolean }[] = [
       ...packageFiles.map((file) => ({ file, dest: path.join(dir, pkg, ...file.path.slice(packagePrefix.length).split('/')), link: false })),
       // Artifacts may be large: a read-only view of the object where the file system allows.
@@ -136,8 +146,15 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
     ];
     const requirements = at('requirements.txt');
     if (requirements) copies.push({ file: requirements, dest: path.join(root, 'requirements.txt'), link: false });
+    // Recorded names become paths here: a hand-edited lineage line must not write outside the bundle.
+    for (const c of copies) {
+      const inside = path.relative(root, c.dest);
+      if (!SHA256.test(c.file.sha256) || inside.startsWith('..') || path.isAbsolute(inside) || inside.split(path.sep).some((p) => p === '..' || p === '.' || p === '')) {
+        throw new Nb2prodError(`run ${run.record.runId} records ${JSON.stringify(c.file.path)} with sha256 ${JSON.stringify(c.file.sha256)}, which cannot be part of a bundle; check the lineage (nb2prod lineage verify)`);
+      }
+    }
     await mapLimited(copies, FILES_AT_ONCE, (c) => restorer.restore(c.file, c.dest, c.link));
-    await restorer.check();
+    restorer.check();
     if (!requirements) await fs.promises.writeFile(path.join(root, 'requirements.txt'), '');
 
     const serve: ServeJson = {
@@ -191,7 +208,7 @@ class Restorer {
     else this.lost.push(file);
   }
 
-  async check(): Promise<void> {
+  check(): void {
     if (this.lost.length > 0) throw this.error(this.lost);
   }
 

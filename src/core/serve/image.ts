@@ -5,6 +5,8 @@
  * same base reuses its image. The skew guard runs inside the build: when the served function's
  * answers differ from what the notebook computed, there is no image.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { CancelledError, Nb2prodError } from '../errors';
 import { removeLeftovers } from '../docker/build';
 import { collectContext, packContext } from '../docker/context';
@@ -13,8 +15,6 @@ import { imageRepository } from '../docker/pipeline-dir';
 import { BuildEvent, BuildTracker } from '../docker/progress';
 import { commentText, labelValue, PIPELINE_UID, validateBaseImage } from '../generate/dockerfile';
 import { BUNDLE_DIR, CONTAINER_BUNDLE, ServeJson } from './bundle';
-import * as fs from 'fs';
-import * as path from 'path';
 
 /** The port the server listens on inside the image. */
 export const SERVE_PORT = 8080;
@@ -144,7 +144,8 @@ export async function ensureServeImage(opts: ServeImageOptions): Promise<ServeIm
     if (err instanceof CancelledError) throw err;
     if (err instanceof EngineStreamError) {
       const step = tracker.describeCurrent();
-      if (step && /--check\b/.test(step)) throw new SkewError(opts.serve, [...tracker.tail]);
+      // The guard's own report, not a guard that could not run (a missing module, say).
+      if (step && /--check\b/.test(step) && tracker.tail.some((l) => /skew guard|: expected .*, got /.test(l))) throw new SkewError(opts.serve, [...tracker.tail]);
       throw new BuildError(err.message, step, [...tracker.tail]);
     }
     throw err;

@@ -9,6 +9,7 @@ import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as net from 'net';
 import * as os from 'os';
+import * as path from 'path';
 import { createDockerEngine } from '../docker/dockerode-engine';
 import type { ContainerEngine, OutputStream } from '../docker/engine';
 import { lineSplitter } from '../docker/lines';
@@ -20,7 +21,6 @@ import { objectStoreDir, openObjectStore } from '../store/objects';
 import { assembleBundle, Bundle, CONTAINER_BUNDLE, ServeJson } from './bundle';
 import { ensureServeImage, SERVE_PORT, SkewError } from './image';
 import { notebookOfTarget, selectRun } from './select';
-import * as path from 'path';
 
 export interface ServeOptions {
   workspaceDir: string;
