@@ -33,7 +33,7 @@ export interface TrainedWorkspace {
  * Copies the notebook (or writes `cells` changed by `edit`) into a fresh workspace, productionizes
  * it on the ML base image and runs it with Debian's Python.
  */
-export async function trainedWorkspace(name = 'churn', edit?: (cells: Record<string, unknown>[]) => void): Promise<TrainedWorkspace> {
+export async function trainedWorkspace(name = 'churn', edit?: (cells: Record<string, unknown>[]) => void, runArgs: string[] = []): Promise<TrainedWorkspace> {
   const dir = tempDir('nb2prod-serve-ws-');
   const notebook = `${name}.ipynb`;
   if (edit) {
@@ -43,7 +43,7 @@ export async function trainedWorkspace(name = 'churn', edit?: (cells: Record<str
   } else copyFileSync(CHURN_FIXTURE, path.join(dir, notebook));
   const made = await cliInProcess(['productionize', notebook, '--base-image', ML_BASE_IMAGE], dir);
   assert.equal(made.code, 0, made.err);
-  const ran = await cliInProcess(['run', path.join('pipelines', name), '--local', '--python', SCIENTIFIC_PYTHON, '--jobs', '1'], dir);
+  const ran = await cliInProcess(['run', path.join('pipelines', name), '--local', '--python', SCIENTIFIC_PYTHON, '--jobs', '1', ...runArgs], dir);
   assert.equal(ran.code, 0, ran.err);
   const runId = /^run (\S+) succeeded/m.exec(ran.out)?.[1];
   assert.ok(runId, ran.out);
@@ -73,6 +73,16 @@ export function retuneThresholdAfterTheCalls(cells: Record<string, unknown>[]): 
     outputs: [],
     source: ['threshold = 0.99\n', 'print("threshold", threshold)'],
   });
+}
+
+/** predict also reads a parameter, `cutoff_shift` (default 0.0), added to the fitted threshold. */
+export function shiftThresholdByAParameter(cells: Record<string, unknown>[]): void {
+  const tagged = (tag: string) => cells.find((c) => ((c.metadata as { tags?: string[] })?.tags ?? []).includes(tag))!;
+  const source = (c: Record<string, unknown>) => (Array.isArray(c.source) ? c.source.join('') : String(c.source));
+  const params = tagged('parameters');
+  params.source = source(params) + '\ncutoff_shift = 0.0\n';
+  const serve = tagged('serve');
+  serve.source = source(serve).replace('probability >= threshold', 'probability >= threshold + cutoff_shift');
 }
 
 export interface Prediction {

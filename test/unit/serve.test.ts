@@ -18,7 +18,7 @@ import { objectStoreDir } from '../../src/core/store/objects';
 import { curlExample, ServeSession, startServe } from '../../src/core/serve/session';
 import { cliInProcess, SCIENTIFIC_PYTHON } from '../helpers/cli';
 import { tempDir, writeNotebook } from '../helpers/notebooks';
-import { checkPredictions, postJson, retuneThresholdAfterTheCalls, trainedWorkspace, TrainedWorkspace } from '../helpers/serve-workspace';
+import { checkPredictions, postJson, retuneThresholdAfterTheCalls, shiftThresholdByAParameter, trainedWorkspace, TrainedWorkspace } from '../helpers/serve-workspace';
 
 const hasStack = spawnSync(SCIENTIFIC_PYTHON, ['-c', 'import pandas, sklearn, fastapi, uvicorn'], { encoding: 'utf8' }).status === 0;
 const skip = hasStack ? false : `${SCIENTIFIC_PYTHON} lacks pandas, scikit-learn, FastAPI or uvicorn`;
@@ -245,6 +245,18 @@ describe('nb2prod serve --local, export kserve and the serve record', { skip }, 
       assert.match(e.message, /cell 8, call \d+: result\['churn'\]: expected 1, got 0/);
       return true;
     });
+  });
+});
+
+describe('nb2prod serve: parameters', { skip }, () => {
+  it("binds the run's value of a parameter the function reads when it is not the default", async () => {
+    const shifted = await trainedWorkspace('shifted', shiftThresholdByAParameter, ['--param', 'cutoff_shift=0.25']);
+    const session = await startServe({ workspaceDir: shifted.dir, target: shifted.notebook, local: true, python: SCIENTIFIC_PYTHON, port: 0 });
+    try {
+      assert.equal(await checkPredictions(session.url, session.model, shifted.runId, shifted.calls), 50);
+    } finally {
+      await session.stop();
+    }
   });
 });
 

@@ -57,6 +57,8 @@ export interface ServeJson {
   version: string;
   artifacts: BundleArtifact[];
   calls: { sha256: string; path: string; file: string; step: string } | null;
+  /** Parameters the function reads whose value in the run is not the pipeline's default (bound like the artifacts). */
+  params: Record<string, unknown>;
 }
 
 export interface Bundle {
@@ -97,7 +99,7 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
 
   const manifestFile = at('pipeline.json');
   if (!manifestFile) throw new Nb2prodError(`version ${version.id} recorded no pipeline.json, so what it serves is unknown; productionize the notebook again and run it`);
-  let manifest: { slug?: string; package?: string; baseImage?: string; serve?: ServeSection };
+  let manifest: { slug?: string; package?: string; baseImage?: string; params?: Record<string, unknown>; serve?: ServeSection };
   try {
     manifest = JSON.parse(await restorer.read(manifestFile));
   } catch (e) {
@@ -170,6 +172,7 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
       version: version.id,
       artifacts: needed.map((n) => ({ name: n.name, step: n.step, ...entry(n.artifact) })),
       calls: callsArtifact && section.calls ? { ...entry(callsArtifact), step: section.calls.step } : null,
+      params: runParams(section, manifest.params ?? {}, run.record.params ?? {}),
     };
     await fs.promises.writeFile(path.join(dir, 'serve.json'), JSON.stringify(serve, null, 2) + '\n');
     return { root, dir, serve, section, run, version, baseImage: manifest.baseImage ?? '', dispose };
@@ -177,6 +180,19 @@ export async function assembleBundle(options: BundleOptions): Promise<Bundle> {
     await dispose();
     throw e;
   }
+}
+
+/**
+ * The run's values of the parameters the function reads, where they are not the defaults
+ * serving.py starts from. Only those: a default travels as the notebook wrote it, never through
+ * JSON numbers (where 1.0 would come back as 1).
+ */
+function runParams(section: ServeSection, defaults: Record<string, unknown>, used: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of section.params ?? []) {
+    if (name in used && JSON.stringify(used[name]) !== JSON.stringify(defaults[name])) out[name] = used[name];
+  }
+  return out;
 }
 
 /**

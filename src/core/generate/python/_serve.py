@@ -202,6 +202,8 @@ class Model:
         runtime = importlib.import_module(spec["package"] + "._runtime")
         module = importlib.import_module(spec["module"])
         values = {a["name"]: load_artifact(runtime, self.paths[a["name"]], a.get("file")) for a in spec["artifacts"]}
+        # Parameters the function reads, where the run used other values than the defaults.
+        values.update(spec.get("params") or {})
         if values:
             bind = getattr(module, "bind", None)
             if not callable(bind):
