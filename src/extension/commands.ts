@@ -17,12 +17,15 @@ import type { RunsPanels } from './runsPanel';
 import type { LineageElement } from './lineageTree';
 import type { LineageView } from './lineageView';
 import type { OutputLog } from './log';
-import { NotebookTarget, openNotebookDocument, resolveTarget, revealCell } from './notebooks';
+import { NotebookTarget, openNotebookDocument, resolveTarget, revealCell, uriFromArg } from './notebooks';
 import { noNotebook, PipelineOps, requireTrust } from './pipelineOps';
 import { planMarkdown } from './planText';
 import { EXPORT_TARGET_LABELS, isExportTarget, normalizedRegistry, PublishOps, requirePushTrust } from './publishOps';
 import { withCancellableProgress } from './progress';
 import { checkoutSummary, conflictQuestion, StoreOps } from './storeOps';
+import type { Endpoint, Endpoints } from './serveOps';
+import { chooseRun, serveArgs, ServeChoice } from './servePick';
+import { EndpointAction, endpointAction } from './serveStatus';
 import { setStepTag, targetCell } from './tagging';
 
 export interface CommandDeps {
@@ -36,6 +39,7 @@ export interface CommandDeps {
   errors: ErrorHandler;
   graphs: GraphPanels;
   runs: RunsPanels;
+  endpoints: Endpoints;
 }
 
 /** Arguments come from VS Code untyped; each handler declares what it accepts. */
@@ -116,7 +120,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       return runCommand(e, r.local ? { local: true, params: r.params } : { image: r.image, params: r.params });
     },
     [Command.copyImageId]: async (e: LineageElement) => {
-      if (e.type !== 'build' || !e.node.record.imageId) return;
+      if ((e.type !== 'build' && e.type !== 'serve') || !e.node.record.imageId) return;
       return copy(e.node.record.imageId);
     },
     [Command.copyReference]: async (e: LineageElement) => {
@@ -198,6 +202,36 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       } else void vscode.window.showErrorMessage(`${lead}: the new run ${again.record.status}${again.record.error ? `: ${again.record.error}` : ''}.`);
       return result;
     },
+    [Command.serveModel]: async (arg?: unknown, options?: unknown) => {
+      // Refused before any question: serving loads the run's pickles and runs the notebook's code.
+      requireTrust('Serving a model', "it runs the notebook's code and loads its pickled artifacts");
+      // `{notebook, run, local, port}` alone, or `{local, port}` after a tree item or Uri.
+      const args = serveArgs(arg) ?? serveArgs(options);
+      let choice: ServeChoice | undefined;
+      if (args?.run) choice = lineageChoice(await lineageSubject(args.run, ['run'] as const, lineage));
+      else if (isLineageElement(arg)) choice = lineageChoice(await lineageSubject(arg, ['run'] as const, lineage));
+      else choice = await chooseRun(lineage, args ? args.notebook : uriFromArg(arg));
+      if (!choice) return undefined;
+      const { run, folder } = choice;
+      if (run.record.status !== 'succeeded') throw new Nb2prodError(`run ${run.record.runId} ${run.record.status}: serve a run that succeeded`, undefined, 'USAGE');
+      const already = deps.endpoints.forRun(folder, run.id);
+      if (already) {
+        void vscode.window.showInformationMessage(`Run ${run.record.runId} is already served at ${already.session.url}.`);
+        return endpointSummary(already);
+      }
+      const t = notebookTarget(folder, run.record.notebook);
+      const settings = config.get(t.uri);
+      const request = { local: args?.local ?? settings.serveLocal, port: args?.port ?? settings.servePort };
+      log.show();
+      const endpoint = await long(`Serving ${name(t)} (run ${run.record.runId})${request.local ? ' locally' : ''}`, (signal, report) => deps.endpoints.start(t, run, request, signal, report));
+      await lineage.revealEndpoint(endpoint).catch((e: Error) => log.warn(`could not reveal the endpoint in the Lineage view: ${e.message}`));
+      void vscode.window
+        .showInformationMessage(`Serving ${endpoint.session.model} at ${endpoint.session.url}`, 'Open API Docs', 'Copy curl Example')
+        .then((picked) => picked && endpointAction(deps.endpoints, endpoint.id, picked === 'Open API Docs' ? 'docs' : 'curl'));
+      return endpointSummary(endpoint);
+    },
+    [Command.endpointActions]: async (id?: unknown, action?: EndpointAction) => endpointAction(deps.endpoints, endpointId(id), action),
+    [Command.stopEndpoint]: async (id?: unknown) => endpointAction(deps.endpoints, endpointId(id), 'stop'),
     [Command.diffWithPrevious]: async (e: LineageElement) => {
       if (e.type !== 'version' || e.index === 0) return;
       const previous = e.node.notebook.versions[e.index - 1];
@@ -272,6 +306,22 @@ function publishArgs(arg: unknown): { subject: unknown; options: { target?: unkn
   const base = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? process.cwd();
   const subject = typeof a.notebook === 'string' ? vscode.Uri.file(path.resolve(base, a.notebook)) : a.notebook instanceof vscode.Uri ? a.notebook : undefined;
   return { subject, options: { target: a.target, registry: typeof a.registry === 'string' ? a.registry : undefined } };
+}
+
+/** What Serve Model returns: plain data (the session's functions stay in the extension). */
+function endpointSummary(e: Endpoint) {
+  const { url, model, runId, image, docsUrl, curlExample } = e.session;
+  return { id: e.id, url, model, runId, image, docsUrl, curlExample, local: e.local };
+}
+
+/** The endpoint a command names: its id (URL), or its tree item. */
+function endpointId(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  return isLineageElement(arg) && arg.type === 'endpoint' ? arg.endpoint.id : undefined;
+}
+
+function lineageChoice(subject: { folder: string; model: LineageModel; node: RunNode } | undefined): ServeChoice | undefined {
+  return subject && { folder: subject.folder, model: subject.model, run: subject.node };
 }
 
 function isLineageElement(v: unknown): v is LineageElement {

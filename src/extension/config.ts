@@ -20,6 +20,10 @@ export interface Settings {
   jobs: number | 'auto';
   /** Empty: NB2PROD_OBJECTS, then `.nb2prod/objects` in the workspace. */
   objectStore: string;
+  /** Port Serve Model listens on (127.0.0.1); 0: a free port. */
+  servePort: number;
+  /** Serve Model runs the endpoint with the configured Python instead of in a container. */
+  serveLocal: boolean;
 }
 
 export class Config {
@@ -35,6 +39,8 @@ export class Config {
       registry: str(Setting.registry, ''),
       jobs: jobs(c.get<number>(Setting.jobs)),
       objectStore: str(Setting.objectStore, ''),
+      servePort: port(c.get<number>(Setting.servePort)),
+      serveLocal: c.get<boolean>(Setting.serveLocal) === true,
     };
   }
 
@@ -66,4 +72,9 @@ export class Config {
 /** 0 (the default), or anything but a whole number from 1 on: as many as the CPUs and the pipeline allow. */
 function jobs(value: number | undefined): number | 'auto' {
   return Number.isInteger(value) && value! >= 1 ? value! : 'auto';
+}
+
+/** A TCP port, 0 for a free one; anything else falls back to the default 8080. */
+function port(value: number | undefined): number {
+  return Number.isInteger(value) && value! >= 0 && value! <= 65535 ? value! : 8080;
 }

@@ -25,6 +25,9 @@ export const Command = {
   copyReference: 'nb2prod.lineage.copyReference',
   checkoutVersion: 'nb2prod.lineage.checkoutVersion',
   reproduceRun: 'nb2prod.lineage.reproduceRun',
+  serveModel: 'nb2prod.serveModel',
+  endpointActions: 'nb2prod.endpointActions',
+  stopEndpoint: 'nb2prod.stopEndpoint',
 } as const;
 export type CommandId = (typeof Command)[keyof typeof Command];
 
@@ -42,6 +45,8 @@ export const Setting = {
   registry: 'registry',
   jobs: 'jobs',
   objectStore: 'objectStore',
+  servePort: 'servePort',
+  serveLocal: 'serveLocal',
 } as const;
 
 /**
@@ -62,8 +67,12 @@ export const ItemType = {
   export: 'export',
   reproduction: 'reproduction',
   difference: 'difference',
+  /** A model endpoint running now, started from this window. */
+  endpoint: 'endpoint',
+  /** A `serve` lineage record: the run was served (now or earlier, here or by the CLI). */
+  serve: 'serve',
 } as const;
-export const ItemFlag = { previous: '+previous', image: '+image', cells: '+cells' } as const;
+export const ItemFlag = { previous: '+previous', image: '+image', cells: '+cells', succeeded: '+succeeded' } as const;
 
 /** The ipynb notebook type of VS Code's built-in Jupyter serializer. */
 export const JUPYTER_NOTEBOOK_TYPE = 'jupyter-notebook';

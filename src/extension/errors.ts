@@ -23,7 +23,7 @@ export class ActionableError extends Nb2prodError {
   constructor(
     message: string,
     code: string,
-    readonly action: { title: string; command: string },
+    readonly action: { title: string; command: string; args?: unknown[] },
   ) {
     super(message, undefined, code);
   }
@@ -52,7 +52,7 @@ export class ErrorHandler {
       const text = e.describe();
       this.log.error(`${name}: ${text}`);
       const actions = e instanceof ActionableError ? [e.action.title, 'Show Log'] : ['Show Log'];
-      this.notify(text, actions, e instanceof ActionableError ? e.action.command : undefined);
+      this.notify(text, actions, e instanceof ActionableError ? e.action : undefined);
       return { failed: true, code: e.code, message: text };
     }
     const message = e instanceof Error ? e.message : String(e);
@@ -62,10 +62,10 @@ export class ErrorHandler {
   }
 
   /** Not awaited: a toast stays until dismissed and must not hold the command open. */
-  private notify(text: string, actions: string[], actionCommand?: string): void {
+  private notify(text: string, actions: string[], action?: ActionableError['action']): void {
     void vscode.window.showErrorMessage(text, ...actions).then((picked) => {
       if (picked === 'Show Log') this.log.show();
-      else if (picked && actionCommand) void vscode.commands.executeCommand(actionCommand);
+      else if (picked && action) void vscode.commands.executeCommand(action.command, ...(action.args ?? []));
     });
   }
 }

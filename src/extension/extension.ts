@@ -17,6 +17,8 @@ import { OutputLog } from './log';
 import { PipelineOps } from './pipelineOps';
 import { PublishOps } from './publishOps';
 import { StoreOps } from './storeOps';
+import { Endpoints } from './serveOps';
+import { ServeStatus } from './serveStatus';
 import { objectStoreDir } from '../core/store/objects';
 import type { LineageTreeProvider } from './lineageTree';
 
@@ -31,11 +33,15 @@ export interface Nb2prodApi {
   readonly diagnostics: PlanDiagnostics;
   readonly cellStatus: CellStepStatusProvider;
   readonly graphs: GraphPanels;
+  /** Model endpoints running now (Serve Model), and their status bar items' texts. */
+  readonly endpoints: Endpoints;
+  serveStatusTexts(): string[];
 }
 
 export class Extension implements vscode.Disposable {
   readonly api: Nb2prodApi;
   private readonly disposables: vscode.Disposable[] = [];
+  private readonly endpoints: Endpoints;
 
   constructor(context: vscode.ExtensionContext) {
     const started = performance.now();
@@ -51,14 +57,32 @@ export class Extension implements vscode.Disposable {
     const errors = new ErrorHandler(log);
     const graphs = this.own(new GraphPanels(context.extensionUri, ops, log));
     const runs = this.own(new RunsPanels(context.extensionUri, lineage));
-    this.disposables.push(...registerCommands({ ops, publish, store, config, lineage, documents, log, errors, graphs, runs }));
+    const endpoints = (this.endpoints = this.own(new Endpoints(ops, config, log)));
+    const serveStatus = this.own(new ServeStatus(endpoints));
+    this.disposables.push(endpoints.onDidChange(() => lineage.tree.setEndpoints(endpoints.list())));
+    this.disposables.push(...registerCommands({ ops, publish, store, config, lineage, documents, log, errors, graphs, runs, endpoints }));
     this.disposables.push(
       vscode.workspace.onDidCloseNotebookDocument((doc) => diagnostics.clear(doc.uri)),
-      vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build, run and push are available')),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => log.info('workspace trusted: build, run, serve and push are available')),
     );
     const activationMs = performance.now() - started;
     log.info(`activated in ${activationMs.toFixed(1)} ms (${context.extensionMode === vscode.ExtensionMode.Production ? 'production' : 'development'})`);
-    this.api = { activationMs, lineageTree: lineage.tree, refreshLineage: () => lineage.refresh(), lineageDescription: () => lineage.view.description, diagnostics, cellStatus, graphs };
+    this.api = {
+      activationMs,
+      lineageTree: lineage.tree,
+      refreshLineage: () => lineage.refresh(),
+      lineageDescription: () => lineage.view.description,
+      diagnostics,
+      cellStatus,
+      graphs,
+      endpoints,
+      serveStatusTexts: () => serveStatus.texts(),
+    };
+  }
+
+  /** Deactivation: endpoints are stopped (their containers removed) before the host goes away. */
+  async deactivate(): Promise<void> {
+    await this.endpoints.stopAll();
   }
 
   private own<T extends vscode.Disposable>(d: T): T {

@@ -5,11 +5,12 @@
  */
 import * as path from 'path';
 import * as vscode from 'vscode';
-import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, ReproductionNode, RunNode, StepNode, VersionNode } from '../core/lineage';
+import type { BuildNode, ExportNode, LineageModel, NotebookNode, PushNode, ReproductionNode, RunNode, ServeNode, StepNode, VersionNode } from '../core/lineage';
 import { digestReference } from '../core/docker/reference';
 import type { ArtifactHash, FileHash, ReproductionEntry } from '../core/lineage';
 import { Command, ItemFlag, ItemType } from './constants';
 import { EXPORT_TARGET_LABELS } from './publishOps';
+import type { Endpoint } from './serveOps';
 
 /** One workspace folder's model. */
 export interface LineageSource {
@@ -31,18 +32,31 @@ export type LineageElement =
   | { type: 'artifact'; source: LineageSource; run: RunNode; artifact: ArtifactHash }
   | { type: 'metric'; source: LineageSource; run: RunNode; name: string; value: unknown }
   | { type: 'reproduction'; source: LineageSource; run: RunNode; node: ReproductionNode }
-  | { type: 'difference'; source: LineageSource; reproduction: ReproductionNode; entry: ReproductionEntry };
+  | { type: 'difference'; source: LineageSource; reproduction: ReproductionNode; entry: ReproductionEntry }
+  | { type: 'endpoint'; source: LineageSource; run: RunNode; endpoint: Endpoint }
+  | { type: 'serve'; source: LineageSource; run: RunNode; node: ServeNode };
 
 export class LineageTreeProvider implements vscode.TreeDataProvider<LineageElement>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<LineageElement | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
   private sources: LineageSource[] = [];
+  /** Endpoints running now (Serve Model), shown under the run they serve. */
+  private endpoints: Endpoint[] = [];
   /** Injected clock so relative times are testable. */
   now: () => number = Date.now;
 
   setSources(sources: LineageSource[]): void {
     this.sources = sources;
     this.changed.fire(undefined);
+  }
+
+  setEndpoints(endpoints: Endpoint[]): void {
+    this.endpoints = endpoints;
+    this.changed.fire(undefined);
+  }
+
+  private endpointsOf(source: LineageSource, run: RunNode): Endpoint[] {
+    return this.endpoints.filter((e) => e.workspaceDir === source.folder && e.runRecordId === run.id);
   }
 
   getChildren(element?: LineageElement): LineageElement[] {
@@ -88,7 +102,14 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         const steps = source.model.steps(run).map((step) => ({ type: 'step' as const, source, run, step }));
         const metrics = Object.entries(run.record.metrics ?? {}).map(([name, value]) => ({ type: 'metric' as const, source, run, name, value }));
         const reproductions = run.reproductions.map((node) => ({ type: 'reproduction' as const, source, run, node }));
-        return [...steps, ...metrics, ...reproductions];
+        const live = this.endpointsOf(source, run);
+        const endpoints = live.map((endpoint) => ({ type: 'endpoint' as const, source, run, endpoint }));
+        // The serving a live endpoint stands for shows as that endpoint until it stops.
+        const serves = [...run.serves]
+          .reverse()
+          .filter((node) => !live.some((endpoint) => recordedBy(endpoint, node)))
+          .map((node) => ({ type: 'serve' as const, source, run, node }));
+        return [...endpoints, ...steps, ...metrics, ...reproductions, ...serves];
       }
       case 'reproduction':
         return differences(element.node).map((entry) => ({ type: 'difference' as const, source, reproduction: element.node, entry }));
@@ -97,6 +118,56 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
       default:
         return [];
     }
+  }
+
+  /**
+   * The element's parent, as `getChildren` places it: what `TreeView.reveal` walks up (Serve
+   * Model reveals the endpoint it started, which expands its run).
+   */
+  getParent(e: LineageElement): LineageElement | undefined {
+    const { source } = e;
+    const notebook = (path: string): LineageElement | undefined => {
+      const node = source.model.notebooks.get(path);
+      return node && { type: 'notebook', source, node };
+    };
+    const version = (v: VersionNode | undefined, nb: string): LineageElement | undefined =>
+      v ? { type: 'version', source, node: v, index: v.notebook.versions.indexOf(v) } : notebook(nb);
+    const run = (r: RunNode): LineageElement => ({ type: 'run', source, node: r });
+    switch (e.type) {
+      case 'notebook':
+        return undefined;
+      case 'version':
+        return notebook(e.node.notebook.path);
+      case 'files':
+        return version(e.version, e.version.record.notebook);
+      case 'file':
+        return { type: 'files', source, version: e.version };
+      case 'build':
+      case 'export':
+        return version(e.node.version, e.node.record.notebook);
+      case 'run':
+      case 'push':
+        return e.node.build ? { type: 'build', source, node: e.node.build } : version(e.node.version, e.node.record.notebook);
+      case 'step':
+      case 'metric':
+      case 'reproduction':
+      case 'endpoint':
+      case 'serve':
+        return run(e.run);
+      case 'artifact': {
+        const step = source.model.steps(e.run).find((s) => s.artifacts.some((a) => a.path === e.artifact.path));
+        return step && { type: 'step', source, run: e.run, step };
+      }
+      case 'difference':
+        return e.reproduction.original && { type: 'reproduction', source, run: e.reproduction.original, node: e.reproduction };
+    }
+  }
+
+  /** The tree element of a running endpoint, once its run is in the model. */
+  endpointElement(endpoint: Endpoint): LineageElement | undefined {
+    const source = this.sources.find((s) => s.folder === endpoint.workspaceDir);
+    const run = source?.model.get(endpoint.runRecordId);
+    return source && run?.kind === 'run' ? { type: 'endpoint', source, run, endpoint } : undefined;
   }
 
   getTreeItem(element: LineageElement): vscode.TreeItem {
@@ -182,9 +253,10 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
       }
       case 'run': {
         const r = e.node.record;
-        const hasChildren = (r.steps?.length ?? 0) + (r.artifacts?.length ?? 0) + Object.keys(r.metrics ?? {}).length + e.node.reproductions.length > 0;
-        const item = new vscode.TreeItem(`Run ${r.runId}`, hasChildren ? collapsed : none);
-        item.description = [r.status, r.local ? 'local' : 'container', this.ago(r.ts)].join(' · ');
+        const hasChildren = (r.steps?.length ?? 0) + (r.artifacts?.length ?? 0) + Object.keys(r.metrics ?? {}).length + e.node.reproductions.length + e.node.serves.length > 0;
+        const serving = this.endpointsOf(e.source, e.node).length > 0;
+        const item = new vscode.TreeItem(`Run ${r.runId}`, serving ? vscode.TreeItemCollapsibleState.Expanded : hasChildren ? collapsed : none);
+        item.description = [r.status, r.local ? 'local' : 'container', serving ? 'serving' : '', this.ago(r.ts)].filter(Boolean).join(' · ');
         item.iconPath = statusIcon(r.status);
         item.tooltip = markdown([
           `**Run** \`${r.runId}\` ${r.status}`,
@@ -196,7 +268,7 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
           row('Record', r.id),
           r.error ? '\n```\n' + r.error + '\n```' : '',
         ]);
-        item.contextValue = ItemType.run;
+        item.contextValue = ItemType.run + (r.status === 'succeeded' ? ItemFlag.succeeded : '');
         return item;
       }
       case 'push': {
@@ -286,6 +358,43 @@ export class LineageTreeProvider implements vscode.TreeDataProvider<LineageEleme
         item.contextValue = ItemType.reproduction;
         return item;
       }
+      case 'endpoint': {
+        const { session, local } = e.endpoint;
+        const item = new vscode.TreeItem(session.url, none);
+        item.description = ['serving', session.model, local ? 'local Python' : 'container'].join(' · ');
+        item.iconPath = new vscode.ThemeIcon('radio-tower', new vscode.ThemeColor('testing.iconPassed'));
+        item.tooltip = markdown([
+          `**Endpoint** of \`${session.model}\`, run \`${session.runId}\``,
+          '',
+          row('URL', session.url),
+          row('API docs', session.docsUrl),
+          row('Where', local ? 'local Python' : `image ${session.image ?? '-'}`),
+          row('Started', e.endpoint.started),
+        ]);
+        item.command = { command: Command.endpointActions, title: 'Endpoint Actions', arguments: [e.endpoint.id] };
+        item.contextValue = ItemType.endpoint;
+        return item;
+      }
+      case 'serve': {
+        const r = e.node.record;
+        const item = new vscode.TreeItem(r.local ? 'Served locally' : `Served from ${r.image ?? short(r.imageId)}`, none);
+        item.description = [r.local ? 'local Python' : short(r.imageId), `${r.artifacts.length} artifact${r.artifacts.length === 1 ? '' : 's'}`, this.ago(r.ts)].filter(Boolean).join(' · ');
+        item.iconPath = new vscode.ThemeIcon('radio-tower');
+        item.tooltip = markdown([
+          `**Served** as model \`${r.model}\` from run \`${r.runId}\``,
+          '',
+          r.function ? row('Function', `${r.function}${r.cell ? ` (cell ${r.cell.index + 1})` : ''}`) : '',
+          row('Where', r.local ? 'local Python' : `image ${r.image ?? '-'}`),
+          r.imageId ? row('Image ID', r.imageId) : '',
+          r.baseImage ? row('Base image', r.baseImage) : '',
+          row('Bundle hash', r.hash),
+          ...r.artifacts.map((a) => row(`Artifact ${a.name}`, `${a.step}, ${short(a.sha256)}`)),
+          row('Recorded', r.ts),
+          row('Record', r.id),
+        ]);
+        item.contextValue = ItemType.serve + (r.imageId ? ItemFlag.image : '');
+        return item;
+      }
       case 'difference': {
         const d = e.entry;
         const item = new vscode.TreeItem(d.kind === 'metric' ? `metric ${d.name}` : d.name, none);
@@ -337,7 +446,17 @@ function elementId(e: LineageElement): string {
       return `${base}${e.node.id}`;
     case 'difference':
       return `${base}${e.reproduction.id}/${e.entry.kind}/${e.entry.name}`;
+    case 'endpoint':
+      return `${base}${e.run.id}/endpoint/${e.endpoint.id}`;
+    case 'serve':
+      return `${base}${e.node.id}`;
   }
+}
+
+/** Whether the serve record is the one the endpoint's start wrote (the session does not name its record). */
+function recordedBy(endpoint: Endpoint, node: ServeNode): boolean {
+  const r = node.record;
+  return r.local === endpoint.local && (endpoint.local || r.image === endpoint.session.image) && node.ts >= endpoint.requested;
 }
 
 /** What a reproduction shows under it: only what did not come out the same. */

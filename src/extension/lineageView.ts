@@ -9,7 +9,8 @@ import type { LineageProblem, LiveLineage } from '../core/lineage';
 import type { LineageModel } from '../core/lineage/model';
 import { LINEAGE_GLOB, View } from './constants';
 import type { Log } from './log';
-import { LineageSource, LineageTreeProvider } from './lineageTree';
+import { LineageElement, LineageSource, LineageTreeProvider } from './lineageTree';
+import type { Endpoint } from './serveOps';
 
 const DEBOUNCE_MS = 200;
 
@@ -20,7 +21,7 @@ interface FolderState {
 
 export class LineageView implements vscode.Disposable {
   readonly tree = new LineageTreeProvider();
-  readonly view: vscode.TreeView<unknown>;
+  readonly view: vscode.TreeView<LineageElement>;
   private folders = new Map<string, FolderState>();
   private watchers: vscode.Disposable[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -106,6 +107,13 @@ export class LineageView implements vscode.Disposable {
       }
     }
     this.view.description = count > 0 ? `object store ${formatBytes(bytes)}` : undefined;
+  }
+
+  /** Shows a running endpoint under its run (expanding the run), when the view is open; never takes focus. */
+  async revealEndpoint(endpoint: Endpoint): Promise<void> {
+    const element = this.tree.endpointElement(endpoint);
+    if (!element || !this.view.visible) return;
+    await this.view.reveal(element, { select: false, focus: false, expand: false });
   }
 
   /** The folded lineage of a workspace folder, as of the last refresh. */

@@ -12,7 +12,7 @@ describe('restricted mode', () => {
     assert.strictEqual(vscode.workspace.isTrusted, false);
   });
 
-  it('refuses to build, run or push, without touching Docker or asking for a registry', async () => {
+  it('refuses to build, run, serve or push, without touching Docker or asking for a registry', async () => {
     const uri = copyNotebook('wordstats.ipynb', 'untrusted_nb.ipynb');
     // Push Image with only a notebook would ask for the registry first, unless refused before that.
     for (const [command, arg] of [
@@ -23,13 +23,17 @@ describe('restricted mode', () => {
       [Command.pushImage, { notebook: uri, registry: '127.0.0.1:5000' }],
       // Refused before the run is looked up: there is none.
       [Command.reproduceRun, 'no-such-run'],
+      // Serving loads the run's pickles and runs the notebook's code: refused before any picker.
+      [Command.serveModel, uri],
+      [Command.serveModel, { notebook: uri, run: 'no-such-run', local: true }],
     ] as const) {
       const failure = await vscode.commands.executeCommand(command, arg);
       assert.ok(isCommandFailure(failure), `${command} refused`);
       assert.strictEqual(failure.code, 'UNTRUSTED');
       assert.match(failure.message, /trusted workspace/);
     }
-    assert.strictEqual(lineageRecords().filter((r) => r.type !== 'version').length, 0, 'no build, run or push recorded');
+    assert.strictEqual(lineageRecords().filter((r) => r.type !== 'version').length, 0, 'no build, run, serve or push recorded');
+    assert.deepStrictEqual((await api()).serveStatusTexts(), [], 'no endpoint started');
   });
 
   it('still plans and productionizes', async () => {
